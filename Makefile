@@ -1,0 +1,69 @@
+# The entry points people type. Everything installs into .venv and .tools; nothing global.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+TOOLS := .tools
+BUF_VERSION := 1.75.0
+PROTOS := $(shell find protos -name '*.proto')
+SERVICES := catalog
+
+export PATH := $(CURDIR)/$(BIN):$(PATH)
+empty :=
+space := $(empty) $(empty)
+SERVICE_PATHS := $(subst $(space),:,$(patsubst %,$(CURDIR)/services/%,$(SERVICES)))
+export PYTHONPATH := $(CURDIR)/gen:$(CURDIR)/libs:$(SERVICE_PATHS):$(CURDIR)/gateway
+
+# Local services (a machine of this project's kind runs both); override on the command line.
+export PG_URL ?= postgresql+psycopg://postgres@localhost:5432
+export AMQP_URL ?= amqp://guest:guest@localhost:5672/
+export CATALOG_DATABASE_URL ?= $(PG_URL)/passculture_catalog
+export CATALOG_GRPC_PORT ?= 50051
+export CATALOG_METRICS_PORT ?= 9101
+export CATALOG_ADDR ?= 127.0.0.1:$(CATALOG_GRPC_PORT)
+export HTTP_PORT ?= 8080
+export GATEWAY_METRICS_PORT ?= 9100
+export JWT_PRIVATE_KEY_FILE ?= $(CURDIR)/.dev/jwt-private.pem
+export JWT_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/jwt-public.pem
+# Tests use these servers (each test makes and drops its own databases and vhost-free queues).
+export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@localhost:5432/postgres
+export TEST_AMQP_URL ?= $(AMQP_URL)
+
+.PHONY: install gen lint run test bench keys clean
+
+install: $(VENV)/.installed
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+gen: gen/.stamp
+gen/.stamp: $(PROTOS) $(VENV)/.installed
+	rm -rf gen && mkdir -p gen
+	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+	touch $@
+
+$(TOOLS)/node_modules/.bin/buf:
+	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION)
+
+lint: $(VENV)/.installed $(TOOLS)/node_modules/.bin/buf
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(TOOLS)/node_modules/.bin/buf lint
+
+keys: $(JWT_PRIVATE_KEY_FILE)
+$(JWT_PRIVATE_KEY_FILE): | gen
+	$(BIN)/python -m pclib.keys $(JWT_PRIVATE_KEY_FILE) $(JWT_PUBLIC_KEY_FILE)
+
+run: gen keys
+	$(BIN)/python -m catalog migrate
+	$(BIN)/python -m catalog create-admin
+	$(BIN)/honcho start -f Procfile
+
+test: gen
+	$(BIN)/pytest
+
+bench: gen
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf gen .dev $(TOOLS)

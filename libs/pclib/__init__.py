@@ -1,0 +1,1 @@
+"""Shared plumbing of the pass Culture cinema services. No business rules live here."""

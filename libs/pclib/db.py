@@ -1,0 +1,48 @@
+"""SQLAlchemy 2 (asyncio) over psycopg 3: engines, sessions, and creating a service's database."""
+
+import psycopg
+from psycopg import sql
+from sqlalchemy.engine import make_url
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+
+def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
+    return create_async_engine(
+        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
+    )
+
+
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def libpq_dsn(url: str, database: str | None = None) -> str:
+    """The psycopg connection string of a SQLAlchemy URL, optionally for another database."""
+    parsed = make_url(url).set(drivername="postgresql")
+    if database is not None:
+        parsed = parsed.set(database=database)
+    return parsed.render_as_string(hide_password=False)
+
+
+def ensure_database(url: str) -> bool:
+    """Creates the URL's database when missing; returns True when it created it."""
+    name = make_url(url).database
+    with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
+        if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+            return False
+        conn.execute(sql.SQL("CREATE DATABASE {}").format(sql.Identifier(name)))
+        return True
+
+
+def drop_database(url: str) -> None:
+    name = make_url(url).database
+    with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
+        conn.execute(
+            sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))
+        )
+
+
+def violated_constraint(error: Exception) -> str | None:
+    """The name of the constraint a SQLAlchemy IntegrityError broke, if PostgreSQL said."""
+    diag = getattr(getattr(error, "orig", None), "diag", None)
+    return getattr(diag, "constraint_name", None)

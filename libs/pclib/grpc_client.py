@@ -1,0 +1,38 @@
+"""Client side of gRPC calls between processes: channels and reading a failure's ErrorInfo."""
+
+from dataclasses import dataclass, field
+
+import grpc
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status.rpc_status import GRPC_DETAILS_METADATA_KEY
+
+# Keepalive and retry-friendly defaults for long-lived channels between services.
+CHANNEL_OPTIONS = [
+    ("grpc.keepalive_time_ms", 30_000),
+    ("grpc.keepalive_timeout_ms", 10_000),
+    ("grpc.enable_retries", 1),
+]
+
+
+def channel(address: str) -> grpc.aio.Channel:
+    return grpc.aio.insecure_channel(address, options=CHANNEL_OPTIONS)
+
+
+@dataclass(frozen=True)
+class ErrorInfo:
+    reason: str
+    message: str
+    metadata: dict[str, str] = field(default_factory=dict)
+
+
+def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
+    """The reason and metadata a service attached to a failed call (empty reason if none)."""
+    for key, value in error.trailing_metadata() or ():
+        if key != GRPC_DETAILS_METADATA_KEY:
+            continue
+        status = status_pb2.Status.FromString(value)
+        for detail in status.details:
+            info = error_details_pb2.ErrorInfo()
+            if detail.Unpack(info):
+                return ErrorInfo(info.reason, status.message, dict(info.metadata))
+    return ErrorInfo("", error.details() or "", {})

@@ -1,0 +1,163 @@
+"""Server interceptors: Prometheus metrics, caller authentication, domain errors → gRPC status.
+
+Order matters: metrics (outermost, sees the final code) → errors → auth (innermost).
+"""
+
+import logging
+import time
+from collections.abc import Awaitable, Callable
+
+import grpc
+from google.protobuf import any_pb2
+from google.rpc import error_details_pb2, status_pb2
+from grpc_status import rpc_status
+from prometheus_client import Counter, Histogram
+
+from pclib.auth import TokenVerifier, reset_principal, set_principal
+from pclib.errors import ERROR_DOMAIN, DomainError, Unauthenticated
+
+log = logging.getLogger(__name__)
+
+HANDLED = Counter(
+    "grpc_server_handled_total",
+    "RPCs completed on the server, by method and status code.",
+    ["grpc_service", "grpc_method", "grpc_code"],
+)
+HANDLING_SECONDS = Histogram(
+    "grpc_server_handling_seconds",
+    "Time to handle an RPC on the server, by method and status code.",
+    ["grpc_service", "grpc_method", "grpc_code"],
+    buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
+)
+
+Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+
+
+def _wrap_unary(
+    handler: grpc.RpcMethodHandler | None, wrap: Callable[[Behavior], Behavior]
+) -> grpc.RpcMethodHandler | None:
+    """Wraps a unary-unary handler's behavior; other kinds pass through untouched."""
+    if handler is None or handler.unary_unary is None:
+        return handler
+    return grpc.unary_unary_rpc_method_handler(
+        wrap(handler.unary_unary),
+        request_deserializer=handler.request_deserializer,
+        response_serializer=handler.response_serializer,
+    )
+
+
+def _split_method(full_method: str) -> tuple[str, str]:
+    service, _, method = full_method.lstrip("/").rpartition("/")
+    return service, method
+
+
+def _code_name(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> str:
+    code = context.code()
+    if code is None:
+        return default.name
+    if isinstance(code, grpc.StatusCode):
+        return code.name
+    return grpc.StatusCode(code).name if not isinstance(code, int) else _INT_TO_CODE[code].name
+
+
+_INT_TO_CODE = {code.value[0]: code for code in grpc.StatusCode}
+
+
+class MetricsInterceptor(grpc.aio.ServerInterceptor):
+    async def intercept_service(self, continuation, handler_call_details):
+        service, method = _split_method(handler_call_details.method)
+
+        def wrap(behavior: Behavior) -> Behavior:
+            async def measured(request, context):
+                start = time.perf_counter()
+                code = "OK"
+                try:
+                    response = await behavior(request, context)
+                    code = _code_name(context, grpc.StatusCode.OK)
+                    return response
+                except BaseException:
+                    code = _code_name(context, grpc.StatusCode.UNKNOWN)
+                    raise
+                finally:
+                    HANDLED.labels(service, method, code).inc()
+                    HANDLING_SECONDS.labels(service, method, code).observe(
+                        time.perf_counter() - start
+                    )
+
+            return measured
+
+        return _wrap_unary(await continuation(handler_call_details), wrap)
+
+
+def status_of(error: DomainError) -> grpc.Status:
+    """The gRPC status of a domain error, with a google.rpc.ErrorInfo detail."""
+    detail = any_pb2.Any()
+    detail.Pack(
+        error_details_pb2.ErrorInfo(
+            reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
+        )
+    )
+    return rpc_status.to_status(
+        status_pb2.Status(code=error.code.value[0], message=error.message, details=[detail])
+    )
+
+
+class ErrorInterceptor(grpc.aio.ServerInterceptor):
+    """Domain errors become their status; anything unexpected is logged and becomes INTERNAL."""
+
+    async def intercept_service(self, continuation, handler_call_details):
+        method = handler_call_details.method
+
+        def wrap(behavior: Behavior) -> Behavior:
+            async def guarded(request, context):
+                try:
+                    return await behavior(request, context)
+                except DomainError as error:
+                    status = status_of(error)
+                    await context.abort(status.code, status.details, status.trailing_metadata)
+                except grpc.aio.AbortError:
+                    raise
+                except Exception:
+                    log.exception("unexpected error in %s", method)
+                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+            return guarded
+
+        return _wrap_unary(await continuation(handler_call_details), wrap)
+
+
+class AuthInterceptor(grpc.aio.ServerInterceptor):
+    """Checks the caller's bearer token, if any, and makes it the current principal.
+
+    Anonymous calls go through with no principal: each RPC decides (pclib.auth.require_role).
+    A token that is present but invalid is refused here.
+    """
+
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self._verifier = verifier
+
+    async def intercept_service(self, continuation, handler_call_details):
+        metadata = dict(handler_call_details.invocation_metadata or ())
+        authorization = metadata.get("authorization", "")
+
+        def wrap(behavior: Behavior) -> Behavior:
+            async def authenticated(request, context):
+                principal = None
+                if authorization:
+                    scheme, _, token = authorization.partition(" ")
+                    if scheme.lower() != "bearer" or not token:
+                        raise Unauthenticated("INVALID_TOKEN", "expected a Bearer token")
+                    principal = self._verifier.verify(token)
+                reset_token = set_principal(principal)
+                try:
+                    return await behavior(request, context)
+                finally:
+                    reset_principal(reset_token)
+
+            return authenticated
+
+        return _wrap_unary(await continuation(handler_call_details), wrap)
+
+
+def server_interceptors(verifier: TokenVerifier) -> list[grpc.aio.ServerInterceptor]:
+    return [MetricsInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)]

@@ -1,0 +1,197 @@
+"""Transactional outbox: events are written in the business transaction, then a relay publishes
+them to the service's topic exchange (at least once; consumers deduplicate by message id)."""
+
+import asyncio
+import logging
+import uuid
+
+import aio_pika
+from aio_pika.abc import AbstractConnection, AbstractExchange
+from google.protobuf.message import Message
+from prometheus_client import Counter, Gauge
+from sqlalchemy import (
+    Column,
+    DateTime,
+    Index,
+    LargeBinary,
+    MetaData,
+    Row,
+    Table,
+    Text,
+    Uuid,
+    column,
+    delete,
+    func,
+    insert,
+    select,
+    table,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+
+from pclib.topology import backoff_delay, close_quietly, declare_exchange, sleep_unless_stopped
+
+log = logging.getLogger(__name__)
+
+CONTENT_TYPE = "application/x-protobuf"
+CONNECT_TIMEOUT = 10.0
+# A batch whose confirms take longer than this is retried (the broker is stalled or gone).
+CONFIRM_TIMEOUT = 30.0
+
+PUBLISHED = Counter(
+    "outbox_events_published_total", "Outbox events published and confirmed", ["exchange"]
+)
+FAILURES = Counter(
+    "outbox_publish_failures_total", "Outbox batches that failed to publish", ["exchange"]
+)
+BACKLOG = Gauge("outbox_backlog", "Outbox events waiting to be published", ["exchange"])
+OLDEST_AGE = Gauge(
+    "outbox_oldest_event_age_seconds", "Age of the oldest unpublished outbox event", ["exchange"]
+)
+
+# Works against any service's metadata: only the table name and columns matter.
+_outbox = table(
+    "outbox",
+    column("id", Uuid),
+    column("routing_key", Text),
+    column("message_type", Text),
+    column("payload", LargeBinary),
+    column("created_at", DateTime(timezone=True)),
+)
+
+
+def outbox_table(metadata: MetaData) -> Table:
+    return Table(
+        "outbox",
+        metadata,
+        Column("id", Uuid, primary_key=True),
+        Column("routing_key", Text, nullable=False),
+        Column("message_type", Text, nullable=False),
+        Column("payload", LargeBinary, nullable=False),
+        Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        Index("ix_outbox_created_at", "created_at"),
+    )
+
+
+async def add_event(session: AsyncSession, routing_key: str, message: Message) -> uuid.UUID:
+    """Records an event in the caller's transaction; it is published only if that commits."""
+    event_id = uuid.uuid4()
+    await session.execute(
+        insert(_outbox).values(
+            id=event_id,
+            routing_key=routing_key,
+            message_type=message.DESCRIPTOR.full_name,
+            payload=message.SerializeToString(),
+            # now() is the same for every row of a transaction: keep the order they were added in.
+            created_at=func.clock_timestamp(),
+        )
+    )
+    return event_id
+
+
+def _to_amqp(row: Row) -> aio_pika.Message:
+    return aio_pika.Message(
+        row.payload,
+        message_id=str(row.id),
+        type=row.routing_key,
+        content_type=CONTENT_TYPE,
+        headers={"message_type": row.message_type},
+        timestamp=row.created_at,
+        delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+    )
+
+
+class OutboxRelay:
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        amqp_url: str,
+        exchange: str,
+        *,
+        batch_size: int = 200,
+        poll_interval: float = 0.2,
+        max_backoff: float = 30.0,
+    ) -> None:
+        self.engine = engine
+        self.amqp_url = amqp_url
+        self.exchange = exchange
+        self.batch_size = batch_size
+        self.poll_interval = poll_interval
+        self.max_backoff = max_backoff
+        self._connection: AbstractConnection | None = None
+        self._exchange: AbstractExchange | None = None
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
+        try:
+            while not stop.is_set():
+                try:
+                    await self.refresh_gauges()
+                    published = await self.publish_pending()
+                except Exception as exc:
+                    failures += 1
+                    delay = backoff_delay(failures, self.max_backoff)
+                    log.warning("outbox relay %s: %r; retrying in %.1fs", self.exchange, exc, delay)
+                    await sleep_unless_stopped(stop, delay)
+                    continue
+                if failures:
+                    log.info("outbox relay %s recovered after %d failures", self.exchange, failures)
+                    failures = 0
+                if not published:
+                    await sleep_unless_stopped(stop, self.poll_interval)
+        finally:
+            await self.close()
+
+    async def publish_pending(self) -> int:
+        """Publishes one batch; returns how many events were published. Raises (leaving the
+        rows in place and dropping the broker connection) when anything fails."""
+        try:
+            published = await self._publish_batch()
+        except Exception:
+            FAILURES.labels(self.exchange).inc()
+            await self.close()
+            raise
+        PUBLISHED.labels(self.exchange).inc(published)
+        return published
+
+    async def refresh_gauges(self) -> None:
+        age = func.extract("epoch", func.clock_timestamp() - func.min(_outbox.c.created_at))
+        query = select(func.count(), func.coalesce(age, 0)).select_from(_outbox)
+        async with self.engine.connect() as conn:
+            backlog, oldest = (await conn.execute(query)).one()
+        BACKLOG.labels(self.exchange).set(backlog)
+        OLDEST_AGE.labels(self.exchange).set(max(0.0, float(oldest)))
+
+    async def _publish_batch(self) -> int:
+        exchange = await self._ensure_exchange()
+        batch = (
+            select(_outbox)
+            .order_by(_outbox.c.created_at, _outbox.c.id)
+            .limit(self.batch_size)
+            # Several relays may run: each takes rows the others have not locked.
+            .with_for_update(skip_locked=True)
+        )
+        async with self.engine.begin() as conn:
+            rows = (await conn.execute(batch)).all()
+            if not rows:
+                return 0
+            # Publishes are sent in order on one channel; confirms are awaited together.
+            async with asyncio.timeout(CONFIRM_TIMEOUT):
+                await asyncio.gather(
+                    *(exchange.publish(_to_amqp(r), r.routing_key, mandatory=False) for r in rows)
+                )
+            await conn.execute(delete(_outbox).where(_outbox.c.id.in_([r.id for r in rows])))
+        return len(rows)
+
+    async def _ensure_exchange(self) -> AbstractExchange:
+        if self._exchange is not None and not self._exchange.channel.is_closed:
+            return self._exchange
+        await self.close()
+        self._connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
+        channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await declare_exchange(channel, self.exchange)
+        return self._exchange
+
+    async def close(self) -> None:
+        """Drops the broker connection; run() does it when it returns."""
+        connection, self._connection, self._exchange = self._connection, None, None
+        await close_quietly(connection)

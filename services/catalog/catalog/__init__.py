@@ -1,0 +1,1 @@
+"""The catalog service: offerers, pro users, venues, offers, stocks and seat reservations."""

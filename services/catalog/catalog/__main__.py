@@ -1,0 +1,90 @@
+"""Commands of the catalog service.
+
+python -m catalog serve          the gRPC server
+python -m catalog relay          the outbox relay (publishes events to RabbitMQ)
+python -m catalog migrate        creates the database if missing, applies migrations
+python -m catalog create-admin   creates or updates the admin from ADMIN_EMAIL/ADMIN_PASSWORD
+"""
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from sqlalchemy import select
+
+from catalog.app import build_server
+from catalog.models import ProUser
+from catalog.passwords import hash_password
+from catalog.settings import CatalogSettings
+from pclib import migrations
+from pclib.auth import TokenVerifier
+from pclib.db import make_engine, make_session_factory
+from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
+from pclib.logs import configure_logging
+from pclib.outbox import OutboxRelay
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("catalog")
+
+
+async def serve(settings: CatalogSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    server = build_server(
+        make_session_factory(engine), TokenVerifier.from_file(settings.jwt_public_key_file)
+    )
+    start_metrics_server(settings.metrics_port)
+    try:
+        await serve_until_stopped(
+            server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
+        )
+    finally:
+        await engine.dispose()
+
+
+async def relay(settings: CatalogSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=2)
+    start_metrics_server(settings.metrics_port)
+    try:
+        relay = OutboxRelay(engine, settings.amqp_url, settings.events_exchange)
+        await relay.run(stop_event_on_signals())
+    finally:
+        await engine.dispose()
+
+
+async def create_admin(settings: CatalogSettings) -> None:
+    if not (settings.admin_email and settings.admin_password):
+        log.info("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin created")
+        return
+    email = settings.admin_email.strip().lower()
+    password_hash = await hash_password(settings.admin_password)
+    engine = make_engine(settings.database_url, pool_size=1)
+    async with make_session_factory(engine).begin() as session:
+        admin = await session.scalar(select(ProUser).where(ProUser.email == email))
+        if admin is None:
+            admin = ProUser(email=email, first_name="Admin", last_name="pass Culture")
+            session.add(admin)
+        admin.password_hash = password_hash
+        admin.is_admin = True
+    await engine.dispose()
+    log.info("admin account ready", extra={"email": email})
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m catalog")
+    parser.add_argument("command", choices=["serve", "relay", "migrate", "create-admin"])
+    command = parser.parse_args().command
+    settings = CatalogSettings()
+    configure_logging("catalog", settings.log_level)
+    if command == "migrate":
+        migrations.upgrade(MIGRATIONS, settings.database_url)
+    elif command == "serve":
+        asyncio.run(serve(settings))
+    elif command == "relay":
+        asyncio.run(relay(settings))
+    else:
+        asyncio.run(create_admin(settings))
+
+
+if __name__ == "__main__":
+    main()

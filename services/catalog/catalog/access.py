@@ -1,0 +1,89 @@
+"""Who may see what: a pro reaches only its own offerers' venues, offers and stocks.
+
+Anything outside the caller's reach is reported exactly like something that does not exist.
+"""
+
+import uuid
+
+from sqlalchemy import Select, select, true
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from catalog.api.convert import parse_id
+from catalog.models import Membership, Offer, Offerer, Stock, Venue
+from pclib.auth import Principal, require_role
+from pclib.errors import NotFound
+
+PRO_ROLES = ("pro", "admin")
+
+
+def require_pro() -> Principal:
+    return require_role(*PRO_ROLES)
+
+
+def offerer_visible(principal: Principal, offerer_column):
+    """A SQL condition: the offerer is one of the caller's (admins see every offerer)."""
+    if principal.role == "admin":
+        return true()
+    mine = select(Membership.offerer_id).where(Membership.user_id == uuid.UUID(principal.subject))
+    return offerer_column.in_(mine)
+
+
+async def get_offerer(session: AsyncSession, principal: Principal, offerer_id: str) -> Offerer:
+    oid = parse_id(offerer_id, "OFFERER_NOT_FOUND")
+    offerer = await session.scalar(
+        select(Offerer).where(Offerer.id == oid, offerer_visible(principal, Offerer.id))
+    )
+    if offerer is None:
+        raise NotFound("OFFERER_NOT_FOUND", "offerer not found")
+    return offerer
+
+
+async def get_venue(session: AsyncSession, principal: Principal, venue_id: str) -> Venue:
+    vid = parse_id(venue_id, "VENUE_NOT_FOUND")
+    query = select(Venue).where(Venue.id == vid)
+    if principal.role != "service":
+        query = query.where(offerer_visible(principal, Venue.offerer_id))
+    venue = await session.scalar(query)
+    if venue is None:
+        raise NotFound("VENUE_NOT_FOUND", "venue not found")
+    return venue
+
+
+def _offers_of(principal: Principal) -> Select:
+    return (
+        select(Offer, Venue)
+        .join(Venue, Venue.id == Offer.venue_id)
+        .where(offerer_visible(principal, Venue.offerer_id))
+    )
+
+
+async def get_offer(
+    session: AsyncSession, principal: Principal, offer_id: str
+) -> tuple[Offer, Venue]:
+    oid = parse_id(offer_id, "OFFER_NOT_FOUND")
+    row = (await session.execute(_offers_of(principal).where(Offer.id == oid))).one_or_none()
+    if row is None:
+        raise NotFound("OFFER_NOT_FOUND", "offer not found")
+    return row.Offer, row.Venue
+
+
+async def get_stock(
+    session: AsyncSession, principal: Principal, stock_id: str, *, for_update: bool = False
+) -> tuple[Stock, Offer, Venue]:
+    sid = parse_id(stock_id, "STOCK_NOT_FOUND")
+    query = (
+        select(Stock, Offer, Venue)
+        .join(Offer, Offer.id == Stock.offer_id)
+        .join(Venue, Venue.id == Offer.venue_id)
+        .where(
+            Stock.id == sid,
+            Stock.deleted_at.is_(None),
+            offerer_visible(principal, Venue.offerer_id),
+        )
+    )
+    if for_update:
+        query = query.with_for_update(of=Stock)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound("STOCK_NOT_FOUND", "stock not found")
+    return row.Stock, row.Offer, row.Venue

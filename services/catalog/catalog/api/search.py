@@ -1,0 +1,180 @@
+"""SearchService: bookable offers near a point, nearest first, and an offer's public page.
+
+The nearby filter runs on the GiST index of venues (earthdistance's earth_box), so a search
+reads the venues in the radius only, never every offer.
+"""
+
+from datetime import UTC, datetime
+
+from sqlalchemy import select, text
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from catalog.api.convert import FEATURE_TO_PB, optional_datetime, parse_id, timestamp
+from catalog.domain import stocks as rules
+from catalog.models import Offer, Offerer, Stock, Venue
+from passculture.catalog.v1 import search_service_pb2 as pb
+from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
+from pclib import pagination
+from pclib.errors import InvalidArgument, NotFound
+
+DEFAULT_RADIUS_KM = 50.0
+MAX_RADIUS_KM = 500.0
+FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
+
+SEARCH_SQL = text("""
+SELECT o.id, o.title, o.poster_url, o.duration_minutes, o.is_duo,
+       v.id AS venue_id, v.name AS venue_name, v.city, v.latitude, v.longitude, v.distance_m,
+       s.min_price_cents, s.next_starts_at
+FROM (
+    SELECT v.id, v.name, v.city, v.latitude, v.longitude,
+           earth_distance(ll_to_earth(v.latitude, v.longitude), ll_to_earth(:lat, :lon))
+               AS distance_m
+    FROM venues v
+    JOIN offerers f ON f.id = v.offerer_id AND f.status = 'VALIDATED'
+    WHERE earth_box(ll_to_earth(:lat, :lon), :radius_m) @> ll_to_earth(v.latitude, v.longitude)
+) v
+JOIN offers o ON o.venue_id = v.id AND o.is_active
+CROSS JOIN LATERAL (
+    SELECT min(s.price_cents) AS min_price_cents, min(s.starts_at) AS next_starts_at
+    FROM stocks s
+    WHERE s.offer_id = o.id AND s.deleted_at IS NULL AND s.is_active
+      AND s.starts_at > now() AND s.booking_limit_at > now()
+      AND s.starts_at >= :after AND s.starts_at < :before
+      AND (s.quantity IS NULL OR s.booked_quantity < s.quantity)
+) s
+WHERE v.distance_m <= :radius_m
+  AND s.next_starts_at IS NOT NULL
+  AND o.title ILIKE :title_pattern
+ORDER BY v.distance_m, v.id, o.id
+OFFSET :offset LIMIT :limit
+""")
+
+
+def _like_pattern(query: str) -> str:
+    escaped = query.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
+def _radius_km(requested: float) -> float:
+    if requested == 0:
+        return DEFAULT_RADIUS_KM
+    if not 0 < requested <= MAX_RADIUS_KM:
+        raise InvalidArgument("INVALID_RADIUS", f"radius_km must be between 0 and {MAX_RADIUS_KM}")
+    return requested
+
+
+def _check_point(latitude: float, longitude: float) -> None:
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise InvalidArgument("INVALID_COORDINATES", "latitude or longitude out of range")
+
+
+def _venue_summary(row) -> pb.VenueSummary:
+    return pb.VenueSummary(
+        id=str(row.venue_id),
+        name=row.venue_name,
+        city=row.city,
+        latitude=row.latitude,
+        longitude=row.longitude,
+    )
+
+
+def _summary(row) -> pb.OfferSummary:
+    return pb.OfferSummary(
+        id=str(row.id),
+        title=row.title,
+        poster_url=row.poster_url,
+        duration_minutes=row.duration_minutes,
+        is_duo=row.is_duo,
+        venue=_venue_summary(row),
+        distance_km=round(row.distance_m / 1000, 3),
+        min_price_cents=row.min_price_cents,
+        next_starts_at=timestamp(row.next_starts_at),
+    )
+
+
+class SearchServicer(pb_grpc.SearchServiceServicer):
+    def __init__(self, sessions: async_sessionmaker) -> None:
+        self._sessions = sessions
+
+    async def SearchOffers(self, request, context):
+        _check_point(request.latitude, request.longitude)
+        radius_km = _radius_km(request.radius_km)
+        size = pagination.page_size(request.page_size)
+        offset = pagination.decode_token(request.page_token)
+        params = {
+            "lat": request.latitude,
+            "lon": request.longitude,
+            "radius_m": radius_km * 1000,
+            "after": optional_datetime(request, "starts_after") or datetime.now(UTC),
+            "before": optional_datetime(request, "starts_before") or FAR_FUTURE,
+            "title_pattern": _like_pattern(request.query),
+            "offset": offset,
+            "limit": size + 1,
+        }
+        async with self._sessions() as session:
+            rows = (await session.execute(SEARCH_SQL, params)).all()
+        return pb.SearchOffersResponse(
+            offers=[_summary(row) for row in rows[:size]],
+            next_page_token=pagination.next_token(offset, size, len(rows)),
+        )
+
+    async def GetPublicOffer(self, request, context):
+        offer_id = parse_id(request.offer_id, "OFFER_NOT_FOUND")
+        now = datetime.now(UTC)
+        async with self._sessions() as session:
+            row = (
+                await session.execute(
+                    select(Offer, Venue)
+                    .join(Venue, Venue.id == Offer.venue_id)
+                    .join(Offerer, Offerer.id == Venue.offerer_id)
+                    .where(Offer.id == offer_id, Offer.is_active, Offerer.status == "VALIDATED")
+                )
+            ).one_or_none()
+            if row is None:
+                raise NotFound("OFFER_NOT_FOUND", "offer not found")
+            stocks = await session.scalars(
+                select(Stock)
+                .where(
+                    Stock.offer_id == offer_id, Stock.deleted_at.is_(None), Stock.starts_at > now
+                )
+                .order_by(Stock.starts_at, Stock.id)
+            )
+            public_stocks = [_public_stock(stock, row.Offer, now) for stock in stocks]
+        offer, venue = row.Offer, row.Venue
+        return pb.GetPublicOfferResponse(
+            id=str(offer.id),
+            title=offer.title,
+            description=offer.description,
+            poster_url=offer.poster_url,
+            duration_minutes=offer.duration_minutes,
+            is_duo=offer.is_duo,
+            venue=pb.VenueSummary(
+                id=str(venue.id),
+                name=venue.name,
+                city=venue.city,
+                latitude=venue.latitude,
+                longitude=venue.longitude,
+            ),
+            stocks=public_stocks,
+        )
+
+
+def _public_stock(stock: Stock, offer: Offer, now: datetime) -> pb.PublicStock:
+    return pb.PublicStock(
+        id=str(stock.id),
+        starts_at=timestamp(stock.starts_at),
+        price_cents=stock.price_cents,
+        remaining_quantity=rules.remaining(stock.quantity, stock.booked_quantity),
+        features=[FEATURE_TO_PB[feature] for feature in stock.features],
+        is_bookable=rules.is_bookable(
+            offerer_validated=True,
+            offer_active=offer.is_active,
+            stock_active=stock.is_active,
+            stock_deleted=False,
+            starts_at=stock.starts_at,
+            booking_limit_at=stock.booking_limit_at,
+            quantity=stock.quantity,
+            booked=stock.booked_quantity,
+            now=now,
+        ),
+    )

@@ -1,0 +1,60 @@
+"""Composition root: wires the database, the servicers and the gRPC server."""
+
+from sqlalchemy.ext.asyncio import async_sessionmaker
+
+from catalog.api.accounts import AccountServicer
+from catalog.api.offers import OfferServicer
+from catalog.api.reservations import ReservationServicer
+from catalog.api.search import SearchServicer
+from catalog.api.venues import VenueServicer
+from passculture.catalog.v1 import (
+    account_service_pb2,
+    account_service_pb2_grpc,
+    offer_service_pb2,
+    offer_service_pb2_grpc,
+    reservation_service_pb2,
+    reservation_service_pb2_grpc,
+    search_service_pb2,
+    search_service_pb2_grpc,
+    venue_service_pb2,
+    venue_service_pb2_grpc,
+)
+from pclib.auth import TokenVerifier
+from pclib.grpc_server import GrpcServer
+
+
+def _name(module, service: str) -> str:
+    return module.DESCRIPTOR.services_by_name[service].full_name
+
+
+def build_server(sessions: async_sessionmaker, verifier: TokenVerifier) -> GrpcServer:
+    return GrpcServer(
+        [
+            (
+                account_service_pb2_grpc.add_AccountServiceServicer_to_server,
+                AccountServicer(sessions),
+                _name(account_service_pb2, "AccountService"),
+            ),
+            (
+                venue_service_pb2_grpc.add_VenueServiceServicer_to_server,
+                VenueServicer(sessions),
+                _name(venue_service_pb2, "VenueService"),
+            ),
+            (
+                offer_service_pb2_grpc.add_OfferServiceServicer_to_server,
+                OfferServicer(sessions),
+                _name(offer_service_pb2, "OfferService"),
+            ),
+            (
+                search_service_pb2_grpc.add_SearchServiceServicer_to_server,
+                SearchServicer(sessions),
+                _name(search_service_pb2, "SearchService"),
+            ),
+            (
+                reservation_service_pb2_grpc.add_ReservationServiceServicer_to_server,
+                ReservationServicer(sessions),
+                _name(reservation_service_pb2, "ReservationService"),
+            ),
+        ],
+        verifier,
+    )

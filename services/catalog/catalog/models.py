@@ -1,0 +1,152 @@
+"""The catalog's tables (its own database only)."""
+
+import uuid
+from datetime import datetime
+
+from sqlalchemy import (
+    BigInteger,
+    CheckConstraint,
+    DateTime,
+    Double,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pclib.inbox import inbox_table
+from pclib.outbox import outbox_table
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {datetime: DateTime(timezone=True), uuid.UUID: UUID(as_uuid=True)}
+
+
+def _id() -> Mapped[uuid.UUID]:
+    return mapped_column(primary_key=True, default=uuid.uuid4)
+
+
+def _created_at() -> Mapped[datetime]:
+    return mapped_column(server_default=func.now())
+
+
+class Offerer(Base):
+    __tablename__ = "offerers"
+    id: Mapped[uuid.UUID] = _id()
+    siren: Mapped[str] = mapped_column(String(9), unique=True)
+    name: Mapped[str] = mapped_column(Text)
+    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    created_at: Mapped[datetime] = _created_at()
+    validated_at: Mapped[datetime | None]
+
+
+class ProUser(Base):
+    __tablename__ = "pro_users"
+    id: Mapped[uuid.UUID] = _id()
+    # Stored lower-cased; unique.
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    first_name: Mapped[str] = mapped_column(Text)
+    last_name: Mapped[str] = mapped_column(Text)
+    is_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Membership(Base):
+    __tablename__ = "memberships"
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("pro_users.id"), primary_key=True)
+    offerer_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("offerers.id"), primary_key=True, index=True
+    )
+
+
+class Venue(Base):
+    __tablename__ = "venues"
+    __table_args__ = (
+        # Nearby search: a GiST index on the point (earthdistance over cube).
+        Index("ix_venues_earth", text("ll_to_earth(latitude, longitude)"), postgresql_using="gist"),
+    )
+    id: Mapped[uuid.UUID] = _id()
+    offerer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offerers.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    siret: Mapped[str | None] = mapped_column(String(14), unique=True)
+    address: Mapped[str] = mapped_column(Text)
+    postal_code: Mapped[str] = mapped_column(String(5))
+    city: Mapped[str] = mapped_column(Text)
+    latitude: Mapped[float] = mapped_column(Double)
+    longitude: Mapped[float] = mapped_column(Double)
+    booking_email: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Offer(Base):
+    __tablename__ = "offers"
+    __table_args__ = (UniqueConstraint("venue_id", "provider_reference"),)
+    id: Mapped[uuid.UUID] = _id()
+    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("venues.id"), index=True)
+    title: Mapped[str] = mapped_column(Text)
+    description: Mapped[str] = mapped_column(Text, default="")
+    poster_url: Mapped[str] = mapped_column(Text, default="")
+    duration_minutes: Mapped[int | None] = mapped_column(Integer)
+    is_duo: Mapped[bool] = mapped_column(default=False)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    source: Mapped[str] = mapped_column(String(16), default="MANUAL")
+    # Set for imported offers (e.g. the Allociné movie id).
+    provider_reference: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Stock(Base):
+    __tablename__ = "stocks"
+    __table_args__ = (
+        CheckConstraint("price_cents BETWEEN 0 AND 30000", name="price_range"),
+        CheckConstraint(
+            "quantity IS NULL OR quantity BETWEEN 0 AND 1000000", name="quantity_range"
+        ),
+        # The last line of defence against an oversell.
+        CheckConstraint(
+            "booked_quantity >= 0 AND (quantity IS NULL OR booked_quantity <= quantity)",
+            name="booked_within_quantity",
+        ),
+        CheckConstraint("booking_limit_at <= starts_at", name="limit_before_start"),
+        UniqueConstraint("offer_id", "provider_reference"),
+        Index("ix_stocks_offer_starts", "offer_id", "starts_at"),
+    )
+    id: Mapped[uuid.UUID] = _id()
+    offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offers.id"))
+    starts_at: Mapped[datetime]
+    price_cents: Mapped[int] = mapped_column(Integer)
+    quantity: Mapped[int | None] = mapped_column(Integer)
+    booked_quantity: Mapped[int] = mapped_column(Integer, default=0)
+    booking_limit_at: Mapped[datetime]
+    features: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    is_active: Mapped[bool] = mapped_column(default=True)
+    deleted_at: Mapped[datetime | None]
+    provider_reference: Mapped[str | None] = mapped_column(Text)
+    # Fields a pro changed by hand, which imports must never overwrite.
+    edited_fields: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    created_at: Mapped[datetime] = _created_at()
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class StockReservation(Base):
+    """Seats held for a booking. A RELEASED row is a tombstone: that id never reserves again."""
+
+    __tablename__ = "stock_reservations"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    stock_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stocks.id"), index=True)
+    quantity: Mapped[int] = mapped_column(BigInteger, default=0)
+    status: Mapped[str] = mapped_column(String(16))
+    created_at: Mapped[datetime] = _created_at()
+    released_at: Mapped[datetime | None]
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)

@@ -1,0 +1,10 @@
+from pclib.settings import BaseServiceSettings
+
+
+class CatalogSettings(BaseServiceSettings):
+    """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_PUBLIC_KEY_FILE, …"""
+
+    # The exchange the outbox relay publishes the catalog's events on.
+    events_exchange: str = "catalog"
+    admin_email: str = ""
+    admin_password: str = ""

@@ -1,0 +1,131 @@
+"""Builders of catalog data for tests (this service's and the cross-service ones)."""
+
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+import grpc
+
+from catalog.api.convert import timestamp
+from catalog.domain.identifiers import luhn_valid
+from passculture.catalog.v1 import (
+    account_service_pb2,
+    account_service_pb2_grpc,
+    offer_service_pb2,
+    offer_service_pb2_grpc,
+    reservation_service_pb2_grpc,
+    search_service_pb2_grpc,
+    venue_service_pb2,
+    venue_service_pb2_grpc,
+)
+from pclib.auth import TokenIssuer, bearer_metadata
+from pclib.grpc_client import error_info
+
+PARIS = (48.8566, 2.3522)
+
+
+@dataclass
+class Stubs:
+    accounts: account_service_pb2_grpc.AccountServiceStub
+    venues: venue_service_pb2_grpc.VenueServiceStub
+    offers: offer_service_pb2_grpc.OfferServiceStub
+    search: search_service_pb2_grpc.SearchServiceStub
+    reservations: reservation_service_pb2_grpc.ReservationServiceStub
+
+    @classmethod
+    def on(cls, channel: grpc.aio.Channel) -> "Stubs":
+        return cls(
+            accounts=account_service_pb2_grpc.AccountServiceStub(channel),
+            venues=venue_service_pb2_grpc.VenueServiceStub(channel),
+            offers=offer_service_pb2_grpc.OfferServiceStub(channel),
+            search=search_service_pb2_grpc.SearchServiceStub(channel),
+            reservations=reservation_service_pb2_grpc.ReservationServiceStub(channel),
+        )
+
+
+DIGITS = "0123456789"
+
+
+def luhn_complete(prefix: str) -> str:
+    """Appends the digit that makes `prefix` pass the Luhn check."""
+    return next(prefix + d for d in DIGITS if luhn_valid(prefix + d))
+
+
+def new_siren() -> str:
+    return luhn_complete(f"{uuid.uuid4().int % 10**8:08d}")
+
+
+def siret_of(siren: str, establishment: int = 1) -> str:
+    return luhn_complete(f"{siren}{establishment:04d}")
+
+
+@dataclass
+class Pro:
+    user_id: str
+    offerer_id: str
+    siren: str
+    metadata: tuple
+
+
+def auth(issuer: TokenIssuer, subject: str, role: str) -> tuple:
+    return bearer_metadata(issuer.issue(subject, role))
+
+
+async def make_pro(catalog: Stubs, issuer: TokenIssuer, *, validated: bool = True) -> Pro:
+    siren = new_siren()
+    created = await catalog.accounts.CreateProAccount(
+        account_service_pb2.CreateProAccountRequest(
+            email=f"pro-{uuid.uuid4().hex[:8]}@cinema.test",
+            password="correct horse battery",
+            first_name="Paula",
+            last_name="Pro",
+            offerer_siren=siren,
+            offerer_name="Cinéma du Centre",
+        )
+    )
+    if validated:
+        await catalog.accounts.ValidateOfferer(
+            account_service_pb2.ValidateOffererRequest(offerer_id=created.offerer.id),
+            metadata=auth(issuer, str(uuid.uuid4()), "admin"),
+        )
+    return Pro(created.user.id, created.offerer.id, siren, auth(issuer, created.user.id, "pro"))
+
+
+async def make_venue(catalog: Stubs, pro: Pro, *, at=PARIS, postal_code="75001", **fields):
+    request = venue_service_pb2.CreateVenueRequest(
+        offerer_id=pro.offerer_id,
+        name=fields.pop("name", "Le Grand Rex"),
+        siret=fields.pop("siret", siret_of(pro.siren)),
+        address="1 boulevard Poissonnière",
+        postal_code=postal_code,
+        city="Paris",
+        latitude=at[0],
+        longitude=at[1],
+        booking_email="resa@cinema.test",
+        **fields,
+    )
+    return (await catalog.venues.CreateVenue(request, metadata=pro.metadata)).venue
+
+
+async def make_offer(catalog: Stubs, pro: Pro, venue_id: str, **fields):
+    request = offer_service_pb2.CreateOfferRequest(
+        venue_id=venue_id, title=fields.pop("title", "La Dernière Séance"), **fields
+    )
+    return (await catalog.offers.CreateOffer(request, metadata=pro.metadata)).offer
+
+
+async def make_stock(
+    catalog: Stubs, pro: Pro, offer_id: str, *, in_days: float = 3, price_cents=800, **fields
+):
+    request = offer_service_pb2.CreateStockRequest(
+        offer_id=offer_id,
+        starts_at=timestamp(datetime.now(UTC) + timedelta(days=in_days)),
+        price_cents=price_cents,
+        **fields,
+    )
+    return (await catalog.offers.CreateStock(request, metadata=pro.metadata)).stock
+
+
+def reason_of(error: grpc.aio.AioRpcError) -> str:
+    """The google.rpc.ErrorInfo reason carried by a failed call."""
+    return error_info(error).reason
