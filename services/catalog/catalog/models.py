@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from pclib.idempotency import idempotency_table
 from pclib.inbox import inbox_table
 from pclib.outbox import outbox_table
 
@@ -150,3 +151,4 @@ class StockReservation(Base):
 
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
+idempotency_keys = idempotency_table(Base.metadata)

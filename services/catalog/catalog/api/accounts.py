@@ -16,8 +16,17 @@ from passculture.catalog.v1 import account_service_pb2_grpc as pb_grpc
 from pclib.auth import require_role
 from pclib.db import violated_constraint
 from pclib.errors import AlreadyExists, InvalidArgument, Unauthenticated
+from pclib.idempotency import idempotent
 
 MIN_PASSWORD_LENGTH = 8
+
+
+def _without_password(request: pb.CreateProAccountRequest) -> pb.CreateProAccountRequest:
+    """The request as remembered for idempotency: no password is ever stored, even hashed."""
+    copy = pb.CreateProAccountRequest()
+    copy.CopyFrom(request)
+    copy.ClearField("password")
+    return copy
 
 
 class AccountServicer(pb_grpc.AccountServiceServicer):
@@ -34,32 +43,36 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
             raise InvalidArgument("INVALID_SIREN", "SIREN must be 9 digits with a valid checksum")
         password_hash = await hash_password(request.password)
         try:
-            user, offerer = await self._create(request, email, password_hash)
+            return await idempotent(
+                self._sessions,
+                context,
+                caller="anonymous",
+                method="CreateProAccount",
+                request=_without_password(request),
+                response_type=pb.CreateProAccountResponse,
+                create=lambda session: self._create(session, request, email, password_hash),
+            )
         except IntegrityError as error:  # a concurrent sign-up won the race
             if violated_constraint(error) == "offerers_siren_key":
                 raise AlreadyExists("OFFERER_EXISTS", "an offerer with this SIREN exists") from None
             raise AlreadyExists("EMAIL_TAKEN", "this email already has an account") from None
-        return pb.CreateProAccountResponse(user=user_pb(user), offerer=offerer_pb(offerer))
 
-    async def _create(self, request, email: str, password_hash: str) -> tuple[ProUser, Offerer]:
-        async with self._sessions.begin() as session:
-            if await session.scalar(select(ProUser.id).where(ProUser.email == email)):
-                raise AlreadyExists("EMAIL_TAKEN", "this email already has an account")
-            if await session.scalar(
-                select(Offerer.id).where(Offerer.siren == request.offerer_siren)
-            ):
-                raise AlreadyExists("OFFERER_EXISTS", "an offerer with this SIREN already exists")
-            user = ProUser(
-                email=email,
-                password_hash=password_hash,
-                first_name=request.first_name,
-                last_name=request.last_name,
-            )
-            offerer = Offerer(siren=request.offerer_siren, name=request.offerer_name)
-            session.add_all([user, offerer])
-            await session.flush()
-            session.add(Membership(user_id=user.id, offerer_id=offerer.id))
-        return user, offerer
+    async def _create(self, session, request, email: str, password_hash: str):
+        if await session.scalar(select(ProUser.id).where(ProUser.email == email)):
+            raise AlreadyExists("EMAIL_TAKEN", "this email already has an account")
+        if await session.scalar(select(Offerer.id).where(Offerer.siren == request.offerer_siren)):
+            raise AlreadyExists("OFFERER_EXISTS", "an offerer with this SIREN already exists")
+        user = ProUser(
+            email=email,
+            password_hash=password_hash,
+            first_name=request.first_name,
+            last_name=request.last_name,
+        )
+        offerer = Offerer(siren=request.offerer_siren, name=request.offerer_name)
+        session.add_all([user, offerer])
+        await session.flush()
+        session.add(Membership(user_id=user.id, offerer_id=offerer.id))
+        return pb.CreateProAccountResponse(user=user_pb(user), offerer=offerer_pb(offerer))
 
     async def AuthenticateProUser(self, request, context):
         async with self._sessions() as session:

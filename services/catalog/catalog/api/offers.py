@@ -22,6 +22,7 @@ from passculture.catalog.v1 import offer_service_pb2 as pb
 from passculture.catalog.v1 import offer_service_pb2_grpc as pb_grpc
 from pclib import pagination
 from pclib.errors import InvalidArgument
+from pclib.idempotency import idempotent
 from pclib.outbox import add_event
 
 OFFER_TEXT_FIELDS = ("title", "description", "poster_url")
@@ -56,22 +57,33 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
 
     async def CreateOffer(self, request, context):
         principal = access.require_pro()
-        async with self._sessions.begin() as session:
-            venue = await access.get_venue(session, principal, request.venue_id)
-            offer = Offer(
-                venue_id=venue.id,
-                title=request.title,
-                description=request.description,
-                poster_url=request.poster_url,
-                duration_minutes=request.duration_minutes
-                if request.HasField("duration_minutes")
-                else None,
-                is_duo=request.is_duo,
-                is_active=True,
-                source="MANUAL",
-            )
-            _check_offer(offer)
-            session.add(offer)
+        return await idempotent(
+            self._sessions,
+            context,
+            caller=principal.subject,
+            method="CreateOffer",
+            request=request,
+            response_type=pb.CreateOfferResponse,
+            create=lambda session: self._create_offer(session, principal, request),
+        )
+
+    async def _create_offer(self, session: AsyncSession, principal, request):
+        venue = await access.get_venue(session, principal, request.venue_id)
+        offer = Offer(
+            venue_id=venue.id,
+            title=request.title,
+            description=request.description,
+            poster_url=request.poster_url,
+            duration_minutes=request.duration_minutes
+            if request.HasField("duration_minutes")
+            else None,
+            is_duo=request.is_duo,
+            is_active=True,
+            source="MANUAL",
+        )
+        _check_offer(offer)
+        session.add(offer)
+        await session.flush()
         return pb.CreateOfferResponse(offer=offer_pb(offer))
 
     async def ListOffers(self, request, context):
@@ -116,6 +128,17 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
         principal = access.require_pro()
         if not request.HasField("starts_at"):
             raise InvalidArgument("INVALID_STARTS_AT", "starts_at is required")
+        return await idempotent(
+            self._sessions,
+            context,
+            caller=principal.subject,
+            method="CreateStock",
+            request=request,
+            response_type=pb.CreateStockResponse,
+            create=lambda session: self._create_stock(session, principal, request),
+        )
+
+    async def _create_stock(self, session: AsyncSession, principal, request):
         values = rules.new_stock(
             starts_at=to_datetime(request.starts_at),
             price_cents=request.price_cents,
@@ -123,23 +146,21 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             booking_limit_at=optional_datetime(request, "booking_limit_at"),
             now=datetime.now(UTC),
         )
-        features = features_from_pb(request.features)
-        async with self._sessions.begin() as session:
-            offer, venue = await access.get_offer(session, principal, request.offer_id)
-            stock = Stock(
-                offer_id=offer.id,
-                starts_at=values.starts_at,
-                price_cents=values.price_cents,
-                quantity=values.quantity,
-                booked_quantity=0,
-                booking_limit_at=values.booking_limit_at,
-                features=features,
-                is_active=True,
-                edited_fields=[],
-            )
-            session.add(stock)
-            await session.flush()
-            await _publish_stock_updated(session, stock, venue)
+        offer, venue = await access.get_offer(session, principal, request.offer_id)
+        stock = Stock(
+            offer_id=offer.id,
+            starts_at=values.starts_at,
+            price_cents=values.price_cents,
+            quantity=values.quantity,
+            booked_quantity=0,
+            booking_limit_at=values.booking_limit_at,
+            features=features_from_pb(request.features),
+            is_active=True,
+            edited_fields=[],
+        )
+        session.add(stock)
+        await session.flush()
+        await _publish_stock_updated(session, stock, venue)
         return pb.CreateStockResponse(stock=stock_pb(stock))
 
     async def ListStocks(self, request, context):

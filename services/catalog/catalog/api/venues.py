@@ -16,6 +16,7 @@ from passculture.catalog.v1 import venue_service_pb2_grpc as pb_grpc
 from pclib import pagination
 from pclib.auth import require_role
 from pclib.errors import AlreadyExists, InvalidArgument
+from pclib.idempotency import idempotent
 from pclib.outbox import add_event
 
 EDITABLE = ("name", "address", "postal_code", "city", "latitude", "longitude", "booking_email")
@@ -63,30 +64,40 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
     async def CreateVenue(self, request, context):
         principal = access.require_pro()
         try:
-            async with self._sessions.begin() as session:
-                offerer = await access.get_offerer(session, principal, request.offerer_id)
-                if request.siret:
-                    _check_siret(request.siret, offerer)
-                venue = Venue(
-                    offerer_id=offerer.id,
-                    name=request.name,
-                    siret=request.siret or None,
-                    address=request.address,
-                    postal_code=request.postal_code,
-                    city=request.city,
-                    latitude=request.latitude,
-                    longitude=request.longitude,
-                    booking_email=request.booking_email,
-                    timezone=_check_timezone(request.timezone)
-                    if request.HasField("timezone")
-                    else timezone_for_postal_code(request.postal_code),
-                )
-                _check_place(venue)
-                session.add(venue)
-                await session.flush()
-                await _publish_upserted(session, venue)
+            return await idempotent(
+                self._sessions,
+                context,
+                caller=principal.subject,
+                method="CreateVenue",
+                request=request,
+                response_type=pb.CreateVenueResponse,
+                create=lambda session: self._create_venue(session, principal, request),
+            )
         except IntegrityError:
             raise AlreadyExists("SIRET_TAKEN", "a venue with this SIRET already exists") from None
+
+    async def _create_venue(self, session: AsyncSession, principal, request):
+        offerer = await access.get_offerer(session, principal, request.offerer_id)
+        if request.siret:
+            _check_siret(request.siret, offerer)
+        venue = Venue(
+            offerer_id=offerer.id,
+            name=request.name,
+            siret=request.siret or None,
+            address=request.address,
+            postal_code=request.postal_code,
+            city=request.city,
+            latitude=request.latitude,
+            longitude=request.longitude,
+            booking_email=request.booking_email,
+            timezone=_check_timezone(request.timezone)
+            if request.HasField("timezone")
+            else timezone_for_postal_code(request.postal_code),
+        )
+        _check_place(venue)
+        session.add(venue)
+        await session.flush()
+        await _publish_upserted(session, venue)
         return pb.CreateVenueResponse(venue=venue_pb(venue))
 
     async def ListVenues(self, request, context):

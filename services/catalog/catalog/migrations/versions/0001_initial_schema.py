@@ -22,6 +22,21 @@ def upgrade() -> None:
     op.execute("CREATE EXTENSION IF NOT EXISTS cube")
     op.execute("CREATE EXTENSION IF NOT EXISTS earthdistance")
     op.create_table(
+        "idempotency_keys",
+        sa.Column("caller", sa.Text(), nullable=False),
+        sa.Column("method", sa.Text(), nullable=False),
+        sa.Column("key", sa.Text(), nullable=False),
+        sa.Column("request_hash", sa.LargeBinary(), nullable=False),
+        sa.Column("response", sa.LargeBinary(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("caller", "method", "key"),
+    )
+    op.create_table(
         "inbox",
         sa.Column("message_id", sa.Text(), nullable=False),
         sa.Column("routing_key", sa.Text(), nullable=True),
@@ -240,3 +255,4 @@ def downgrade() -> None:
     op.drop_table("outbox")
     op.drop_table("offerers")
     op.drop_table("inbox")
+    op.drop_table("idempotency_keys")
