@@ -51,16 +51,15 @@ def _split_method(full_method: str) -> tuple[str, str]:
     return service, method
 
 
+_CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
+
+
 def _code_name(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> str:
+    """The status the call ended with (the aio context gives a StatusCode, an int, or None)."""
     code = context.code()
-    if code is None:
-        return default.name
-    if isinstance(code, grpc.StatusCode):
-        return code.name
-    return grpc.StatusCode(code).name if not isinstance(code, int) else _INT_TO_CODE[code].name
-
-
-_INT_TO_CODE = {code.value[0]: code for code in grpc.StatusCode}
+    if isinstance(code, int):
+        code = _CODES_BY_NUMBER.get(code, grpc.StatusCode.UNKNOWN)
+    return (code or default).name
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
