@@ -118,6 +118,9 @@ class EventConsumer:
             result = await self._apply(message)
             CONSUMED.labels(self.queue, message.routing_key or "", result).inc()
             if result == "failed":
+                # Wait before handing it back, so that a short outage (the database restarting)
+                # does not burn the delivery limit at once and dead-letter a good event.
+                await asyncio.sleep(self._retry_delay(message))
                 await message.nack(requeue=True)
             elif result == "rejected":
                 await message.reject(requeue=False)
@@ -128,6 +131,10 @@ class EventConsumer:
             log.warning("consumer %s: could not settle %s: %r", self.queue, message.message_id, exc)
         finally:
             self._in_flight.discard(task)
+
+    def _retry_delay(self, message: AbstractIncomingMessage) -> float:
+        deliveries = int((message.headers or {}).get("x-delivery-count") or 0)
+        return backoff_delay(deliveries + 1, self.max_backoff)
 
     async def _apply(self, message: AbstractIncomingMessage) -> str:
         parsed = self._parse(message)

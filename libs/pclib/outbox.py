@@ -3,6 +3,7 @@ them to the service's topic exchange (at least once; consumers deduplicate by me
 
 import asyncio
 import logging
+import time
 import uuid
 
 import aio_pika
@@ -34,6 +35,8 @@ log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-protobuf"
 CONNECT_TIMEOUT = 10.0
+# The backlog gauges cost a count(*): refresh them now and then, not every poll.
+GAUGES_INTERVAL = 5.0
 # A batch whose confirms take longer than this is retried (the broker is stalled or gone).
 CONFIRM_TIMEOUT = 30.0
 
@@ -122,10 +125,13 @@ class OutboxRelay:
 
     async def run(self, stop: asyncio.Event) -> None:
         failures = 0
+        next_gauges = 0.0
         try:
             while not stop.is_set():
                 try:
-                    await self.refresh_gauges()
+                    if time.monotonic() >= next_gauges:
+                        await self.refresh_gauges()
+                        next_gauges = time.monotonic() + GAUGES_INTERVAL
                     published = await self.publish_pending()
                 except Exception as exc:
                     failures += 1
