@@ -1,17 +1,24 @@
-"""Pytest fixtures for tests against real PostgreSQL and RabbitMQ.
+"""Pytest fixtures and helpers for tests against real PostgreSQL and RabbitMQ.
 
 Servers come from TEST_DATABASE_URL / TEST_AMQP_URL when set, else from testcontainers when a
 Docker engine answers, else the test fails saying what to start. Each test gets its own database.
+Tests wait for a condition with a deadline (`eventually`), never for a fixed time.
 """
 
+import asyncio
 import os
+import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 
+import aio_pika
 import pytest
+from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from sqlalchemy.engine import make_url
+from yarl import URL
 
 from pclib.db import drop_database, ensure_database
+from pclib.tcp_proxy import TcpProxy
 
 HOW_TO_START = (
     "{what} is needed: set {var} (e.g. {example}), or run a Docker engine so that "
@@ -97,3 +104,79 @@ def make_database(pg_server_url: str) -> Iterator[Callable[[str], str]]:
 def unique_name() -> str:
     """A short unique suffix, for queues and exchanges that must not collide between tests."""
     return uuid.uuid4().hex[:10]
+
+
+class Broker:
+    """A channel for the test, and the names of what to delete after it."""
+
+    def __init__(self, channel: aio_pika.abc.AbstractChannel) -> None:
+        self.channel = channel
+        self.queues: list[str] = []
+        self.exchanges: list[str] = []
+
+    def consumer_queue(self, queue: str) -> None:
+        """Deletes what declare_consumer_queue(queue) makes."""
+        self.queues += [queue, f"{queue}.dlq"]
+        self.exchanges.append(f"{queue}.dlx")
+
+
+@pytest.fixture
+async def broker(amqp_url: str) -> AsyncIterator[Broker]:
+    connection = await aio_pika.connect(amqp_url)
+    broker = Broker(await connection.channel())
+    yield broker
+    channel = await connection.channel()
+    for queue in broker.queues:
+        await channel.queue_delete(queue)
+    for exchange in broker.exchanges:
+        await channel.exchange_delete(exchange)
+    await connection.close()
+
+
+@pytest.fixture
+async def proxy(amqp_url: str) -> AsyncIterator[TcpProxy]:
+    """A proxy to the broker, not listening yet; `proxy.url` is the AMQP URL through it."""
+    url = URL(amqp_url)
+    proxy = TcpProxy(url.host, url.port)
+    proxy.url = str(url.with_host("127.0.0.1").with_port(proxy.port))
+    yield proxy
+    await proxy.stop()
+
+
+async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return
+        if time.monotonic() > deadline:
+            raise AssertionError(f"condition not met within {within}s")
+        await asyncio.sleep(0.02)
+
+
+async def receive(
+    queue: AbstractQueue, count: int, within: float = 10.0
+) -> list[AbstractIncomingMessage]:
+    """At least `count` messages from the queue (acked), failing after `within` seconds."""
+    received: list[AbstractIncomingMessage] = []
+
+    async def got_enough() -> bool:
+        while len(received) < count:
+            message = await queue.get(no_ack=True, fail=False)
+            if message is None:
+                return False
+            received.append(message)
+        return True
+
+    await eventually(got_enough, within)
+    return received
+
+
+async def drain(queue: AbstractQueue) -> list[AbstractIncomingMessage]:
+    """Whatever is left in the queue now."""
+    left = []
+    while message := await queue.get(no_ack=True, fail=False):
+        left.append(message)
+    return left

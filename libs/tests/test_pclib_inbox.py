@@ -4,12 +4,13 @@ from datetime import UTC, datetime
 
 import aio_pika
 import pytest
-from event_helpers import counters, eventually, inbox, metric, receive
+from event_helpers import counters, inbox, metric
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pclib.inbox import EventConsumer, EventMeta
+from pclib.testing import eventually, receive
 from pclib.topology import declare_consumer_queue, declare_exchange
 
 

@@ -5,12 +5,13 @@ from datetime import datetime
 
 import aio_pika
 import pytest
-from event_helpers import drain, eventually, metric, outbox, receive
+from event_helpers import metric, outbox
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import func, select
 
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
+from pclib.testing import drain, eventually, receive
 from pclib.topology import declare_exchange
 
 
