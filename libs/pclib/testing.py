@@ -19,6 +19,7 @@ from yarl import URL
 
 from pclib.db import drop_database, ensure_database
 from pclib.tcp_proxy import TcpProxy
+from pclib.topology import declare_exchange
 
 HOW_TO_START = (
     "{what} is needed: set {var} (e.g. {example}), or run a Docker engine so that "
@@ -118,6 +119,16 @@ class Broker:
         """Deletes what declare_consumer_queue(queue) makes."""
         self.queues += [queue, f"{queue}.dlq"]
         self.exchanges.append(f"{queue}.dlx")
+
+
+async def observe(broker: Broker, exchange: str) -> AbstractQueue:
+    """Declares a producer's exchange and a queue bound to all its events, both deleted later."""
+    declared = await declare_exchange(broker.channel, exchange)
+    queue = await broker.channel.declare_queue(f"{exchange}.observer", durable=True)
+    await queue.bind(declared, "#")
+    broker.queues.append(queue.name)
+    broker.exchanges.append(exchange)
+    return queue
 
 
 @pytest.fixture

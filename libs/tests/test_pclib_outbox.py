@@ -11,8 +11,7 @@ from sqlalchemy import func, select
 
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
-from pclib.testing import drain, eventually, receive
-from pclib.topology import declare_exchange
+from pclib.testing import drain, eventually, observe, receive
 
 
 async def add_events(engine, values: list[str], *, commit: bool = True) -> list[uuid.UUID]:
@@ -36,12 +35,7 @@ async def is_empty(engine) -> bool:
 async def observed(broker, unique_name):
     """The relay's exchange name, and a queue that receives everything published on it."""
     name = f"outbox-test-{unique_name}"
-    exchange = await declare_exchange(broker.channel, name)
-    queue = await broker.channel.declare_queue(f"{name}.observer", durable=True)
-    await queue.bind(exchange, "#")
-    broker.queues.append(queue.name)
-    broker.exchanges.append(name)
-    return name, queue
+    return name, await observe(broker, name)
 
 
 @contextlib.asynccontextmanager

@@ -10,20 +10,14 @@ from catalog.testing import make_offer, make_pro, make_stock, make_venue
 from passculture.catalog.v1 import events_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from pclib.outbox import OutboxRelay
-from pclib.testing import drain, eventually, receive
-from pclib.topology import declare_exchange
+from pclib.testing import drain, eventually, observe, receive
 
 
 @pytest.fixture
 async def observed(broker, unique_name):
     """A catalog exchange for this test, and a queue bound to all of its events."""
     name = f"catalog-{unique_name}"
-    exchange = await declare_exchange(broker.channel, name)
-    queue = await broker.channel.declare_queue(f"{name}.observer", durable=True)
-    await queue.bind(exchange, "#")
-    broker.queues.append(queue.name)
-    broker.exchanges.append(name)
-    return name, queue
+    return name, await observe(broker, name)
 
 
 async def outbox_ids(engine) -> list[str]:

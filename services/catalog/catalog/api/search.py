@@ -68,13 +68,9 @@ def _check_point(latitude: float, longitude: float) -> None:
         raise InvalidArgument("INVALID_COORDINATES", "latitude or longitude out of range")
 
 
-def _venue_summary(row) -> pb.VenueSummary:
+def _venue_summary(venue_id, name: str, city: str, latitude: float, longitude: float):
     return pb.VenueSummary(
-        id=str(row.venue_id),
-        name=row.venue_name,
-        city=row.city,
-        latitude=row.latitude,
-        longitude=row.longitude,
+        id=str(venue_id), name=name, city=city, latitude=latitude, longitude=longitude
     )
 
 
@@ -85,7 +81,7 @@ def _summary(row) -> pb.OfferSummary:
         poster_url=row.poster_url,
         duration_minutes=row.duration_minutes,
         is_duo=row.is_duo,
-        venue=_venue_summary(row),
+        venue=_venue_summary(row.venue_id, row.venue_name, row.city, row.latitude, row.longitude),
         distance_km=round(row.distance_m / 1000, 3),
         min_price_cents=row.min_price_cents,
         next_starts_at=timestamp(row.next_starts_at),
@@ -148,13 +144,7 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
             poster_url=offer.poster_url,
             duration_minutes=offer.duration_minutes,
             is_duo=offer.is_duo,
-            venue=pb.VenueSummary(
-                id=str(venue.id),
-                name=venue.name,
-                city=venue.city,
-                latitude=venue.latitude,
-                longitude=venue.longitude,
-            ),
+            venue=_venue_summary(venue.id, venue.name, venue.city, venue.latitude, venue.longitude),
             stocks=public_stocks,
         )
 
