@@ -21,7 +21,6 @@ export CATALOG_GRPC_PORT ?= 50051
 export CATALOG_METRICS_PORT ?= 9101
 export CATALOG_ADDR ?= 127.0.0.1:$(CATALOG_GRPC_PORT)
 export HTTP_PORT ?= 8080
-export GATEWAY_METRICS_PORT ?= 9100
 export JWT_PRIVATE_KEY_FILE ?= $(CURDIR)/.dev/jwt-private.pem
 export JWT_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/jwt-public.pem
 # Tests use these servers (each test makes and drops its own databases and vhost-free queues).

@@ -12,9 +12,10 @@ from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
+from sqlalchemy.exc import DataError
 
 from pclib.auth import TokenVerifier, reset_principal, set_principal
-from pclib.errors import ERROR_DOMAIN, DomainError, Unauthenticated
+from pclib.errors import ERROR_DOMAIN, DomainError, InvalidArgument, Unauthenticated
 
 log = logging.getLogger(__name__)
 
@@ -116,6 +117,11 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
                     await context.abort(status.code, status.details, status.trailing_metadata)
                 except grpc.aio.AbortError:
                     raise
+                except DataError:
+                    # PostgreSQL refused a value the checks let through (e.g. a NUL character).
+                    log.warning("invalid value in %s", method, exc_info=True)
+                    status = status_of(InvalidArgument("INVALID_VALUE", "a value is not valid"))
+                    await context.abort(status.code, status.details, status.trailing_metadata)
                 except Exception:
                     log.exception("unexpected error in %s", method)
                     await context.abort(grpc.StatusCode.INTERNAL, "internal error")

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from catalog.api.convert import parse_id
 from catalog.models import Membership, Offer, Offerer, Stock, Venue
 from pclib.auth import Principal, require_role
-from pclib.errors import NotFound
+from pclib.errors import NotFound, Unauthenticated
 
 PRO_ROLES = ("pro", "admin")
 
@@ -20,12 +20,22 @@ def require_pro() -> Principal:
     return require_role(*PRO_ROLES)
 
 
+def user_id(principal: Principal) -> uuid.UUID:
+    try:
+        return uuid.UUID(principal.subject)
+    except ValueError:
+        raise Unauthenticated("INVALID_TOKEN", "the token's subject is not a user") from None
+
+
+def member_of(principal: Principal, offerer_column):
+    """A SQL condition: the caller belongs to the offerer."""
+    mine = select(Membership.offerer_id).where(Membership.user_id == user_id(principal))
+    return offerer_column.in_(mine)
+
+
 def offerer_visible(principal: Principal, offerer_column):
     """A SQL condition: the offerer is one of the caller's (admins see every offerer)."""
-    if principal.role == "admin":
-        return true()
-    mine = select(Membership.offerer_id).where(Membership.user_id == uuid.UUID(principal.subject))
-    return offerer_column.in_(mine)
+    return true() if principal.role == "admin" else member_of(principal, offerer_column)
 
 
 async def get_offerer(session: AsyncSession, principal: Principal, offerer_id: str) -> Offerer:

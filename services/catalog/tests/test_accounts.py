@@ -99,3 +99,26 @@ async def test_calls_without_or_with_a_bad_token(catalog, issuer):
         )
     assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
     assert reason_of(failure.value) == "INVALID_TOKEN"
+
+
+async def test_an_admin_lists_only_the_offerers_it_belongs_to(catalog, issuer):
+    await make_pro(catalog, issuer)
+    admin = auth(issuer, str(uuid.uuid4()), "admin")
+    mine = await catalog.accounts.ListMyOfferers(pb.ListMyOfferersRequest(), metadata=admin)
+    assert list(mine.offerers) == []
+
+
+async def test_a_token_whose_subject_is_not_a_user_is_refused(catalog, issuer):
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await catalog.accounts.ListMyOfferers(
+            pb.ListMyOfferersRequest(), metadata=auth(issuer, "booking", "pro")
+        )
+    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert reason_of(failure.value) == "INVALID_TOKEN"
+
+
+@pytest.mark.parametrize("field", ["first_name", "last_name", "offerer_name"])
+async def test_names_are_required(catalog, field):
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await catalog.accounts.CreateProAccount(account_request(**{field: " "}))
+    assert reason_of(failure.value) == f"INVALID_{field.upper()}"

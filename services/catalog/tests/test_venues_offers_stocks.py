@@ -198,3 +198,27 @@ async def test_an_admin_sees_every_offerers_venue(catalog, issuer):
         venues_pb.GetVenueRequest(venue_id=venue.id), metadata=admin
     )
     assert got.venue.id == venue.id
+
+
+async def test_values_postgresql_refuses_are_invalid_arguments(catalog, issuer):
+    pro = await make_pro(catalog, issuer)
+    venue = await make_venue(catalog, pro)
+    await expect_error(
+        catalog.offers.CreateOffer(
+            offers_pb.CreateOfferRequest(venue_id=venue.id, title="A\x00B"), metadata=pro.metadata
+        ),
+        grpc.StatusCode.INVALID_ARGUMENT,
+        "INVALID_VALUE",
+    )
+
+
+async def test_a_malformed_list_filter_gives_an_empty_page(catalog, issuer):
+    pro = await make_pro(catalog, issuer)
+    await make_venue(catalog, pro)
+    offers = await catalog.offers.ListOffers(
+        offers_pb.ListOffersRequest(venue_id="not-an-id"), metadata=pro.metadata
+    )
+    venues = await catalog.venues.ListVenues(
+        venues_pb.ListVenuesRequest(offerer_id="not-an-id"), metadata=pro.metadata
+    )
+    assert (list(offers.offers), list(venues.venues)) == ([], [])

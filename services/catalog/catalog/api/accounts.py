@@ -39,6 +39,9 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
             raise InvalidArgument("INVALID_EMAIL", "email is not valid")
         if len(request.password) < MIN_PASSWORD_LENGTH:
             raise InvalidArgument("PASSWORD_TOO_SHORT", "password needs 8 characters or more")
+        for field in ("first_name", "last_name", "offerer_name"):
+            if not getattr(request, field).strip():
+                raise InvalidArgument(f"INVALID_{field.upper()}", f"{field} is required")
         if not is_valid_siren(request.offerer_siren):
             raise InvalidArgument("INVALID_SIREN", "SIREN must be 9 digits with a valid checksum")
         password_hash = await hash_password(request.password)
@@ -88,7 +91,7 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
         async with self._sessions() as session:
             offerers = await session.scalars(
                 select(Offerer)
-                .where(access.offerer_visible(principal, Offerer.id))
+                .where(access.member_of(principal, Offerer.id))
                 .order_by(Offerer.name, Offerer.id)
             )
             return pb.ListMyOfferersResponse(offerers=[offerer_pb(o) for o in offerers])

@@ -41,6 +41,17 @@ def parse_id(value: str, not_found_reason: str) -> uuid.UUID:
         raise NotFound(not_found_reason, f"no such id: {value!r}") from None
 
 
+NIL_ID = uuid.UUID(int=0)
+
+
+def filter_id(value: str) -> uuid.UUID:
+    """An id used as a list filter: a malformed one matches nothing (an empty page, not a 404)."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        return NIL_ID
+
+
 def features_from_pb(values) -> list[str]:
     try:
         return sorted({FEATURE_FROM_PB[value] for value in values})

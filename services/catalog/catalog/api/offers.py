@@ -8,9 +8,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from catalog import access
 from catalog.api.convert import (
     features_from_pb,
+    filter_id,
     offer_pb,
     optional_datetime,
-    parse_id,
     stock_pb,
     timestamp,
     to_datetime,
@@ -96,7 +96,7 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             .where(access.offerer_visible(principal, Venue.offerer_id))
         )
         if request.venue_id:
-            query = query.where(Offer.venue_id == parse_id(request.venue_id, "VENUE_NOT_FOUND"))
+            query = query.where(Offer.venue_id == filter_id(request.venue_id))
         async with self._sessions() as session:
             offers = list(
                 await session.scalars(

@@ -7,7 +7,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog import access
-from catalog.api.convert import offerer_pb, parse_id, venue_pb
+from catalog.api.convert import filter_id, offerer_pb, venue_pb
 from catalog.domain.identifiers import is_valid_siret, siret_belongs_to, timezone_for_postal_code
 from catalog.models import Offerer, Venue
 from passculture.catalog.v1 import events_pb2
@@ -46,6 +46,8 @@ def _check_place(venue: Venue) -> None:
         raise InvalidArgument("INVALID_POSTAL_CODE", "postal_code must be 5 digits")
     if not venue.name.strip():
         raise InvalidArgument("INVALID_NAME", "name is required")
+    if "@" not in venue.booking_email:
+        raise InvalidArgument("INVALID_BOOKING_EMAIL", "booking_email is not an email address")
 
 
 async def _publish_upserted(session: AsyncSession, venue: Venue) -> None:
@@ -106,8 +108,7 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
         offset = pagination.decode_token(request.page_token)
         query = select(Venue).where(access.offerer_visible(principal, Venue.offerer_id))
         if request.offerer_id:
-            offerer_id = parse_id(request.offerer_id, "OFFERER_NOT_FOUND")
-            query = query.where(Venue.offerer_id == offerer_id)
+            query = query.where(Venue.offerer_id == filter_id(request.offerer_id))
         async with self._sessions() as session:
             venues = list(
                 await session.scalars(

@@ -1,0 +1,1 @@
+"""The HTTP/JSON gateway: authenticates callers and turns HTTP requests into gRPC calls."""

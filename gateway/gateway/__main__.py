@@ -1,0 +1,33 @@
+"""python -m gateway: serves the HTTP API with uvicorn until SIGTERM/SIGINT."""
+
+import signal
+
+import uvicorn
+
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from pclib.logs import configure_logging
+
+
+def _exit_cleanly(signum, frame) -> None:
+    raise SystemExit(0)
+
+
+def main() -> None:
+    settings = GatewaySettings()
+    configure_logging("gateway", settings.log_level)
+    # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with the
+    # handler it found: this one, so that a requested stop exits with status 0.
+    for stop_signal in (signal.SIGTERM, signal.SIGINT):
+        signal.signal(stop_signal, _exit_cleanly)
+    uvicorn.run(
+        create_app(settings),
+        host=settings.http_host,
+        port=settings.http_port,
+        log_config=None,
+        timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
+    )
+
+
+if __name__ == "__main__":
+    main()

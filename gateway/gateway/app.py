@@ -1,0 +1,56 @@
+"""The FastAPI application: routes, problem handlers, metrics, and the upstream channels."""
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from gateway.errors import install_problem_handlers
+from gateway.metrics import HttpMetrics, MetricsMiddleware
+from gateway.openapi import PROBLEM_RESPONSES, document_problems
+from gateway.routes import admin, ops, pro_accounts, pro_offers, pro_venues, search
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Catalog, Channels
+from pclib.auth import TokenIssuer, TokenVerifier
+
+ROUTERS = (
+    pro_accounts.router,
+    pro_venues.router,
+    pro_offers.router,
+    search.router,
+    admin.router,
+    ops.router,
+)
+
+
+@asynccontextmanager
+async def _upstreams(app: FastAPI) -> AsyncIterator[None]:
+    """One long-lived channel per upstream, for the life of the process."""
+    settings: GatewaySettings = app.state.settings
+    app.state.channels = Channels(settings.upstream_addresses())
+    app.state.catalog = Catalog.on(app.state.channels.by_name["catalog"])
+    try:
+        yield
+    finally:
+        await app.state.channels.close()
+
+
+def create_app(settings: GatewaySettings) -> FastAPI:
+    app = FastAPI(
+        title="pass Culture cinémas — API",
+        version="1",
+        lifespan=_upstreams,
+        responses=PROBLEM_RESPONSES,
+    )
+    app.state.settings = settings
+    app.state.token_verifier = TokenVerifier.from_file(settings.jwt_public_key_file)
+    app.state.token_issuer = TokenIssuer.from_file(
+        settings.jwt_private_key_file, settings.access_token_ttl_seconds
+    )
+    app.state.metrics = HttpMetrics()
+    app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    install_problem_handlers(app)
+    for router in ROUTERS:
+        app.include_router(router)
+    document_problems(app)
+    return app

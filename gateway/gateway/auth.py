@@ -1,0 +1,58 @@
+"""Who is calling: the bearer token, checked here and forwarded to the services (they check it too).
+
+Dependencies answer 401 without a valid token and 403 when the caller's role does not fit.
+"""
+
+from dataclasses import dataclass
+from typing import Annotated
+
+from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+
+from gateway.errors import Problem
+from pclib.auth import Principal, TokenVerifier, bearer_metadata
+from pclib.errors import Unauthenticated
+
+PRO_ROLES = ("pro", "admin")  # the catalog lets admins act on any offerer
+ADMIN_ROLES = ("admin",)
+CHALLENGE = {"WWW-Authenticate": "Bearer"}
+
+_bearer = HTTPBearer(auto_error=False, description="An access token from /v1/pro/auth/token")
+
+
+@dataclass(frozen=True)
+class Caller:
+    principal: Principal
+    token: str
+
+    @property
+    def metadata(self) -> tuple[tuple[str, str], ...]:
+        """gRPC metadata that carries the caller's token to a service."""
+        return bearer_metadata(self.token)
+
+
+def authenticated_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Caller:
+    if credentials is None:
+        raise Problem(401, "UNAUTHENTICATED", "an access token is required", headers=CHALLENGE)
+    verifier: TokenVerifier = request.app.state.token_verifier
+    try:
+        principal = verifier.verify(credentials.credentials)
+    except Unauthenticated as error:
+        raise Problem(401, error.reason, error.message, headers=CHALLENGE) from None
+    return Caller(principal, credentials.credentials)
+
+
+def _caller_with_role(*roles: str):
+    def dependency(caller: Annotated[Caller, Depends(authenticated_caller)]) -> Caller:
+        if caller.principal.role not in roles:
+            raise Problem(403, "FORBIDDEN", f"role {caller.principal.role!r} may not do this")
+        return caller
+
+    return dependency
+
+
+pro_caller = _caller_with_role(*PRO_ROLES)
+admin_caller = _caller_with_role(*ADMIN_ROLES)

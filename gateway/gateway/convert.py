@@ -1,0 +1,216 @@
+"""Conversions between the JSON models and the protobuf messages of the upstreams.
+
+Proto3 has no null: an empty string or an unset optional field becomes JSON null where the
+contract says so (a venue's `siret`, `duration_minutes`, unlimited quantities).
+"""
+
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+
+from gateway.schemas import accounts, offers, search, venues
+from passculture.catalog.v1 import offer_service_pb2, resources_pb2, venue_service_pb2
+
+FEATURE_TO_PB = {"VF": resources_pb2.FEATURE_VF, "VO": resources_pb2.FEATURE_VO}
+
+
+def _enum_name(enum_type, value: int, prefix: str) -> str:
+    """OFFERER_STATUS_PENDING → PENDING."""
+    return enum_type.Name(value).removeprefix(prefix)
+
+
+def _features(values) -> list[str]:
+    return [_enum_name(resources_pb2.Feature, value, "FEATURE_") for value in values]
+
+
+def _datetime(message: Message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(tzinfo=UTC)
+
+
+def _optional(message: Message, field: str):
+    return getattr(message, field) if message.HasField(field) else None
+
+
+def _set_fields(message: Message, values: dict) -> Message:
+    """Sets fields from a dict; datetimes go into Timestamp fields."""
+    for name, value in values.items():
+        if isinstance(value, datetime):
+            getattr(message, name).FromDatetime(value)
+        else:
+            setattr(message, name, value)
+    return message
+
+
+# Accounts
+
+
+def pro_user_out(user: resources_pb2.ProUser) -> accounts.ProUserOut:
+    return accounts.ProUserOut(
+        id=user.id,
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        is_admin=user.is_admin,
+    )
+
+
+def offerer_out(offerer: resources_pb2.Offerer) -> accounts.OffererOut:
+    return accounts.OffererOut(
+        id=offerer.id,
+        siren=offerer.siren,
+        name=offerer.name,
+        status=_enum_name(resources_pb2.OffererStatus, offerer.status, "OFFERER_STATUS_"),
+    )
+
+
+# Venues
+
+
+def create_venue_request(body: venues.VenueIn) -> venue_service_pb2.CreateVenueRequest:
+    return venue_service_pb2.CreateVenueRequest(**body.model_dump(exclude_none=True))
+
+
+def update_venue_request(
+    venue_id: str, body: venues.VenuePatch
+) -> venue_service_pb2.UpdateVenueRequest:
+    changes = body.model_dump(exclude_unset=True)
+    if "siret" in changes:
+        changes["siret"] = changes["siret"] or ""  # empty removes the SIRET
+    return venue_service_pb2.UpdateVenueRequest(venue_id=venue_id, **changes)
+
+
+def venue_out(venue: resources_pb2.Venue) -> venues.VenueOut:
+    return venues.VenueOut(
+        id=venue.id,
+        offerer_id=venue.offerer_id,
+        name=venue.name,
+        siret=venue.siret or None,
+        address=venue.address,
+        postal_code=venue.postal_code,
+        city=venue.city,
+        latitude=venue.latitude,
+        longitude=venue.longitude,
+        booking_email=venue.booking_email,
+        timezone=venue.timezone,
+    )
+
+
+# Offers and stocks
+
+
+def create_offer_request(
+    venue_id: str, body: offers.OfferIn
+) -> offer_service_pb2.CreateOfferRequest:
+    return offer_service_pb2.CreateOfferRequest(
+        venue_id=venue_id, **body.model_dump(exclude_none=True)
+    )
+
+
+def update_offer_request(
+    offer_id: str, body: offers.OfferPatch
+) -> offer_service_pb2.UpdateOfferRequest:
+    return offer_service_pb2.UpdateOfferRequest(
+        offer_id=offer_id, **body.model_dump(exclude_unset=True)
+    )
+
+
+def offer_out(offer: resources_pb2.Offer) -> offers.OfferOut:
+    return offers.OfferOut(
+        id=offer.id,
+        venue_id=offer.venue_id,
+        title=offer.title,
+        description=offer.description,
+        poster_url=offer.poster_url,
+        duration_minutes=_optional(offer, "duration_minutes"),
+        is_duo=offer.is_duo,
+        is_active=offer.is_active,
+        source=_enum_name(resources_pb2.OfferSource, offer.source, "OFFER_SOURCE_"),
+    )
+
+
+def create_stock_request(
+    offer_id: str, body: offers.StockIn
+) -> offer_service_pb2.CreateStockRequest:
+    fields = body.model_dump(exclude_none=True, exclude={"features"})
+    request = offer_service_pb2.CreateStockRequest(
+        offer_id=offer_id, features=[FEATURE_TO_PB[name] for name in body.features]
+    )
+    return _set_fields(request, fields)
+
+
+def update_stock_request(
+    stock_id: str, body: offers.StockPatch
+) -> offer_service_pb2.UpdateStockRequest:
+    changes = body.model_dump(exclude_unset=True)
+    request = offer_service_pb2.UpdateStockRequest(stock_id=stock_id)
+    if "quantity" in changes and changes["quantity"] is None:
+        del changes["quantity"]
+        request.clear_quantity = True  # null: unlimited
+    return _set_fields(request, changes)
+
+
+def stock_out(stock: resources_pb2.Stock) -> offers.StockOut:
+    return offers.StockOut(
+        id=stock.id,
+        offer_id=stock.offer_id,
+        starts_at=_datetime(stock, "starts_at"),
+        price_cents=stock.price_cents,
+        quantity=_optional(stock, "quantity"),
+        booked_quantity=stock.booked_quantity,
+        booking_limit_at=_datetime(stock, "booking_limit_at"),
+        features=_features(stock.features),
+        is_active=stock.is_active,
+    )
+
+
+# Search
+
+
+def venue_summary_out(venue) -> search.VenueSummaryOut:
+    return search.VenueSummaryOut(
+        id=venue.id,
+        name=venue.name,
+        city=venue.city,
+        latitude=venue.latitude,
+        longitude=venue.longitude,
+    )
+
+
+def offer_summary_out(offer) -> search.OfferSummaryOut:
+    return search.OfferSummaryOut(
+        id=offer.id,
+        title=offer.title,
+        poster_url=offer.poster_url,
+        duration_minutes=_optional(offer, "duration_minutes"),
+        is_duo=offer.is_duo,
+        venue=venue_summary_out(offer.venue),
+        distance_km=offer.distance_km,
+        min_price_cents=offer.min_price_cents,
+        next_starts_at=_datetime(offer, "next_starts_at"),
+    )
+
+
+def public_stock_out(stock) -> search.PublicStockOut:
+    return search.PublicStockOut(
+        id=stock.id,
+        starts_at=_datetime(stock, "starts_at"),
+        price_cents=stock.price_cents,
+        remaining_quantity=_optional(stock, "remaining_quantity"),
+        features=_features(stock.features),
+        is_bookable=stock.is_bookable,
+    )
+
+
+def public_offer_out(offer) -> search.PublicOfferOut:
+    return search.PublicOfferOut(
+        id=offer.id,
+        title=offer.title,
+        description=offer.description,
+        poster_url=offer.poster_url,
+        duration_minutes=_optional(offer, "duration_minutes"),
+        is_duo=offer.is_duo,
+        venue=venue_summary_out(offer.venue),
+        stocks=[public_stock_out(stock) for stock in offer.stocks],
+    )

@@ -1,0 +1,55 @@
+"""Pro sign-up, pro/admin tokens, and the pro's offerers (catalog AccountService)."""
+
+from fastapi import APIRouter, Request, Response
+
+from gateway import convert
+from gateway.dependencies import ProCatalog, PublicCatalog
+from gateway.schemas.accounts import (
+    AccessTokenOut,
+    CredentialsIn,
+    OffererOut,
+    ProAccountIn,
+    ProAccountOut,
+)
+from gateway.schemas.common import Page
+from passculture.catalog.v1 import account_service_pb2 as pb
+
+router = APIRouter(prefix="/v1/pro", tags=["pro accounts"])
+
+
+@router.post("/accounts", status_code=201)
+async def create_pro_account(body: ProAccountIn, catalog: PublicCatalog) -> ProAccountOut:
+    reply = await catalog.accounts.CreateProAccount(
+        pb.CreateProAccountRequest(
+            email=body.email,
+            password=body.password,
+            first_name=body.first_name,
+            last_name=body.last_name,
+            offerer_siren=body.offerer.siren,
+            offerer_name=body.offerer.name,
+        )
+    )
+    return ProAccountOut(
+        user=convert.pro_user_out(reply.user), offerer=convert.offerer_out(reply.offerer)
+    )
+
+
+@router.post("/auth/token")
+async def issue_pro_token(
+    body: CredentialsIn, catalog: PublicCatalog, request: Request, response: Response
+) -> AccessTokenOut:
+    reply = await catalog.accounts.AuthenticateProUser(
+        pb.AuthenticateProUserRequest(email=body.email, password=body.password)
+    )
+    issuer = request.app.state.token_issuer
+    role = "admin" if reply.user.is_admin else "pro"
+    response.headers["Cache-Control"] = "no-store"
+    return AccessTokenOut(
+        access_token=issuer.issue(reply.user.id, role), expires_in=issuer.ttl_seconds
+    )
+
+
+@router.get("/offerers")
+async def list_my_offerers(catalog: ProCatalog) -> Page[OffererOut]:
+    reply = await catalog.accounts.ListMyOfferers(pb.ListMyOfferersRequest())
+    return Page(items=[convert.offerer_out(offerer) for offerer in reply.offerers])

@@ -1,0 +1,53 @@
+from typing import Literal
+
+from pydantic import BaseModel, EmailStr
+
+from gateway.schemas.common import RequestBody, Text
+
+OffererStatus = Literal["PENDING", "VALIDATED", "REJECTED"]
+
+
+class OffererIn(RequestBody):
+    # The SIREN's format is the catalog's rule (422 INVALID_SIREN), not checked here.
+    siren: Text
+    name: Text
+
+
+class ProAccountIn(RequestBody):
+    email: EmailStr
+    password: Text
+    first_name: Text
+    last_name: Text
+    offerer: OffererIn
+
+
+class CredentialsIn(RequestBody):
+    # Any string: an unknown or malformed email is refused like a wrong password (401).
+    email: Text
+    password: Text
+
+
+class ProUserOut(BaseModel):
+    id: str
+    email: str
+    first_name: str
+    last_name: str
+    is_admin: bool
+
+
+class OffererOut(BaseModel):
+    id: str
+    siren: str
+    name: str
+    status: OffererStatus
+
+
+class ProAccountOut(BaseModel):
+    user: ProUserOut
+    offerer: OffererOut
+
+
+class AccessTokenOut(BaseModel):
+    access_token: str
+    token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
+    expires_in: int

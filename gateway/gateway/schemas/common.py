@@ -1,0 +1,66 @@
+"""Shapes shared by every area: request body base, pages, problems, scalar types."""
+
+from datetime import UTC, datetime
+from typing import Annotated, Generic, Literal, TypeVar
+
+from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, StrictBool
+
+T = TypeVar("T")
+
+
+def _storable(value: str) -> str:
+    """Refuses what protobuf or PostgreSQL cannot carry (they would fail as a 5xx)."""
+    if "\x00" in value:
+        raise ValueError("must not contain NUL characters")
+    try:
+        value.encode()
+    except UnicodeEncodeError:
+        raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _utc(value: datetime) -> datetime:
+    try:
+        return value.astimezone(UTC)
+    except OverflowError:
+        raise ValueError("must be between years 1 and 9999 in UTC") from None
+
+
+# Strict scalars: a JSON "800" is not a price, a JSON 1 is not a boolean.
+Text = Annotated[str, Strict(), AfterValidator(_storable)]
+# The same for query parameters, which are always strings.
+QueryText = Annotated[str, AfterValidator(_storable)]
+Flag = StrictBool
+# Bounded to the protobuf field's range; the services check the business range.
+Int32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
+Int64 = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
+Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
+# Requests accept any offset but no naive time; answers are UTC ("…Z").
+Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Feature = Literal["VF", "VO"]
+
+DEFAULT_PAGE_SIZE = 50
+MAX_PAGE_SIZE = 500
+
+
+class RequestBody(BaseModel):
+    """A request body: unknown fields are refused (a typo must not be silently ignored)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class Page(BaseModel, Generic[T]):
+    items: list[T]
+    next_page_token: str | None = None
+
+
+class ProblemOut(BaseModel):
+    """RFC 9457 problem details; extra members carry context (e.g. `errors`)."""
+
+    model_config = ConfigDict(extra="allow")
+
+    type: str = "about:blank"
+    title: str
+    status: int
+    detail: str
+    code: str = Field(description="Stable UPPER_SNAKE machine code, e.g. VENUE_NOT_FOUND")

@@ -1,0 +1,71 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel
+
+from gateway.schemas.common import Feature, Flag, Instant, Int32, Int64, RequestBody, Text
+
+OfferSource = Literal["MANUAL", "ALLOCINE"]
+
+
+class OfferIn(RequestBody):
+    title: Text
+    description: Text = ""
+    poster_url: Text = ""
+    duration_minutes: Int32 | None = None
+    is_duo: Flag = False
+
+
+class OfferPatch(RequestBody):
+    """Only the fields present change; none of them may be null."""
+
+    is_active: Flag = None
+    title: Text = None
+    description: Text = None
+    poster_url: Text = None
+    duration_minutes: Int32 = None
+    is_duo: Flag = None
+
+
+class OfferOut(BaseModel):
+    id: str
+    venue_id: str
+    title: str
+    description: str
+    poster_url: str
+    duration_minutes: int | None
+    is_duo: bool
+    is_active: bool
+    source: OfferSource
+
+
+class StockIn(RequestBody):
+    starts_at: Instant
+    price_cents: Int64
+    # Absent or null: unlimited.
+    quantity: Int64 | None = None
+    # Defaults to starts_at.
+    booking_limit_at: Instant | None = None
+    features: list[Feature] = []
+
+
+class StockPatch(RequestBody):
+    """Only the fields present change; `quantity: null` makes the stock unlimited."""
+
+    price_cents: Int64 = None
+    quantity: Int64 | None = None
+    booking_limit_at: Instant = None
+    starts_at: Instant = None
+    is_active: Flag = None
+
+
+class StockOut(BaseModel):
+    id: str
+    offer_id: str
+    starts_at: datetime
+    price_cents: int
+    quantity: int | None
+    booked_quantity: int
+    booking_limit_at: datetime
+    features: list[Feature]
+    is_active: bool

@@ -1,0 +1,62 @@
+"""The gRPC upstreams: one long-lived channel each, and stubs bound to the caller of a request."""
+
+import functools
+from dataclasses import dataclass, fields
+
+import grpc
+
+from passculture.catalog.v1 import (
+    account_service_pb2_grpc,
+    offer_service_pb2_grpc,
+    search_service_pb2_grpc,
+    venue_service_pb2_grpc,
+)
+from pclib.grpc_client import channel
+
+
+class Channels:
+    """One channel per upstream service, by name."""
+
+    def __init__(self, addresses: dict[str, str]) -> None:
+        self.by_name: dict[str, grpc.aio.Channel] = {
+            name: channel(address) for name, address in addresses.items()
+        }
+
+    async def close(self) -> None:
+        for open_channel in self.by_name.values():
+            await open_channel.close()
+
+
+class BoundStub:
+    """A stub whose calls carry the caller's token and the upstream timeout."""
+
+    def __init__(self, stub: object, metadata: tuple, timeout: float) -> None:
+        self._stub = stub
+        self._metadata = metadata
+        self._timeout = timeout
+
+    def __getattr__(self, method: str):
+        return functools.partial(
+            getattr(self._stub, method), metadata=self._metadata, timeout=self._timeout
+        )
+
+
+@dataclass(frozen=True)
+class Catalog:
+    accounts: account_service_pb2_grpc.AccountServiceStub
+    venues: venue_service_pb2_grpc.VenueServiceStub
+    offers: offer_service_pb2_grpc.OfferServiceStub
+    search: search_service_pb2_grpc.SearchServiceStub
+
+    @classmethod
+    def on(cls, catalog_channel: grpc.aio.Channel) -> "Catalog":
+        return cls(
+            accounts=account_service_pb2_grpc.AccountServiceStub(catalog_channel),
+            venues=venue_service_pb2_grpc.VenueServiceStub(catalog_channel),
+            offers=offer_service_pb2_grpc.OfferServiceStub(catalog_channel),
+            search=search_service_pb2_grpc.SearchServiceStub(catalog_channel),
+        )
+
+    def bound(self, metadata: tuple, timeout: float) -> "Catalog":
+        stubs = {f.name: BoundStub(getattr(self, f.name), metadata, timeout) for f in fields(self)}
+        return Catalog(**stubs)

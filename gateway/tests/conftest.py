@@ -1,0 +1,243 @@
+"""Fixtures for the gateway: a real catalog gRPC server in-process, and the app over ASGI.
+
+The catalog's database is migrated once per session (tests make their own pros, SIRENs and
+titles, so they never see each other's data); each test gets its own catalog server and app.
+"""
+
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+from sqlalchemy.engine import make_url
+
+from catalog.__main__ import MIGRATIONS, create_admin
+from catalog.app import build_server
+from catalog.settings import CatalogSettings
+from catalog.testing import new_siren, siret_of
+from gateway.app import create_app
+from gateway.settings import GatewaySettings
+from pclib import migrations
+from pclib.auth import TokenIssuer, TokenVerifier
+from pclib.db import drop_database, ensure_database, make_engine, make_session_factory
+from pclib.grpc_server import GrpcServer
+from pclib.keys import ensure_key_pair
+
+PASSWORD = "correct horse battery"
+ADMIN_EMAIL = "admin@passculture.example.com"
+PARIS = (48.8566, 2.3522)
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp("jwt")
+    private, public = folder / "private.pem", folder / "public.pem"
+    ensure_key_pair(private, public)
+    return private, public
+
+
+@pytest.fixture(scope="session")
+def issuer(jwt_keys) -> TokenIssuer:
+    return TokenIssuer.from_file(str(jwt_keys[0]))
+
+
+@pytest.fixture(scope="session")
+def catalog_db_url(pg_server_url: str) -> Iterator[str]:
+    url = (
+        make_url(pg_server_url)
+        .set(database=f"gateway_catalog_{uuid.uuid4().hex[:12]}")
+        .render_as_string(hide_password=False)
+    )
+    ensure_database(url)
+    migrations.upgrade(MIGRATIONS, url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def catalog_engine(catalog_db_url):
+    engine = make_engine(catalog_db_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+async def admin_credentials(catalog_db_url) -> dict[str, str]:
+    await create_admin(
+        CatalogSettings(
+            database_url=catalog_db_url, admin_email=ADMIN_EMAIL, admin_password=PASSWORD
+        )
+    )
+    return {"email": ADMIN_EMAIL, "password": PASSWORD}
+
+
+@dataclass
+class CatalogServer:
+    server: GrpcServer
+    port: int
+    stopped: bool = False
+
+    async def stop(self) -> None:
+        if not self.stopped:
+            self.stopped = True
+            await self.server.stop(0)
+
+
+@pytest.fixture
+async def catalog_server(catalog_engine, jwt_keys) -> AsyncIterator[CatalogServer]:
+    server = build_server(
+        make_session_factory(catalog_engine), TokenVerifier.from_file(str(jwt_keys[1]))
+    )
+    running = CatalogServer(server, await server.start(0, host="127.0.0.1"))
+    yield running
+    await running.stop()
+
+
+@pytest.fixture
+def gateway_settings(catalog_server, jwt_keys) -> GatewaySettings:
+    return GatewaySettings(
+        upstreams=("catalog",),
+        catalog_addr=f"127.0.0.1:{catalog_server.port}",
+        jwt_private_key_file=str(jwt_keys[0]),
+        jwt_public_key_file=str(jwt_keys[1]),
+        readiness_timeout_seconds=1.0,
+    )
+
+
+@asynccontextmanager
+async def gateway_client(
+    settings: GatewaySettings, *, raise_app_exceptions: bool = True
+) -> AsyncIterator[httpx.AsyncClient]:
+    """An HTTP client of a gateway app made with these settings, its lifespan running."""
+    app = create_app(settings)
+    async with app.router.lifespan_context(app):
+        transport = httpx.ASGITransport(app=app, raise_app_exceptions=raise_app_exceptions)
+        async with httpx.AsyncClient(transport=transport, base_url="http://gateway.test") as http:
+            yield http
+
+
+@pytest.fixture
+def client_with():
+    """Makes a client of a gateway with other settings: `async with client_with(settings)`."""
+    return gateway_client
+
+
+@pytest.fixture
+async def client(gateway_settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client(gateway_settings) as http:
+        yield http
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+@dataclass
+class Pro:
+    user_id: str
+    offerer_id: str
+    siren: str
+    email: str
+    headers: dict[str, str]
+
+
+class Api:
+    """Builds data through the gateway's HTTP API, asserting each step worked."""
+
+    def __init__(self, http: httpx.AsyncClient, issuer: TokenIssuer) -> None:
+        self.http = http
+        self.issuer = issuer
+        self.admin_headers = bearer(issuer.issue(str(uuid.uuid4()), "admin"))
+
+    async def sign_up(self, *, validated: bool = True) -> Pro:
+        siren = new_siren()
+        email = f"pro-{uuid.uuid4().hex[:8]}@cinema.example.com"
+        answer = await self.http.post(
+            "/v1/pro/accounts",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "first_name": "Paula",
+                "last_name": "Pro",
+                "offerer": {"siren": siren, "name": "Cinéma du Centre"},
+            },
+        )
+        assert answer.status_code == 201, answer.text
+        account = answer.json()
+        if validated:
+            path = f"/v1/admin/offerers/{account['offerer']['id']}/validate"
+            validation = await self.http.post(path, headers=self.admin_headers)
+            assert validation.status_code == 200, validation.text
+        # A token minted directly: logging in (tested on its own) would hash the password again.
+        user_id = account["user"]["id"]
+        headers = bearer(self.issuer.issue(user_id, "pro"))
+        return Pro(user_id, account["offerer"]["id"], siren, email, headers)
+
+    @staticmethod
+    def in_days(days: float) -> str:
+        """An RFC 3339 time `days` from now."""
+        return (datetime.now(UTC) + timedelta(days=days)).isoformat()
+
+    @staticmethod
+    def venue_body(pro: Pro, *, at=PARIS, **fields) -> dict:
+        return {
+            "offerer_id": pro.offerer_id,
+            "name": "Le Grand Rex",
+            "siret": siret_of(pro.siren),
+            "address": "1 boulevard Poissonnière",
+            "postal_code": "75001",
+            "city": "Paris",
+            "latitude": at[0],
+            "longitude": at[1],
+            "booking_email": "resa@cinema.example.com",
+        } | fields
+
+    async def create_venue(self, pro: Pro, *, at=PARIS, **fields) -> dict:
+        body = self.venue_body(pro, at=at, **fields)
+        answer = await self.http.post("/v1/pro/venues", json=body, headers=pro.headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    async def create_offer(self, pro: Pro, venue_id: str, **fields) -> dict:
+        body = {"title": "La Dernière Séance"} | fields
+        path = f"/v1/pro/venues/{venue_id}/offers"
+        answer = await self.http.post(path, json=body, headers=pro.headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    async def create_stock(self, pro: Pro, offer_id: str, **fields) -> dict:
+        body = {"starts_at": self.in_days(3), "price_cents": 800} | fields
+        path = f"/v1/pro/offers/{offer_id}/stocks"
+        answer = await self.http.post(path, json=body, headers=pro.headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def api(client, issuer) -> Api:
+    return Api(client, issuer)
+
+
+@pytest.fixture
+async def pro(api) -> Pro:
+    return await api.sign_up()
+
+
+@pytest.fixture
+def problem():
+    """Checks an answer is a problem+json of this status and code; returns its body."""
+
+    def check(answer: httpx.Response, status: int, code: str) -> dict:
+        assert answer.status_code == status, answer.text
+        assert answer.headers["content-type"] == "application/problem+json"
+        body = answer.json()
+        assert body["status"] == status
+        assert body["code"] == code
+        assert {"type", "title", "detail"} <= body.keys()
+        return body
+
+    return check

@@ -1,0 +1,216 @@
+"""Every error is a problem+json: bad input is a 422, never a 500; gRPC codes map to HTTP."""
+
+import grpc
+import pytest
+
+from gateway.errors import problem_of_rpc_error
+from pclib.errors import DomainError, FailedPrecondition, NotFound, ResourceExhausted
+from pclib.interceptors import status_of
+
+
+async def test_an_unknown_route_is_a_problem(client, problem):
+    body = problem(await client.get("/v1/nowhere"), 404, "NOT_FOUND")
+    assert body["type"] == "about:blank"
+    assert body["title"] == "Not Found"
+
+
+async def test_a_wrong_method_is_a_problem_with_allow(client, problem):
+    answer = await client.delete("/v1/pro/venues")
+    problem(answer, 405, "METHOD_NOT_ALLOWED")
+    assert answer.headers["allow"]
+
+
+def post_json(client, path: str, content: bytes, headers: dict, content_type="application/json"):
+    return client.post(path, content=content, headers=headers | {"content-type": content_type})
+
+
+@pytest.mark.parametrize(
+    ("content", "content_type"),
+    [
+        (b'{"title": "Nope",', "application/json"),
+        (b"not json at all", "application/json"),
+        (b'{"title": "\xff\xfe"}', "application/json"),
+        (b'{"title": "Lumiere"}', "text/plain"),
+    ],
+    ids=["truncated", "garbage", "not-utf8", "not-json-content-type"],
+)
+async def test_an_unreadable_body_is_a_422(api, pro, problem, content, content_type):
+    venue = await api.create_venue(pro)
+    answer = await post_json(
+        api.http, f"/v1/pro/venues/{venue['id']}/offers", content, pro.headers, content_type
+    )
+    body = problem(answer, 422, "VALIDATION_ERROR")
+    assert [error["field"] for error in body["errors"]] == ["body"]
+
+
+async def test_wrong_types_and_missing_fields_are_listed(client, pro, problem):
+    answer = await client.post(
+        "/v1/pro/venues",
+        json={"offerer_id": pro.offerer_id, "name": 12, "latitude": "48.8", "surprise": 1},
+        headers=pro.headers,
+    )
+    body = problem(answer, 422, "VALIDATION_ERROR")
+    fields = {error["field"] for error in body["errors"]}
+    assert {"name", "latitude", "surprise", "address", "postal_code", "city"} <= fields
+    assert all(error["message"] for error in body["errors"])
+
+
+@pytest.mark.parametrize(
+    "stock",
+    [
+        {"starts_at": "2031-01-15T20:00:00", "price_cents": 800},
+        {"starts_at": "2031-01-15T20:00:00Z", "price_cents": "800"},
+        {"starts_at": "2031-01-15T20:00:00Z", "price_cents": 8.5},
+        {"starts_at": "2031-01-15T20:00:00Z", "price_cents": 800, "quantity": True},
+        {"starts_at": "2031-01-15T20:00:00Z", "price_cents": 2**63},
+        {"starts_at": "2031-01-15T20:00:00Z", "price_cents": 800, "features": ["VOST"]},
+        {"starts_at": "0001-01-01T00:00:00+05:00", "price_cents": 800},
+        {"starts_at": "tomorrow", "price_cents": 800},
+        {"price_cents": 800},
+    ],
+    ids=[
+        "naive",
+        "string-int",
+        "float",
+        "bool-int",
+        "int64-overflow",
+        "feature",
+        "before-year-1",
+        "not-a-date",
+        "missing",
+    ],
+)
+async def test_bad_stocks_are_422(api, pro, problem, stock):
+    venue = await api.create_venue(pro)
+    offer = await api.create_offer(pro, venue["id"])
+    answer = await api.http.post(
+        f"/v1/pro/offers/{offer['id']}/stocks", json=stock, headers=pro.headers
+    )
+    problem(answer, 422, "VALIDATION_ERROR")
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [b'{"title": "a\\u0000b"}', b'{"title": "a\\ud800b"}'],
+    ids=["nul", "lone-surrogate"],
+)
+async def test_text_that_cannot_be_stored_is_422(api, pro, problem, raw):
+    venue = await api.create_venue(pro)
+    answer = await post_json(api.http, f"/v1/pro/venues/{venue['id']}/offers", raw, pro.headers)
+    body = problem(answer, 422, "VALIDATION_ERROR")
+    assert body["errors"][0]["field"] == "title"
+
+
+@pytest.mark.parametrize("page_size", ["0", "501", "-1", "ten"])
+async def test_page_size_out_of_bounds_is_422(client, pro, problem, page_size):
+    answer = await client.get(
+        "/v1/pro/venues", params={"page_size": page_size}, headers=pro.headers
+    )
+    body = problem(answer, 422, "VALIDATION_ERROR")
+    assert body["errors"][0]["field"] == "page_size"
+
+
+async def test_a_bad_page_token_is_the_catalogs_422(client, pro, problem):
+    answer = await client.get("/v1/pro/venues", params={"page_token": "zzz"}, headers=pro.headers)
+    problem(answer, 422, "INVALID_PAGE_TOKEN")
+
+
+async def test_catalog_reasons_become_codes(api, pro, problem):
+    account = {
+        "email": pro.email,
+        "password": "correct horse battery",
+        "first_name": "Paula",
+        "last_name": "Pro",
+        "offerer": {"siren": "123456789", "name": "Bad"},
+    }
+    problem(await api.http.post("/v1/pro/accounts", json=account), 422, "INVALID_SIREN")
+    account["offerer"]["siren"] = pro.siren
+    problem(await api.http.post("/v1/pro/accounts", json=account), 409, "EMAIL_TAKEN")
+
+
+@pytest.mark.parametrize("venue_id", ["not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+async def test_unknown_or_malformed_ids_are_404(client, pro, problem, venue_id):
+    answer = await client.get(f"/v1/pro/venues/{venue_id}", headers=pro.headers)
+    problem(answer, 404, "VENUE_NOT_FOUND")
+
+
+# The mapping itself, on failures shaped as the services send them.
+
+
+def rpc_error(error: DomainError) -> grpc.aio.AioRpcError:
+    status = status_of(error)
+    return grpc.aio.AioRpcError(
+        status.code,
+        grpc.aio.Metadata(),
+        grpc.aio.Metadata(*status.trailing_metadata),
+        details=status.details,
+    )
+
+
+def bare_rpc_error(code: grpc.StatusCode, details: str = "") -> grpc.aio.AioRpcError:
+    return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=details)
+
+
+@pytest.mark.parametrize(
+    ("code", "status"),
+    [
+        (grpc.StatusCode.NOT_FOUND, 404),
+        (grpc.StatusCode.ALREADY_EXISTS, 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, 409),
+        (grpc.StatusCode.INVALID_ARGUMENT, 422),
+        (grpc.StatusCode.PERMISSION_DENIED, 403),
+        (grpc.StatusCode.UNAUTHENTICATED, 401),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, 429),
+        (grpc.StatusCode.UNAVAILABLE, 503),
+        (grpc.StatusCode.DEADLINE_EXCEEDED, 504),
+    ],
+)
+def test_grpc_codes_map_to_http_statuses(code, status):
+    error = DomainError("SOME_REASON", "what happened")
+    error.code = code
+    problem = problem_of_rpc_error(rpc_error(error))
+    assert (problem.status, problem.code, problem.detail) == (
+        status,
+        "SOME_REASON",
+        "what happened",
+    )
+
+
+def test_error_metadata_become_members_and_some_reasons_override_the_status():
+    problem = problem_of_rpc_error(
+        rpc_error(
+            FailedPrecondition(
+                "BOOKING_CANCELLED", "cancelled", booking_id="b1", status="ignored", code="no"
+            )
+        )
+    )
+    assert problem.status == 410
+    assert problem.code == "BOOKING_CANCELLED"
+    assert problem.extra == {"booking_id": "b1"}  # never overriding the standard members
+
+
+def test_throttling_carries_retry_after():
+    problem = problem_of_rpc_error(
+        rpc_error(ResourceExhausted("THROTTLED", retry_after_seconds=30))
+    )
+    assert problem.status == 429
+    assert problem.headers == {"Retry-After": "30"}
+
+
+def test_a_failure_without_reason_is_named_by_its_code_and_hides_details():
+    problem = problem_of_rpc_error(
+        bare_rpc_error(grpc.StatusCode.UNAVAILABLE, "failed to connect to 10.0.0.7:50051")
+    )
+    assert (problem.status, problem.code) == (503, "UNAVAILABLE")
+    assert "10.0.0.7" not in problem.detail
+
+
+@pytest.mark.parametrize(
+    "code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS]
+)
+def test_unexpected_upstream_failures_are_a_generic_502(code):
+    error = NotFound("SECRET_REASON", "stack trace here")
+    error.code = code
+    problem = problem_of_rpc_error(rpc_error(error))
+    assert (problem.status, problem.code) == (502, "BAD_GATEWAY")
+    assert "stack" not in problem.detail
