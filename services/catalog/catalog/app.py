@@ -6,6 +6,7 @@ from catalog.api.accounts import AccountServicer
 from catalog.api.offers import OfferServicer
 from catalog.api.reservations import ReservationServicer
 from catalog.api.search import SearchServicer
+from catalog.api.stocks import StockServicer
 from catalog.api.venues import VenueServicer
 from passculture.catalog.v1 import (
     account_service_pb2,
@@ -16,6 +17,8 @@ from passculture.catalog.v1 import (
     reservation_service_pb2_grpc,
     search_service_pb2,
     search_service_pb2_grpc,
+    stock_service_pb2,
+    stock_service_pb2_grpc,
     venue_service_pb2,
     venue_service_pb2_grpc,
 )
@@ -54,6 +57,11 @@ def build_server(sessions: async_sessionmaker, verifier: TokenVerifier) -> GrpcS
                 reservation_service_pb2_grpc.add_ReservationServiceServicer_to_server,
                 ReservationServicer(sessions),
                 _name(reservation_service_pb2, "ReservationService"),
+            ),
+            (
+                stock_service_pb2_grpc.add_StockServiceServicer_to_server,
+                StockServicer(sessions),
+                _name(stock_service_pb2, "StockService"),
             ),
         ],
         verifier,

@@ -15,6 +15,7 @@ from passculture.catalog.v1 import (
     offer_service_pb2_grpc,
     reservation_service_pb2_grpc,
     search_service_pb2_grpc,
+    stock_service_pb2_grpc,
     venue_service_pb2,
     venue_service_pb2_grpc,
 )
@@ -31,6 +32,7 @@ class Stubs:
     offers: offer_service_pb2_grpc.OfferServiceStub
     search: search_service_pb2_grpc.SearchServiceStub
     reservations: reservation_service_pb2_grpc.ReservationServiceStub
+    stocks: stock_service_pb2_grpc.StockServiceStub
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> "Stubs":
@@ -40,6 +42,7 @@ class Stubs:
             offers=offer_service_pb2_grpc.OfferServiceStub(channel),
             search=search_service_pb2_grpc.SearchServiceStub(channel),
             reservations=reservation_service_pb2_grpc.ReservationServiceStub(channel),
+            stocks=stock_service_pb2_grpc.StockServiceStub(channel),
         )
 
 
