@@ -6,9 +6,9 @@ from catalog.domain.identifiers import (
     is_valid_siren,
     is_valid_siret,
     siret_belongs_to,
-    timezone_for_postal_code,
 )
 from catalog.testing import luhn_complete, siret_of
+from pclib.france import timezone_for_postal_code
 
 
 @pytest.mark.parametrize("siren", ["443061841", "552100554", "732829320", "356000000"])

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog import access
 from catalog.api.convert import filter_id, offerer_pb, venue_pb
-from catalog.domain.identifiers import is_valid_siret, siret_belongs_to, timezone_for_postal_code
+from catalog.domain.identifiers import is_valid_siret, siret_belongs_to
 from catalog.models import Offerer, Venue
 from passculture.catalog.v1 import events_pb2
 from passculture.catalog.v1 import venue_service_pb2 as pb
@@ -16,6 +16,7 @@ from passculture.catalog.v1 import venue_service_pb2_grpc as pb_grpc
 from pclib import pagination
 from pclib.auth import require_role
 from pclib.errors import AlreadyExists, InvalidArgument
+from pclib.france import timezone_for_postal_code
 from pclib.idempotency import idempotent
 from pclib.outbox import add_event
 

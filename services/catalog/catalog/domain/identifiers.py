@@ -1,21 +1,6 @@
-"""French company identifiers (SIREN, SIRET) and a venue's timezone from its postal code."""
+"""French company identifiers: SIREN and SIRET."""
 
 LA_POSTE_SIREN = "356000000"
-
-OVERSEAS_TIMEZONES = {
-    "971": "America/Guadeloupe",
-    "972": "America/Martinique",
-    "973": "America/Cayenne",
-    "974": "Indian/Reunion",
-    "975": "America/Miquelon",
-    "976": "Indian/Mayotte",
-    "977": "America/Guadeloupe",
-    "978": "America/Guadeloupe",
-    "986": "Pacific/Wallis",
-    "987": "Pacific/Tahiti",
-    "988": "Pacific/Noumea",
-}
-MAINLAND_TIMEZONE = "Europe/Paris"
 
 
 def luhn_valid(digits: str) -> bool:
@@ -49,7 +34,3 @@ def is_valid_siret(siret: str) -> bool:
 
 def siret_belongs_to(siret: str, siren: str) -> bool:
     return siret[:9] == siren
-
-
-def timezone_for_postal_code(postal_code: str) -> str:
-    return OVERSEAS_TIMEZONES.get(postal_code.strip()[:3], MAINLAND_TIMEZONE)
