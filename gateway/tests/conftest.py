@@ -9,7 +9,6 @@ from collections.abc import AsyncIterator, Iterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import httpx
 import pytest
@@ -25,24 +24,10 @@ from pclib import migrations
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import drop_database, ensure_database, make_engine, make_session_factory
 from pclib.grpc_server import GrpcServer
-from pclib.keys import ensure_key_pair
 
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@passculture.example.com"
 PARIS = (48.8566, 2.3522)
-
-
-@pytest.fixture(scope="session")
-def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("jwt")
-    private, public = folder / "private.pem", folder / "public.pem"
-    ensure_key_pair(private, public)
-    return private, public
-
-
-@pytest.fixture(scope="session")
-def issuer(jwt_keys) -> TokenIssuer:
-    return TokenIssuer.from_file(str(jwt_keys[0]))
 
 
 @pytest.fixture(scope="session")

@@ -10,6 +10,7 @@ import os
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from pathlib import Path
 
 import aio_pika
 import pytest
@@ -17,7 +18,9 @@ from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
 from sqlalchemy.engine import make_url
 from yarl import URL
 
+from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import drop_database, ensure_database
+from pclib.keys import ensure_key_pair
 from pclib.tcp_proxy import TcpProxy
 from pclib.topology import declare_exchange
 
@@ -79,6 +82,25 @@ def amqp_url() -> Iterator[str]:
             start="rabbitmq-server -detached",
         )
     )
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
+    """A JWT key pair for the test session: (private key file, public key file)."""
+    folder = tmp_path_factory.mktemp("jwt")
+    private, public = folder / "private.pem", folder / "public.pem"
+    ensure_key_pair(private, public)
+    return private, public
+
+
+@pytest.fixture(scope="session")
+def issuer(jwt_keys) -> TokenIssuer:
+    return TokenIssuer.from_file(str(jwt_keys[0]))
+
+
+@pytest.fixture(scope="session")
+def verifier(jwt_keys) -> TokenVerifier:
+    return TokenVerifier.from_file(str(jwt_keys[1]))
 
 
 @pytest.fixture

@@ -15,7 +15,6 @@ from sqlalchemy import select
 
 from catalog.app import build_server
 from catalog.models import ProUser
-from catalog.passwords import hash_password
 from catalog.settings import CatalogSettings
 from pclib import migrations
 from pclib.auth import TokenVerifier
@@ -23,6 +22,7 @@ from pclib.db import make_engine, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.logs import configure_logging
 from pclib.outbox import OutboxRelay
+from pclib.passwords import hash_password
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("catalog")

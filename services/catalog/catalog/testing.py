@@ -1,12 +1,15 @@
 """Builders of catalog data for tests (this service's and the cross-service ones)."""
 
+import contextlib
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import grpc
 
 from catalog.api.convert import timestamp
+from catalog.app import build_server
 from catalog.domain.identifiers import luhn_valid
 from passculture.catalog.v1 import (
     account_service_pb2,
@@ -19,10 +22,22 @@ from passculture.catalog.v1 import (
     venue_service_pb2,
     venue_service_pb2_grpc,
 )
-from pclib.auth import TokenIssuer, bearer_metadata
+from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
+from pclib.db import make_session_factory
 from pclib.grpc_client import error_info
 
 PARIS = (48.8566, 2.3522)
+
+
+@contextlib.asynccontextmanager
+async def running_catalog(engine, verifier: TokenVerifier) -> AsyncIterator[tuple[str, "Stubs"]]:
+    """The catalog's gRPC server on a free port: (its address, stubs on a channel to it)."""
+    server = build_server(make_session_factory(engine), verifier)
+    port = await server.start(0, host="127.0.0.1")
+    address = f"127.0.0.1:{port}"
+    async with grpc.aio.insecure_channel(address) as channel:
+        yield address, Stubs.on(channel)
+    await server.stop(0)
 
 
 @dataclass

@@ -1,31 +1,13 @@
 """Fixtures for the catalog: a migrated database and the gRPC server on a free port."""
 
 from collections.abc import AsyncIterator
-from pathlib import Path
 
-import grpc
 import pytest
 
 from catalog.__main__ import MIGRATIONS
-from catalog.app import build_server
-from catalog.testing import Stubs
+from catalog.testing import Stubs, running_catalog
 from pclib import migrations
-from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import make_engine, make_session_factory
-from pclib.keys import ensure_key_pair
-
-
-@pytest.fixture(scope="session")
-def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
-    folder = tmp_path_factory.mktemp("jwt")
-    private, public = folder / "private.pem", folder / "public.pem"
-    ensure_key_pair(private, public)
-    return private, public
-
-
-@pytest.fixture(scope="session")
-def issuer(jwt_keys) -> TokenIssuer:
-    return TokenIssuer.from_file(str(jwt_keys[0]))
+from pclib.db import make_engine
 
 
 @pytest.fixture
@@ -43,11 +25,6 @@ async def catalog_engine(catalog_db_url):
 
 
 @pytest.fixture
-async def catalog(catalog_engine, jwt_keys) -> AsyncIterator[Stubs]:
-    server = build_server(
-        make_session_factory(catalog_engine), TokenVerifier.from_file(str(jwt_keys[1]))
-    )
-    port = await server.start(0, host="127.0.0.1")
-    async with grpc.aio.insecure_channel(f"127.0.0.1:{port}") as channel:
-        yield Stubs.on(channel)
-    await server.stop(0)
+async def catalog(catalog_engine, verifier) -> AsyncIterator[Stubs]:
+    async with running_catalog(catalog_engine, verifier) as (_, stubs):
+        yield stubs

@@ -10,13 +10,13 @@ from catalog import access
 from catalog.api.convert import offerer_pb, user_pb
 from catalog.domain.identifiers import is_valid_siren
 from catalog.models import Membership, Offerer, ProUser
-from catalog.passwords import hash_password, verify_password
 from passculture.catalog.v1 import account_service_pb2 as pb
 from passculture.catalog.v1 import account_service_pb2_grpc as pb_grpc
 from pclib.auth import require_role
 from pclib.db import violated_constraint
 from pclib.errors import AlreadyExists, InvalidArgument, Unauthenticated
 from pclib.idempotency import idempotent
+from pclib.passwords import hash_password, verify_password
 
 MIN_PASSWORD_LENGTH = 8
 
