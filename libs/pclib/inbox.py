@@ -81,6 +81,11 @@ class EventConsumer:
         self._in_flight: set[asyncio.Task] = set()
         self._failures = 0
 
+    async def declare(self, channel: AbstractChannel) -> None:
+        """Declares this consumer's queues and bindings. Deployments do it before any producer
+        runs (`migrate`): a topic exchange drops events that no queue is bound to yet."""
+        await declare_consumer_queue(channel, self.queue, self.bindings, self.delivery_limit)
+
     async def run(self, stop: asyncio.Event) -> None:
         while not stop.is_set():
             try:
@@ -192,3 +197,13 @@ async def _stop_or_close(stop: asyncio.Event, channel: AbstractChannel) -> None:
     finally:
         for waiter in waiters:
             waiter.cancel()
+
+
+async def declare_queues(amqp_url: str, consumers: list[EventConsumer]) -> None:
+    connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
+    try:
+        channel = await connection.channel()
+        for consumer in consumers:
+            await consumer.declare(channel)
+    finally:
+        await close_quietly(connection)

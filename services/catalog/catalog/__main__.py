@@ -13,6 +13,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
+from catalog import consumers
 from catalog.app import build_server
 from catalog.models import ProUser
 from catalog.settings import CatalogSettings
@@ -20,6 +21,7 @@ from pclib import migrations
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
+from pclib.inbox import EventConsumer, declare_queues
 from pclib.logs import configure_logging
 from pclib.outbox import OutboxRelay
 from pclib.passwords import hash_password
@@ -52,6 +54,33 @@ async def relay(settings: CatalogSettings) -> None:
         await engine.dispose()
 
 
+def booking_events_consumer(engine, settings: CatalogSettings) -> EventConsumer:
+    return EventConsumer(
+        engine,
+        settings.amqp_url,
+        f"{settings.queue_prefix}.booking-events",
+        {settings.booking_exchange: list(consumers.HANDLERS)},
+        consumers.HANDLERS,
+    )
+
+
+async def declare_consumer_queues(settings: CatalogSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        await declare_queues(settings.amqp_url, [booking_events_consumer(engine, settings)])
+    finally:
+        await engine.dispose()
+
+
+async def worker(settings: CatalogSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    start_metrics_server(settings.metrics_port)
+    try:
+        await booking_events_consumer(engine, settings).run(stop_event_on_signals())
+    finally:
+        await engine.dispose()
+
+
 async def create_admin(settings: CatalogSettings) -> None:
     if not (settings.admin_email and settings.admin_password):
         log.info("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin created")
@@ -72,16 +101,19 @@ async def create_admin(settings: CatalogSettings) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m catalog")
-    parser.add_argument("command", choices=["serve", "relay", "migrate", "create-admin"])
+    parser.add_argument("command", choices=["serve", "relay", "worker", "migrate", "create-admin"])
     command = parser.parse_args().command
     settings = CatalogSettings()
     configure_logging("catalog", settings.log_level)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
+        asyncio.run(declare_consumer_queues(settings))
     elif command == "serve":
         asyncio.run(serve(settings))
     elif command == "relay":
         asyncio.run(relay(settings))
+    elif command == "worker":
+        asyncio.run(worker(settings))
     else:
         asyncio.run(create_admin(settings))
 

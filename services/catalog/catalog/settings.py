@@ -6,5 +6,9 @@ class CatalogSettings(BaseServiceSettings):
 
     # The exchange the outbox relay publishes the catalog's events on.
     events_exchange: str = "catalog"
+    # The booking service's exchange, whose booking.cancelled events give seats back.
+    booking_exchange: str = "booking"
+    # Queue prefix of this service's consumers (one durable quorum queue per consumer).
+    queue_prefix: str = "catalog"
     admin_email: str = ""
     admin_password: str = ""
