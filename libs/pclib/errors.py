@@ -45,3 +45,9 @@ class Unauthenticated(DomainError):
 
 class ResourceExhausted(DomainError):
     code = grpc.StatusCode.RESOURCE_EXHAUSTED
+
+
+class Unavailable(DomainError):
+    """A dependency did not answer; the caller may retry later."""
+
+    code = grpc.StatusCode.UNAVAILABLE

@@ -13,14 +13,17 @@ from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from pathlib import Path
 
 import aio_pika
+import psycopg
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from psycopg import sql
 from sqlalchemy.engine import make_url
 from yarl import URL
 
 from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import drop_database, ensure_database
+from pclib.db import drop_database, ensure_database, libpq_dsn
 from pclib.keys import ensure_key_pair
+from pclib.migrations import upgrade
 from pclib.tcp_proxy import TcpProxy
 from pclib.topology import declare_exchange
 
@@ -103,24 +106,60 @@ def verifier(jwt_keys) -> TokenVerifier:
     return TokenVerifier.from_file(str(jwt_keys[1]))
 
 
+def _database_url(server_url: str, name: str) -> str:
+    return make_url(server_url).set(database=name).render_as_string(hide_password=False)
+
+
+def _create_database(url: str, template: str | None) -> None:
+    if template is None:
+        ensure_database(url)
+        return
+    create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
+        sql.Identifier(make_url(url).database), sql.Identifier(template)
+    )
+    with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
+        conn.execute(create)
+
+
 @pytest.fixture
-def make_database(pg_server_url: str) -> Iterator[Callable[[str], str]]:
-    """Makes empty databases for this test (dropped after it); returns their URLs."""
+def make_database(pg_server_url: str) -> Iterator[Callable[..., str]]:
+    """Makes databases for this test (dropped after it), empty or copied from a template;
+    returns their URLs."""
     created: list[str] = []
 
-    def make(prefix: str = "test") -> str:
-        url = (
-            make_url(pg_server_url)
-            .set(database=f"{prefix}_{uuid.uuid4().hex[:12]}")
-            .render_as_string(hide_password=False)
-        )
-        ensure_database(url)
+    def make(prefix: str = "test", template: str | None = None) -> str:
+        url = _database_url(pg_server_url, f"{prefix}_{uuid.uuid4().hex[:12]}")
+        _create_database(url, template)
         created.append(url)
         return url
 
     yield make
     for url in created:
         drop_database(url)
+
+
+@pytest.fixture(scope="session")
+def _migrated_templates(pg_server_url: str) -> Iterator[dict[str, str]]:
+    templates: dict[str, str] = {}
+    yield templates
+    for url in templates.values():
+        drop_database(url)
+
+
+@pytest.fixture
+def migrated_database(make_database, _migrated_templates, pg_server_url) -> Callable[..., str]:
+    """A fresh database with every migration of a service applied. Migrations run once per
+    session into a template; each test gets a copy (CREATE DATABASE … TEMPLATE), far faster."""
+
+    def make(prefix: str, migrations_dir: Path) -> str:
+        key = str(migrations_dir)
+        if key not in _migrated_templates:
+            url = _database_url(pg_server_url, f"template_{prefix}_{uuid.uuid4().hex[:8]}")
+            upgrade(migrations_dir, url)
+            _migrated_templates[key] = url
+        return make_database(prefix, template=make_url(_migrated_templates[key]).database)
+
+    return make
 
 
 @pytest.fixture

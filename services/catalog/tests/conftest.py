@@ -6,15 +6,12 @@ import pytest
 
 from catalog.__main__ import MIGRATIONS
 from catalog.testing import Stubs, running_catalog
-from pclib import migrations
 from pclib.db import make_engine
 
 
 @pytest.fixture
-def catalog_db_url(make_database) -> str:
-    url = make_database("catalog")
-    migrations.upgrade(MIGRATIONS, url)
-    return url
+def catalog_db_url(migrated_database) -> str:
+    return migrated_database("catalog", MIGRATIONS)
 
 
 @pytest.fixture

@@ -1,0 +1,1 @@
+"""The booking service: beneficiaries, credits, bookings, countermarks, the counter, emails."""

@@ -1,0 +1,91 @@
+"""Commands of the booking service.
+
+python -m booking serve      the gRPC server
+python -m booking relay      the outbox relay (publishes events to RabbitMQ)
+python -m booking worker     event consumers (catalog events, emails) and the saga reconciler
+python -m booking auto-use   marks USED the bookings 48h after their showtime (scheduled)
+python -m booking migrate    creates the database if missing, applies migrations
+"""
+
+import argparse
+import asyncio
+import logging
+from pathlib import Path
+
+from booking.app import build_server, catalog_client
+from booking.jobs import auto_use
+from booking.settings import BookingSettings
+from booking.worker import run_worker
+from pclib import migrations
+from pclib.auth import TokenVerifier
+from pclib.db import make_engine
+from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
+from pclib.logs import configure_logging
+from pclib.outbox import OutboxRelay
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("booking")
+
+
+async def serve(settings: BookingSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    catalog_channel, catalog = catalog_client(settings)
+    server = build_server(
+        engine, TokenVerifier.from_file(settings.jwt_public_key_file), catalog, settings
+    )
+    start_metrics_server(settings.metrics_port)
+    try:
+        await serve_until_stopped(
+            server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
+        )
+    finally:
+        await catalog_channel.close()
+        await engine.dispose()
+
+
+async def relay(settings: BookingSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=2)
+    start_metrics_server(settings.metrics_port)
+    try:
+        await OutboxRelay(engine, settings.amqp_url, settings.events_exchange).run(
+            stop_event_on_signals()
+        )
+    finally:
+        await engine.dispose()
+
+
+async def worker(settings: BookingSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    catalog_channel, catalog = catalog_client(settings)
+    start_metrics_server(settings.metrics_port)
+    try:
+        await run_worker(engine, catalog, settings, stop_event_on_signals())
+    finally:
+        await catalog_channel.close()
+        await engine.dispose()
+
+
+async def run_auto_use(settings: BookingSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        used = await auto_use(engine)
+        log.info("auto-use finished", extra={"bookings_used": used})
+    finally:
+        await engine.dispose()
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(prog="python -m booking")
+    parser.add_argument("command", choices=["serve", "relay", "worker", "auto-use", "migrate"])
+    command = parser.parse_args().command
+    settings = BookingSettings()
+    configure_logging("booking", settings.log_level)
+    if command == "migrate":
+        migrations.upgrade(MIGRATIONS, settings.database_url)
+        return
+    runners = {"serve": serve, "relay": relay, "worker": worker, "auto-use": run_auto_use}
+    asyncio.run(runners[command](settings))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,71 @@
+"""Composition root: wires the database, the catalog client, the servicers and the workers."""
+
+import grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from booking.api.beneficiaries import BeneficiaryServicer
+from booking.api.bookings import BookingServicer
+from booking.api.counter import CounterServicer
+from booking.api.jobs import JobServicer
+from booking.catalog_client import CatalogClient
+from booking.saga import BookingSaga
+from booking.settings import BookingSettings
+from passculture.booking.v1 import (
+    beneficiary_service_pb2,
+    beneficiary_service_pb2_grpc,
+    booking_service_pb2,
+    booking_service_pb2_grpc,
+    counter_service_pb2,
+    counter_service_pb2_grpc,
+    job_service_pb2,
+    job_service_pb2_grpc,
+)
+from pclib.auth import TokenIssuer, TokenVerifier
+from pclib.db import make_session_factory
+from pclib.grpc_client import channel
+from pclib.grpc_server import GrpcServer
+
+
+def _name(module, service: str) -> str:
+    return module.DESCRIPTOR.services_by_name[service].full_name
+
+
+def catalog_client(settings: BookingSettings) -> tuple[grpc.aio.Channel, CatalogClient]:
+    catalog_channel = channel(settings.catalog_addr)
+    issuer = TokenIssuer.from_file(settings.jwt_private_key_file)
+    return catalog_channel, CatalogClient(catalog_channel, issuer, settings.catalog_timeout_seconds)
+
+
+def build_server(
+    engine: AsyncEngine,
+    verifier: TokenVerifier,
+    catalog: CatalogClient,
+    settings: BookingSettings,
+) -> GrpcServer:
+    sessions = make_session_factory(engine)
+    saga = BookingSaga(sessions, catalog, crash_after_reserve=settings.crash_after_reserve)
+    return GrpcServer(
+        [
+            (
+                beneficiary_service_pb2_grpc.add_BeneficiaryServiceServicer_to_server,
+                BeneficiaryServicer(sessions),
+                _name(beneficiary_service_pb2, "BeneficiaryService"),
+            ),
+            (
+                booking_service_pb2_grpc.add_BookingServiceServicer_to_server,
+                BookingServicer(sessions, saga),
+                _name(booking_service_pb2, "BookingService"),
+            ),
+            (
+                counter_service_pb2_grpc.add_CounterServiceServicer_to_server,
+                CounterServicer(sessions, catalog, settings),
+                _name(counter_service_pb2, "CounterService"),
+            ),
+            (
+                job_service_pb2_grpc.add_JobServiceServicer_to_server,
+                JobServicer(engine),
+                _name(job_service_pb2, "JobService"),
+            ),
+        ],
+        verifier,
+    )

@@ -1,0 +1,158 @@
+"""The catalog, as the booking service sees it: stock details, seats, and a pro's offerers."""
+
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+import grpc
+
+from passculture.catalog.v1 import account_service_pb2, resources_pb2
+from passculture.catalog.v1 import account_service_pb2_grpc as accounts_grpc
+from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
+from passculture.catalog.v1 import reservation_service_pb2_grpc as reservations_grpc
+from passculture.catalog.v1 import stock_service_pb2 as stocks_pb
+from passculture.catalog.v1 import stock_service_pb2_grpc as stocks_grpc
+from pclib.auth import TokenIssuer, bearer_metadata
+from pclib.errors import Unavailable
+from pclib.grpc_client import error_info
+
+SERVICE_NAME = "booking"
+TOKEN_TTL_SECONDS = 600
+FEATURES = {resources_pb2.FEATURE_VF: "VF", resources_pb2.FEATURE_VO: "VO"}
+
+
+@dataclass(frozen=True)
+class StockDetails:
+    stock_id: uuid.UUID
+    offer_id: uuid.UUID
+    offer_title: str
+    is_duo: bool
+    starts_at: datetime
+    price_cents: int
+    features: list[str]
+    venue_id: uuid.UUID
+    venue_name: str
+    venue_siret: str
+    venue_timezone: str
+    venue_booking_email: str
+    offerer_id: uuid.UUID
+    offerer_siren: str
+    is_bookable: bool
+    remaining_quantity: int | None
+
+
+def catalog_unavailable() -> Unavailable:
+    return Unavailable("CATALOG_UNAVAILABLE", "the catalog did not answer, try again later")
+
+
+class SeatsRefused(Exception):
+    """The catalog refused the seats for good (SOLD_OUT, NOT_BOOKABLE, …)."""
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason
+        self.message = message
+
+
+class CatalogClient:
+    def __init__(self, channel: grpc.aio.Channel, issuer: TokenIssuer, timeout: float) -> None:
+        self._stocks = stocks_grpc.StockServiceStub(channel)
+        self._reservations = reservations_grpc.ReservationServiceStub(channel)
+        self._accounts = accounts_grpc.AccountServiceStub(channel)
+        self._issuer = issuer
+        self._timeout = timeout
+        self._token = ""
+        self._token_renew_at = 0.0
+
+    def _service_metadata(self) -> tuple:
+        """A service token, minted again a while before it expires."""
+        if time.monotonic() >= self._token_renew_at:
+            self._token = self._issuer.issue(SERVICE_NAME, "service", TOKEN_TTL_SECONDS)
+            self._token_renew_at = time.monotonic() + TOKEN_TTL_SECONDS / 2
+        return bearer_metadata(self._token)
+
+    async def get_stock(self, stock_id: str) -> StockDetails | None:
+        """The stock with its offer and venue; None when the catalog does not know it."""
+        try:
+            reply = await self._stocks.GetStock(
+                stocks_pb.GetStockRequest(stock_id=stock_id),
+                metadata=self._service_metadata(),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        stock, offer, venue, offerer = reply.stock, reply.offer, reply.venue, reply.offerer
+        quantity = stock.quantity if stock.HasField("quantity") else None
+        return StockDetails(
+            stock_id=uuid.UUID(stock.id),
+            offer_id=uuid.UUID(offer.id),
+            offer_title=offer.title,
+            is_duo=offer.is_duo,
+            starts_at=stock.starts_at.ToDatetime(tzinfo=UTC),
+            price_cents=stock.price_cents,
+            features=[FEATURES[feature] for feature in stock.features if feature in FEATURES],
+            venue_id=uuid.UUID(venue.id),
+            venue_name=venue.name,
+            venue_siret=venue.siret,
+            venue_timezone=venue.timezone,
+            venue_booking_email=venue.booking_email,
+            offerer_id=uuid.UUID(offerer.id),
+            offerer_siren=offerer.siren,
+            is_bookable=reply.is_bookable,
+            remaining_quantity=None if quantity is None else quantity - stock.booked_quantity,
+        )
+
+    async def reserve(self, stock_id: uuid.UUID, quantity: int, reservation_id: uuid.UUID) -> None:
+        """Holds the seats; raises SeatsRefused when the catalog says no for good, and
+        grpc.aio.AioRpcError when it could not answer (the reconciler settles later)."""
+        request = reservations_pb.ReserveStockRequest(
+            stock_id=str(stock_id), quantity=quantity, reservation_id=str(reservation_id)
+        )
+        try:
+            await self._reservations.ReserveStock(
+                request, metadata=self._service_metadata(), timeout=self._timeout
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() in (
+                grpc.StatusCode.FAILED_PRECONDITION,
+                grpc.StatusCode.NOT_FOUND,
+                grpc.StatusCode.INVALID_ARGUMENT,
+            ):
+                info = error_info(error)
+                raise SeatsRefused(info.reason, info.message) from error
+            raise
+
+    async def release(self, reservation_id: uuid.UUID) -> None:
+        """Frees the seats, or leaves a tombstone so that the id never reserves again."""
+        await self._reservations.ReleaseStock(
+            reservations_pb.ReleaseStockRequest(reservation_id=str(reservation_id)),
+            metadata=self._service_metadata(),
+            timeout=self._timeout,
+        )
+
+    async def is_reserved(self, reservation_id: uuid.UUID) -> bool | None:
+        """True when the seats are held, False when released, None when the catalog never
+        heard of this reservation."""
+        try:
+            reply = await self._reservations.GetReservation(
+                reservations_pb.GetReservationRequest(reservation_id=str(reservation_id)),
+                metadata=self._service_metadata(),
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            if error.code() == grpc.StatusCode.NOT_FOUND:
+                return None
+            raise
+        return reply.reservation.status == reservations_pb.RESERVATION_STATUS_RESERVED
+
+    async def offerer_ids_of(self, pro_metadata: tuple) -> set[uuid.UUID]:
+        """The offerers the calling pro belongs to, asked with the pro's own token."""
+        reply = await self._accounts.ListMyOfferers(
+            account_service_pb2.ListMyOfferersRequest(),
+            metadata=pro_metadata,
+            timeout=self._timeout,
+        )
+        return {uuid.UUID(offerer.id) for offerer in reply.offerers}

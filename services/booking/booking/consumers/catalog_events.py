@@ -1,0 +1,106 @@
+"""The catalog's events, as they touch bookings: venues (a local copy), moved and deleted
+showtimes. Handlers run in the inbox transaction: a redelivered event changes nothing."""
+
+import uuid
+from collections.abc import Iterable
+from datetime import UTC, datetime
+
+from sqlalchemy import func, select
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from booking import models
+from booking.api.convert import cancelled_event, unused_event
+from booking.domain import rules
+from passculture.catalog.v1 import events_pb2
+from pclib.inbox import EventMeta
+from pclib.outbox import add_event
+
+# Bookings a deleted showtime cancels: everything the venue has not been paid for yet.
+CANCELLED_BY_DELETION = ("PENDING", "CONFIRMED", "USED")
+# Bookings a moved showtime moves.
+MOVED = ("PENDING", "CONFIRMED", "USED", "REIMBURSED")
+
+
+def _to_datetime(ts) -> datetime:
+    return ts.ToDatetime(tzinfo=UTC)
+
+
+def _changed_at(meta: EventMeta) -> datetime:
+    """When the catalog made the change (the event's time, to the second), else now."""
+    return meta.occurred_at or datetime.now(UTC)
+
+
+async def _bookings_of_stock(
+    session: AsyncSession, stock_id: str, statuses: Iterable[str]
+) -> list[tuple[models.Booking, models.Venue]]:
+    rows = await session.execute(
+        select(models.Booking, models.Venue)
+        .join(models.Venue, models.Venue.id == models.Booking.venue_id)
+        .where(
+            models.Booking.stock_id == uuid.UUID(stock_id),
+            models.Booking.status.in_(tuple(statuses)),
+        )
+        .order_by(models.Booking.booked_at, models.Booking.id)
+        # The counter and the young people's cancellations lock the same rows.
+        .with_for_update(of=models.Booking)
+    )
+    return [(row.Booking, row.Venue) for row in rows]
+
+
+async def on_venue_upserted(
+    session: AsyncSession, event: events_pb2.VenueUpserted, meta: EventMeta
+) -> None:
+    venue = event.venue
+    values = {
+        "offerer_id": uuid.UUID(venue.offerer_id),
+        "offerer_siren": event.offerer.siren,
+        "name": venue.name,
+        "siret": venue.siret,
+        "booking_email": venue.booking_email,
+        "timezone": venue.timezone,
+    }
+    statement = insert(models.Venue).values(id=uuid.UUID(venue.id), **values)
+    await session.execute(
+        statement.on_conflict_do_update(
+            index_elements=[models.Venue.id], set_={**values, "updated_at": func.now()}
+        )
+    )
+
+
+async def on_stock_updated(
+    session: AsyncSession, event: events_pb2.StockUpdated, meta: EventMeta
+) -> None:
+    """A moved showtime: new start and cancellation limit; USED bookings go back to CONFIRMED
+    when the new start is more than 48h away. Bookings keep their price."""
+    if not event.HasField("previous_starts_at"):
+        return
+    starts_at, now = _to_datetime(event.stock.starts_at), _changed_at(meta)
+    unuses = rules.move_unuses(starts_at, now)
+    for booking, venue in await _bookings_of_stock(session, event.stock.id, MOVED):
+        booking.starts_at = starts_at
+        booking.cancellation_limit_at = rules.limit_after_move(starts_at, now)
+        if unuses and booking.status == "USED":
+            booking.status, booking.used_at, booking.validated_by = "CONFIRMED", None, None
+            await add_event(session, "booking.unused", unused_event(booking, venue, now))
+
+
+async def on_stock_deleted(
+    session: AsyncSession, event: events_pb2.StockDeleted, meta: EventMeta
+) -> None:
+    """Cancels the showtime's bookings (reason OFFERER); the emails consumer tells each young
+    person from the `booking.cancelled` events."""
+    deleted_at = (
+        _to_datetime(event.deleted_at) if event.HasField("deleted_at") else _changed_at(meta)
+    )
+    for booking, venue in await _bookings_of_stock(session, event.stock_id, CANCELLED_BY_DELETION):
+        booking.status = "CANCELLED"
+        booking.cancelled_at, booking.cancellation_reason = deleted_at, "OFFERER"
+        await add_event(session, "booking.cancelled", cancelled_event(booking, venue))
+
+
+HANDLERS = {
+    "venue.upserted": (events_pb2.VenueUpserted, on_venue_upserted),
+    "stock.updated": (events_pb2.StockUpdated, on_stock_updated),
+    "stock.deleted": (events_pb2.StockDeleted, on_stock_deleted),
+}

@@ -1,0 +1,151 @@
+"""The booking service's tables (its own database only)."""
+
+import uuid
+from datetime import date, datetime
+
+from sqlalchemy import (
+    CheckConstraint,
+    Date,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    func,
+    text,
+)
+from sqlalchemy.dialects.postgresql import ARRAY, UUID
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from pclib.idempotency import idempotency_table
+from pclib.inbox import inbox_table
+from pclib.outbox import outbox_table
+
+# Statuses that hold a place and count against credit.
+ACTIVE_STATUSES = ("PENDING", "CONFIRMED", "USED", "REIMBURSED")
+
+
+class Base(DeclarativeBase):
+    type_annotation_map = {
+        datetime: DateTime(timezone=True),
+        date: Date,
+        uuid.UUID: UUID(as_uuid=True),
+    }
+
+
+class Beneficiary(Base):
+    __tablename__ = "beneficiaries"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    # Stored lower-cased; unique.
+    email: Mapped[str] = mapped_column(Text, unique=True)
+    password_hash: Mapped[str] = mapped_column(Text)
+    first_name: Mapped[str] = mapped_column(Text)
+    last_name: Mapped[str] = mapped_column(Text)
+    birth_date: Mapped[date]
+    phone_number: Mapped[str] = mapped_column(Text, default="")
+    postal_code: Mapped[str] = mapped_column(Text, default="")
+    # Where the person lives, for their age and the times shown to them.
+    timezone: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class Credit(Base):
+    """The public credit ("deposit") granted once to a beneficiary."""
+
+    __tablename__ = "credits"
+    __table_args__ = (CheckConstraint("initial_cents > 0", name="positive_credit"),)
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"), unique=True)
+    initial_cents: Mapped[int] = mapped_column(Integer)
+    granted_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    granted_by: Mapped[str] = mapped_column(Text)
+
+
+class Venue(Base):
+    """A local copy of the catalog's venues (venue.upserted events and stock look-ups)."""
+
+    __tablename__ = "venues"
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    offerer_id: Mapped[uuid.UUID]
+    offerer_siren: Mapped[str] = mapped_column(Text)
+    name: Mapped[str] = mapped_column(Text)
+    siret: Mapped[str] = mapped_column(Text, default="")
+    booking_email: Mapped[str] = mapped_column(Text)
+    timezone: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+
+class Booking(Base):
+    __tablename__ = "bookings"
+    __table_args__ = (
+        CheckConstraint("quantity IN (1, 2)", name="quantity_one_or_two"),
+        CheckConstraint("amount_cents BETWEEN 0 AND 30000", name="amount_range"),
+        UniqueConstraint("beneficiary_id", "idempotency_key"),
+        # One non-cancelled booking per offer and beneficiary, whatever the concurrency.
+        Index(
+            "uq_bookings_one_active_per_offer",
+            "beneficiary_id",
+            "offer_id",
+            unique=True,
+            postgresql_where=text("status IN ('PENDING', 'CONFIRMED', 'USED', 'REIMBURSED')"),
+        ),
+        Index("ix_bookings_beneficiary_booked", "beneficiary_id", "booked_at"),
+        Index("ix_bookings_offerer_booked", "offerer_id", "booked_at"),
+        Index("ix_bookings_stock", "stock_id"),
+        # The reconciler's and auto-validation's scans.
+        Index("ix_bookings_pending", "booked_at", postgresql_where=text("status = 'PENDING'")),
+        Index(
+            "ix_bookings_confirmed_starts",
+            "starts_at",
+            postgresql_where=text("status = 'CONFIRMED'"),
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"))
+    credit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credits.id"))
+    idempotency_key: Mapped[str | None] = mapped_column(Text)
+    countermark: Mapped[str] = mapped_column(String(6), unique=True)
+    status: Mapped[str] = mapped_column(String(16))
+    quantity: Mapped[int] = mapped_column(Integer)
+    # Unit price at booking time.
+    amount_cents: Mapped[int] = mapped_column(Integer)
+    stock_id: Mapped[uuid.UUID]
+    offer_id: Mapped[uuid.UUID]
+    offer_title: Mapped[str] = mapped_column(Text)
+    features: Mapped[list[str]] = mapped_column(ARRAY(Text), default=list)
+    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("venues.id"))
+    offerer_id: Mapped[uuid.UUID]
+    starts_at: Mapped[datetime]
+    booked_at: Mapped[datetime]
+    cancellation_limit_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    validated_by: Mapped[str | None] = mapped_column(String(16))
+    cancelled_at: Mapped[datetime | None]
+    cancellation_reason: Mapped[str | None] = mapped_column(String(16))
+    reimbursed_at: Mapped[datetime | None]
+    # Why the seats were refused (FAILED): a retry with the same Idempotency-Key answers it again.
+    failure_reason: Mapped[str | None] = mapped_column(String(32))
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
+
+    @property
+    def total_cents(self) -> int:
+        return self.amount_cents * self.quantity
+
+
+class CounterFailure(Base):
+    """Wrong countermarks typed by a pro account, to throttle guessing."""
+
+    __tablename__ = "counter_failures"
+    __table_args__ = (Index("ix_counter_failures_user_at", "user_id", "at"),)
+    id: Mapped[int] = mapped_column(primary_key=True, autoincrement=True)
+    user_id: Mapped[str] = mapped_column(Text)
+    at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+outbox = outbox_table(Base.metadata)
+inbox = inbox_table(Base.metadata)
+# Sign-ups honour Idempotency-Key (bookings keep theirs in bookings.idempotency_key).
+idempotency_keys = idempotency_table(Base.metadata)

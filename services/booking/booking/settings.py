@@ -1,0 +1,29 @@
+from pclib.settings import BaseServiceSettings
+
+
+class BookingSettings(BaseServiceSettings):
+    """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_*_KEY_FILE, CATALOG_ADDR,
+    SMTP_HOST, SMTP_PORT, …"""
+
+    grpc_port: int = 50052
+    # The exchange the outbox relay publishes the booking service's events on.
+    events_exchange: str = "booking"
+    # The catalog's exchange, whose events the worker consumes.
+    catalog_exchange: str = "catalog"
+    # Queue prefix of this service's consumers (one durable quorum queue per consumer).
+    queue_prefix: str = "booking"
+    catalog_addr: str = "127.0.0.1:50051"
+    # Calls to the catalog give up after this long (the reconciler settles what is left PENDING).
+    catalog_timeout_seconds: float = 5.0
+    # A PENDING booking older than this is settled by the reconciler.
+    reconcile_after_seconds: float = 10.0
+    reconcile_interval_seconds: float = 5.0
+    smtp_host: str = "localhost"
+    smtp_port: int = 25
+    smtp_sender: str = "pass Culture <ne-pas-repondre@passculture.app>"
+    smtp_timeout_seconds: float = 10.0
+    # Wrong countermarks a pro account may type per window before 429.
+    counter_max_failures: int = 10
+    counter_window_seconds: int = 600
+    # Fault injection for the crash test only: exit right after the seats were reserved.
+    crash_after_reserve: bool = False

@@ -1,0 +1,47 @@
+"""The booking worker: event consumers (catalog events, emails) and the saga's reconciler."""
+
+import asyncio
+
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from booking.catalog_client import CatalogClient
+from booking.consumers import catalog_events, emails
+from booking.saga import BookingSaga
+from booking.settings import BookingSettings
+from pclib.db import make_session_factory
+from pclib.inbox import EventConsumer
+
+
+def consumers(engine: AsyncEngine, settings: BookingSettings) -> list[EventConsumer]:
+    """One durable quorum queue per consumer, each bound to the events it handles."""
+    email_handlers = emails.handlers(emails.Mailer(settings))
+    return [
+        EventConsumer(
+            engine,
+            settings.amqp_url,
+            f"{settings.queue_prefix}.catalog-events",
+            {settings.catalog_exchange: list(catalog_events.HANDLERS)},
+            catalog_events.HANDLERS,
+        ),
+        EventConsumer(
+            engine,
+            settings.amqp_url,
+            f"{settings.queue_prefix}.emails",
+            {settings.events_exchange: list(email_handlers)},
+            email_handlers,
+        ),
+    ]
+
+
+async def run_worker(
+    engine: AsyncEngine, catalog: CatalogClient, settings: BookingSettings, stop: asyncio.Event
+) -> None:
+    saga = BookingSaga(make_session_factory(engine), catalog)
+    await asyncio.gather(
+        *(consumer.run(stop) for consumer in consumers(engine, settings)),
+        saga.run_reconciler(
+            stop,
+            interval=settings.reconcile_interval_seconds,
+            older_than=settings.reconcile_after_seconds,
+        ),
+    )

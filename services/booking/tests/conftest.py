@@ -1,0 +1,63 @@
+"""Fixtures for the booking service: its database, and real gRPC servers of the catalog and
+of booking (in this process, on free ports), wired to each other as in production."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
+from booking.settings import BookingSettings
+from booking.testing import BookingStubs, running_booking
+from catalog.__main__ import MIGRATIONS as CATALOG_MIGRATIONS
+from catalog.testing import Stubs, running_catalog
+from pclib.db import make_engine
+
+
+@pytest.fixture
+async def catalog_engine(migrated_database):
+    url = migrated_database("catalog", CATALOG_MIGRATIONS)
+    engine = make_engine(url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def catalog_server(catalog_engine, verifier) -> AsyncIterator[tuple[str, Stubs]]:
+    async with running_catalog(catalog_engine, verifier) as server:
+        yield server
+
+
+@pytest.fixture
+def catalog(catalog_server) -> Stubs:
+    return catalog_server[1]
+
+
+@pytest.fixture
+def booking_db_url(migrated_database) -> str:
+    return migrated_database("booking", BOOKING_MIGRATIONS)
+
+
+@pytest.fixture
+async def booking_engine(booking_db_url):
+    engine = make_engine(booking_db_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def booking_settings(booking_db_url, catalog_server, jwt_keys, amqp_url) -> BookingSettings:
+    return BookingSettings(
+        database_url=booking_db_url,
+        amqp_url=amqp_url,
+        catalog_addr=catalog_server[0],
+        jwt_private_key_file=str(jwt_keys[0]),
+        jwt_public_key_file=str(jwt_keys[1]),
+        reconcile_after_seconds=1.0,
+        reconcile_interval_seconds=0.2,
+    )
+
+
+@pytest.fixture
+async def booking(booking_engine, verifier, booking_settings) -> AsyncIterator[BookingStubs]:
+    async with running_booking(booking_engine, verifier, booking_settings) as (_, stubs):
+        yield stubs

@@ -1,0 +1,180 @@
+"""Pure rules of the booking service: credit, countermarks, cancellation limits, the counter."""
+
+from collections import Counter
+from datetime import UTC, date, datetime, timedelta
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from booking.domain import countermark, credit, rules
+from pclib.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+
+NOW = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
+H = timedelta(hours=1)
+
+
+# --- credit ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("birth", "today", "age"),
+    [
+        (date(2009, 3, 10), date(2027, 3, 10), 18),
+        (date(2009, 3, 11), date(2027, 3, 10), 17),
+        (date(2008, 3, 11), date(2027, 3, 10), 18),
+        (date(2008, 3, 10), date(2027, 3, 10), 19),
+        (date(2008, 2, 29), date(2027, 2, 28), 18),
+        (date(2008, 2, 29), date(2027, 3, 1), 19),
+    ],
+)
+def test_age(birth, today, age):
+    assert credit.age_on(birth, today) == age
+
+
+def test_age_is_taken_where_the_young_person_lives():
+    # 10 March 02:00 in Paris is still 9 March in Guadeloupe: the birthday has not come yet there.
+    moment = datetime(2027, 3, 10, 1, 0, tzinfo=UTC)
+    credit.check_eligible(date(2009, 3, 10), moment, "Europe/Paris")
+    with pytest.raises(InvalidArgument) as failure:
+        credit.check_eligible(date(2009, 3, 10), moment, "America/Guadeloupe")
+    assert failure.value.reason == "NOT_ELIGIBLE"
+
+
+def test_credit_lasts_two_years():
+    assert credit.expiry(NOW) == datetime(2029, 3, 10, 12, 0, tzinfo=UTC)
+    leap = datetime(2028, 2, 29, 9, 0, tzinfo=UTC)
+    assert credit.expiry(leap) == datetime(2030, 2, 28, 9, 0, tzinfo=UTC)
+
+
+def test_remaining_credit():
+    expires = NOW + H
+    assert credit.remaining(30_000, 1_200, expires, NOW) == 28_800
+    assert credit.remaining(30_000, 31_000, expires, NOW) == 0
+    assert credit.remaining(30_000, 0, expires, expires) == 0
+
+
+# --- countermarks ---------------------------------------------------------------------------
+
+
+def test_countermarks_use_the_unambiguous_alphabet():
+    drawn = [countermark.new_countermark() for _ in range(2_000)]
+    assert all(len(mark) == 6 and set(mark) <= set(countermark.ALPHABET) for mark in drawn)
+    assert not set("IO0189") & set(countermark.ALPHABET)
+    assert len(countermark.ALPHABET) == 30
+    # Every character is used, none overwhelmingly: a sanity check of the random draw.
+    counts = Counter("".join(drawn))
+    assert set(counts) == set(countermark.ALPHABET)
+    assert max(counts.values()) < 3 * min(counts.values())
+
+
+@given(st.text(alphabet=countermark.ALPHABET, min_size=6, max_size=6))
+def test_countermarks_are_read_in_any_case(mark):
+    assert countermark.normalize(mark.lower()) == mark
+    assert countermark.normalize(f" {mark} ") == mark
+
+
+@pytest.mark.parametrize("typed", ["ABCDE", "ABCDEFG", "ABCDE1", "ABCDEO", "ABC DE", ""])
+def test_what_cannot_be_a_countermark(typed):
+    assert countermark.normalize(typed) is None
+
+
+def test_qr_payload():
+    assert countermark.qr_payload("ABC234") == "PASSCULTURE:v3;TOKEN:ABC234"
+
+
+# --- quantity and cancellation ---------------------------------------------------------------
+
+
+def test_quantity():
+    rules.check_quantity(1, is_duo=False)
+    rules.check_quantity(2, is_duo=True)
+    for quantity, duo in ((2, False), (0, True), (3, True), (-1, False)):
+        with pytest.raises(InvalidArgument):
+            rules.check_quantity(quantity, is_duo=duo)
+
+
+@pytest.mark.parametrize(
+    ("starts_in", "limit_in"),
+    [
+        (10 * 24 * H, 48 * H),  # far ahead: 48h after booking
+        (72 * H, 24 * H),  # 3 days ahead: 48h before the showtime
+        (48 * H, 0 * H),  # exactly 48h ahead: the limit is now
+        (5 * H, 0 * H),  # last minute: never cancellable
+    ],
+)
+def test_cancellation_limit(starts_in, limit_in):
+    assert rules.cancellation_limit(NOW + starts_in, NOW) == NOW + limit_in
+
+
+@given(st.integers(min_value=0, max_value=60 * 24 * 30))
+def test_cancellation_limit_is_between_booking_and_showtime(minutes_ahead):
+    starts_at = NOW + timedelta(minutes=minutes_ahead)
+    limit = rules.cancellation_limit(starts_at, NOW)
+    assert NOW <= limit <= max(starts_at, NOW)
+    assert limit <= NOW + rules.CANCELLATION_DELAY
+
+
+def test_cancelling():
+    limit = NOW + H
+    rules.check_cancellable("CONFIRMED", limit, NOW)
+    for status, reason in (
+        ("CANCELLED", "ALREADY_CANCELLED"),
+        ("USED", "ALREADY_USED"),
+        ("REIMBURSED", "ALREADY_USED"),
+    ):
+        with pytest.raises(FailedPrecondition) as failure:
+            rules.check_cancellable(status, limit, NOW)
+        assert failure.value.reason == reason
+    with pytest.raises(FailedPrecondition) as failure:
+        rules.check_cancellable("CONFIRMED", NOW, NOW)
+    assert failure.value.reason == "CANCELLATION_LIMIT_PASSED"
+
+
+def test_a_moved_showtime_resets_the_limit():
+    assert rules.limit_after_move(NOW + 10 * 24 * H, NOW) == NOW + 48 * H
+    assert rules.limit_after_move(NOW + 5 * H, NOW) == NOW + 5 * H
+    assert rules.move_unuses(NOW + 49 * H, NOW)
+    assert not rules.move_unuses(NOW + 47 * H, NOW)
+
+
+# --- the counter -----------------------------------------------------------------------------
+
+
+def test_the_counter_validates_a_confirmed_booking_past_its_limit():
+    rules.check_usable("CONFIRMED", NOW, NOW, "Europe/Paris")
+
+
+@pytest.mark.parametrize(
+    ("status", "error", "reason"),
+    [
+        ("CANCELLED", FailedPrecondition, "BOOKING_CANCELLED"),
+        ("USED", FailedPrecondition, "BOOKING_ALREADY_USED"),
+        ("REIMBURSED", PermissionDenied, "BOOKING_REIMBURSED"),
+    ],
+)
+def test_the_counter_refuses(status, error, reason):
+    with pytest.raises(error) as failure:
+        rules.check_usable(status, NOW - H, NOW, "Europe/Paris")
+    assert failure.value.reason == reason
+
+
+def test_not_yet_validatable_says_from_when_in_the_venues_time():
+    limit = datetime(2027, 3, 11, 13, 0, tzinfo=UTC)
+    with pytest.raises(PermissionDenied) as failure:
+        rules.check_usable("CONFIRMED", limit, NOW, "Indian/Reunion")
+    assert failure.value.reason == "BOOKING_NOT_YET_VALIDATABLE"
+    assert failure.value.metadata == {"validatable_from": "2027-03-11T17:00:00+04:00"}
+
+
+def test_unuse():
+    rules.check_unusable("USED")
+    with pytest.raises(PermissionDenied):
+        rules.check_unusable("REIMBURSED")
+    with pytest.raises(FailedPrecondition) as failure:
+        rules.check_unusable("CONFIRMED")
+    assert failure.value.reason == "BOOKING_NOT_USED"
+
+
+def test_auto_use_threshold():
+    assert rules.auto_use_before(NOW) == NOW - 48 * H

@@ -1,0 +1,278 @@
+"""The booking saga when the catalog is slow, silent or loses answers, and its reconciler.
+
+The saga runs in this process against the real catalog server and the booking database; the
+catalog client loses ReserveStock requests or answers on demand, or pauses around them.
+"""
+
+import asyncio
+import uuid
+from datetime import UTC, datetime
+
+import grpc
+import pytest
+from sqlalchemy import select, text
+
+from booking.models import Booking, Credit
+from booking.saga import BookingSaga, remaining_cents
+from booking.testing import (
+    UnreliableCatalog,
+    booked_quantity,
+    insert_beneficiaries,
+    make_showtime,
+    outbox_events,
+)
+from catalog.testing import auth, reason_of
+from passculture.booking.v1 import events_pb2
+from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
+from pclib.db import make_session_factory
+from pclib.errors import DomainError
+from pclib.tcp_proxy import free_port
+from pclib.testing import eventually
+
+
+@pytest.fixture
+async def unreliable(catalog_server, issuer):
+    async with grpc.aio.insecure_channel(catalog_server[0]) as channel:
+        yield UnreliableCatalog(channel, issuer)
+
+
+@pytest.fixture
+def booking_saga(booking_engine, unreliable) -> BookingSaga:
+    return BookingSaga(make_session_factory(booking_engine), unreliable)
+
+
+@pytest.fixture
+async def young_id(booking_engine, issuer) -> uuid.UUID:
+    [young] = await insert_beneficiaries(booking_engine, issuer, 1)
+    return uuid.UUID(young.id)
+
+
+@pytest.fixture
+async def showtime(catalog, issuer):
+    return await make_showtime(catalog, issuer, quantity=10)
+
+
+async def failure(call) -> tuple[str, str]:
+    with pytest.raises(DomainError) as raised:
+        await call
+    return raised.value.code.name, raised.value.reason
+
+
+async def status_of(booking_engine, booking_id: uuid.UUID) -> str:
+    async with booking_engine.connect() as conn:
+        return await conn.scalar(select(Booking.status).where(Booking.id == booking_id))
+
+
+async def only_booking(booking_engine) -> Booking:
+    async with make_session_factory(booking_engine)() as session:
+        [booking] = (await session.scalars(select(Booking))).all()
+        return booking
+
+
+async def remaining(booking_engine, young_id: uuid.UUID) -> int:
+    async with make_session_factory(booking_engine)() as session:
+        credit = await session.scalar(select(Credit).where(Credit.beneficiary_id == young_id))
+        return await remaining_cents(session, credit, datetime.now(UTC))
+
+
+async def reserve_directly(catalog, issuer, stock_id: str, reservation_id: uuid.UUID):
+    return await catalog.reservations.ReserveStock(
+        reservations_pb.ReserveStockRequest(
+            stock_id=stock_id, quantity=1, reservation_id=str(reservation_id)
+        ),
+        metadata=auth(issuer, "booking", "service"),
+    )
+
+
+# --- the request path ----------------------------------------------------------------------
+
+
+async def test_a_lost_request_leaves_the_booking_pending_and_a_retry_completes_it(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog_engine
+):
+    unreliable.lose = "request"
+    assert await failure(booking_saga.create(young_id, showtime.stock.id, 1, "k")) == (
+        "UNAVAILABLE",
+        "CATALOG_UNAVAILABLE",
+    )
+    pending = await only_booking(booking_engine)
+    assert pending.status == "PENDING"
+    # A PENDING booking already counts against the credit.
+    assert await remaining(booking_engine, young_id) == 30_000 - 800
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 0
+
+    unreliable.lose = None
+    booking, _, _ = await booking_saga.create(young_id, showtime.stock.id, 1, "k")
+    assert (booking.id, booking.status) == (pending.id, "CONFIRMED")
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
+    assert len(await outbox_events(booking_engine, events_pb2.BookingCreated)) == 1
+
+
+async def test_a_lost_answer_is_retried_without_reserving_twice(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog_engine
+):
+    unreliable.lose = "answer"
+    await failure(booking_saga.create(young_id, showtime.stock.id, 1, "k"))
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
+
+    unreliable.lose = None
+    booking, _, _ = await booking_saga.create(young_id, showtime.stock.id, 1, "k")
+    assert booking.status == "CONFIRMED"
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
+    assert await remaining(booking_engine, young_id) == 30_000 - 800
+
+
+async def test_a_catalog_that_does_not_answer_books_nothing(booking_engine, issuer, young_id):
+    async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
+        nowhere = BookingSaga(
+            make_session_factory(booking_engine), UnreliableCatalog(channel, issuer)
+        )
+        assert await failure(nowhere.create(young_id, str(uuid.uuid4()), 1, None)) == (
+            "UNAVAILABLE",
+            "CATALOG_UNAVAILABLE",
+        )
+    async with booking_engine.connect() as conn:
+        assert await conn.scalar(text("SELECT count(*) FROM bookings")) == 0
+
+
+async def test_seats_refused_at_reservation_fail_the_booking_and_free_the_credit(
+    booking_saga, unreliable, young_id, showtime, catalog, issuer, booking_engine
+):
+    # The stock looked bookable; someone takes every place before the reservation.
+    async def sell_out():
+        for _ in range(10):
+            await reserve_directly(catalog, issuer, showtime.stock.id, uuid.uuid4())
+
+    unreliable.before_reserve = sell_out
+    assert await failure(booking_saga.create(young_id, showtime.stock.id, 1, "k")) == (
+        "FAILED_PRECONDITION",
+        "SOLD_OUT",
+    )
+    assert (await only_booking(booking_engine)).status == "FAILED"
+    assert await remaining(booking_engine, young_id) == 30_000
+    # A retry with the same key answers the same refusal.
+    unreliable.before_reserve = None
+    assert await failure(booking_saga.create(young_id, showtime.stock.id, 1, "k")) == (
+        "FAILED_PRECONDITION",
+        "SOLD_OUT",
+    )
+
+
+# --- the reconciler ------------------------------------------------------------------------
+
+
+async def test_the_reconciler_confirms_a_pending_booking_whose_seats_are_held(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog_engine
+):
+    unreliable.lose = "answer"
+    await failure(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    booking = await only_booking(booking_engine)
+
+    assert await booking_saga.reconcile_once(older_than=60) == 0  # too recent
+    assert await booking_saga.reconcile_once(older_than=0) == 1
+    assert await status_of(booking_engine, booking.id) == "CONFIRMED"
+    [created] = await outbox_events(booking_engine, events_pb2.BookingCreated)
+    assert created.booking.booking_id == str(booking.id)
+    assert await booking_saga.reconcile_once(older_than=0) == 0
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
+
+
+async def test_the_reconciler_fails_a_booking_the_catalog_never_heard_of(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog, issuer
+):
+    unreliable.lose = "request"
+    await failure(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    booking = await only_booking(booking_engine)
+
+    assert await booking_saga.reconcile_once(older_than=0) == 1
+    assert await status_of(booking_engine, booking.id) == "FAILED"
+    assert await remaining(booking_engine, young_id) == 30_000
+    assert await outbox_events(booking_engine, events_pb2.BookingCreated) == []
+    # The release left a tombstone: a late ReserveStock with this id never holds seats.
+    with pytest.raises(grpc.aio.AioRpcError) as late:
+        await reserve_directly(catalog, issuer, showtime.stock.id, booking.id)
+    assert reason_of(late.value) == "RESERVATION_RELEASED"
+
+
+async def test_a_reservation_arriving_while_the_reconciler_fails_the_booking_is_refused(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog_engine
+):
+    """The request is slow to reach the catalog; the reconciler gives up on it first."""
+    reconciled = asyncio.Event()
+    unreliable.before_reserve = reconciled.wait
+    request = asyncio.create_task(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    await eventually(lambda: only_booking_exists(booking_engine))
+
+    assert await booking_saga.reconcile_once(older_than=0) == 1
+    reconciled.set()
+    assert await failure(request) == ("FAILED_PRECONDITION", "BOOKING_TIMED_OUT")
+    assert (await only_booking(booking_engine)).status == "FAILED"
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 0
+
+
+async def test_a_reservation_confirmed_by_the_reconciler_is_answered_once(
+    booking_saga, unreliable, young_id, showtime, booking_engine, catalog_engine
+):
+    """The seats are held; the reconciler confirms before the request path does."""
+    reconciled = asyncio.Event()
+    reserved = asyncio.Event()
+
+    async def pause_after_reserve():
+        reserved.set()
+        await reconciled.wait()
+
+    unreliable.after_reserve = pause_after_reserve
+    request = asyncio.create_task(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    await reserved.wait()
+    assert await booking_saga.reconcile_once(older_than=0) == 1
+    reconciled.set()
+
+    booking, _, _ = await request
+    assert booking.status == "CONFIRMED"
+    assert len(await outbox_events(booking_engine, events_pb2.BookingCreated)) == 1
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
+
+
+async def test_several_reconcilers_settle_each_booking_once(
+    booking_engine, unreliable, issuer, catalog, catalog_engine
+):
+    showtime = await make_showtime(catalog, issuer, quantity=100)
+    people = await insert_beneficiaries(booking_engine, issuer, 40)
+    saga = BookingSaga(make_session_factory(booking_engine), unreliable)
+    for index, young in enumerate(people):
+        unreliable.lose = "answer" if index % 2 else "request"
+        await failure(saga.create(uuid.UUID(young.id), showtime.stock.id, 1, None))
+
+    settled = await asyncio.gather(*(saga.reconcile_once(older_than=0) for _ in range(4)))
+    assert sum(settled) == 40
+    async with booking_engine.connect() as conn:
+        counts = dict(
+            (
+                await conn.execute(text("SELECT status, count(*) FROM bookings GROUP BY status"))
+            ).all()
+        )
+    assert counts == {"CONFIRMED": 20, "FAILED": 20}
+    assert len(await outbox_events(booking_engine, events_pb2.BookingCreated)) == 20
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 20
+
+
+async def test_the_reconciler_runs_until_stopped(
+    booking_saga, unreliable, young_id, showtime, booking_engine
+):
+    unreliable.lose = "answer"
+    await failure(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    booking = await only_booking(booking_engine)
+    stop = asyncio.Event()
+    running = asyncio.create_task(booking_saga.run_reconciler(stop, interval=0.05, older_than=0))
+
+    async def confirmed() -> bool:
+        return await status_of(booking_engine, booking.id) == "CONFIRMED"
+
+    await eventually(confirmed)
+    stop.set()
+    await asyncio.wait_for(running, 5)
+
+
+async def only_booking_exists(booking_engine) -> bool:
+    async with booking_engine.connect() as conn:
+        return await conn.scalar(text("SELECT count(*) FROM bookings")) == 1
