@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools
 BUF_VERSION := 1.75.0
 PROTOS := $(shell find protos -name '*.proto')
-SERVICES := catalog
+SERVICES := catalog booking
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 empty :=
@@ -20,6 +20,12 @@ export CATALOG_DATABASE_URL ?= $(PG_URL)/passculture_catalog
 export CATALOG_GRPC_PORT ?= 50051
 export CATALOG_METRICS_PORT ?= 9101
 export CATALOG_ADDR ?= 127.0.0.1:$(CATALOG_GRPC_PORT)
+export BOOKING_DATABASE_URL ?= $(PG_URL)/passculture_booking
+export BOOKING_GRPC_PORT ?= 50052
+export BOOKING_METRICS_PORT ?= 9102
+export BOOKING_ADDR ?= 127.0.0.1:$(BOOKING_GRPC_PORT)
+# The Procfile's mail-sink: a local SMTP server that prints every email it receives.
+export MAIL_SINK_PORT ?= 1025
 export HTTP_PORT ?= 8080
 export JWT_PRIVATE_KEY_FILE ?= $(CURDIR)/.dev/jwt-private.pem
 export JWT_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/jwt-public.pem
@@ -53,9 +59,13 @@ keys: $(JWT_PRIVATE_KEY_FILE)
 $(JWT_PRIVATE_KEY_FILE): | gen
 	$(BIN)/python -m pclib.keys $(JWT_PRIVATE_KEY_FILE) $(JWT_PUBLIC_KEY_FILE)
 
+# `make run` sends the booking service's emails to the mail sink unless SMTP_* say otherwise.
+run: export SMTP_HOST ?= localhost
+run: export SMTP_PORT ?= $(MAIL_SINK_PORT)
 run: gen keys
-	$(BIN)/python -m catalog migrate
-	$(BIN)/python -m catalog create-admin
+	DATABASE_URL=$(CATALOG_DATABASE_URL) $(BIN)/python -m catalog migrate
+	DATABASE_URL=$(CATALOG_DATABASE_URL) $(BIN)/python -m catalog create-admin
+	DATABASE_URL=$(BOOKING_DATABASE_URL) $(BIN)/python -m booking migrate
 	$(BIN)/honcho start -f Procfile
 
 test: gen

@@ -1,27 +1,40 @@
-"""End-to-end fixtures: the real processes (catalog, gateway) started as subprocesses.
+"""End-to-end fixtures: the real processes started as subprocesses.
 
-Each `stack` gets a fresh database, its own JWT keys and free ports; at the end every process
-gets SIGTERM and must exit with status 0. Their output is printed at teardown, which pytest
-shows when the test fails.
+`stack`: the catalog and the gateway. `booking_stack`: every process of `make run` (catalog
+serve, relay and worker; booking serve, relay and worker; the gateway) and a real SMTP server
+in the test process (`mailbox`). Each stack gets fresh databases, its own JWT keys, free ports
+and, for the booking stack, RabbitMQ exchanges and queues of its own (deleted after). At the
+end every process gets SIGTERM and must exit with status 0. Their output is printed at
+teardown, which pytest shows when the test fails.
 """
 
+import asyncio
 import os
 import signal
 import socket
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from email import message_from_bytes
+from email.message import EmailMessage
+from email.policy import default as default_policy
 from pathlib import Path
 
+import aio_pika
 import httpx
 import pytest
+from aiosmtpd.controller import Controller
+from sqlalchemy.engine import make_url
 
+from pclib.db import drop_database, ensure_database
 from pclib.keys import ensure_key_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_FOLDERS = ("gen", "libs", "services/catalog", "gateway")
+SOURCE_FOLDERS = ("gen", "libs", "services/catalog", "services/booking", "gateway")
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 20
 ADMIN = {"email": "admin@passculture.example.com", "password": "admin password 123"}
@@ -88,11 +101,15 @@ def _start(name: str, args: list[str], env: dict[str, str], tmp_path: Path) -> P
     return Process(name, popen, log)
 
 
+def _check_alive(stack: Stack) -> None:
+    for process in stack.processes:
+        assert process.popen.poll() is None, f"{process.name} exited early"
+
+
 def _wait_until_ready(stack: Stack) -> None:
     deadline = time.monotonic() + START_TIMEOUT_SECONDS
     while time.monotonic() < deadline:
-        for process in stack.processes:
-            assert process.popen.poll() is None, f"{process.name} exited early"
+        _check_alive(stack)
         try:
             if httpx.get(f"{stack.base_url}/readyz", timeout=1).status_code == 200:
                 return
@@ -134,4 +151,186 @@ def stack(make_database, tmp_path) -> Iterator[Stack]:
         # The gateway first: it drains its requests while the catalog still answers.
         codes = {process.name: _stop(process) for process in reversed(stack.processes)}
         _dump(stack.processes)
+    assert codes == dict.fromkeys(codes, 0), f"unclean exits: {codes}"
+
+
+# --- The whole booking stack, with a real SMTP server -----------------------------------------
+
+
+@dataclass
+class Mailbox:
+    """What a local SMTP server received (aiosmtpd in a thread of the test process)."""
+
+    host: str
+    port: int
+    messages: list[EmailMessage] = field(default_factory=list)
+
+    async def handle_DATA(self, server, session, envelope) -> str:
+        self.messages.append(message_from_bytes(envelope.content, policy=default_policy))
+        return "250 Message accepted for delivery"
+
+    def to(self, address: str) -> list[EmailMessage]:
+        return [message for message in self.messages if address in message["To"]]
+
+
+@pytest.fixture(scope="module")
+def mailbox() -> Iterator[Mailbox]:
+    box = Mailbox("127.0.0.1", free_port())
+    controller = Controller(box, hostname=box.host, port=box.port)
+    controller.start()
+    yield box
+    controller.stop()
+
+
+@dataclass(frozen=True)
+class EventNames:
+    """Exchanges and queue prefixes of one stack, so that stacks never see each other's events."""
+
+    run: str
+
+    @property
+    def catalog_exchange(self) -> str:
+        return f"catalog.e2e-{self.run}"
+
+    @property
+    def booking_exchange(self) -> str:
+        return f"booking.e2e-{self.run}"
+
+    @property
+    def catalog_queue_prefix(self) -> str:
+        return f"catalog.e2e-{self.run}"
+
+    @property
+    def booking_queue_prefix(self) -> str:
+        return f"booking.e2e-{self.run}"
+
+    def consumer_queues(self) -> list[str]:
+        """The queues the workers consume (see catalog.__main__ and booking.worker)."""
+        return [
+            f"{self.catalog_queue_prefix}.booking-events",
+            f"{self.booking_queue_prefix}.catalog-events",
+            f"{self.booking_queue_prefix}.emails",
+        ]
+
+
+def _booking_environments(
+    tmp_path: Path, databases: dict[str, str], amqp_url: str, names: EventNames, mailbox: Mailbox
+) -> dict[str, dict[str, str]]:
+    """The environment of each kind of process, as the Procfile maps it."""
+    common = _environment(tmp_path, databases["catalog"]) | {"AMQP_URL": amqp_url}
+    catalog_port, booking_port = int(common["GRPC_PORT"]), free_port()
+    catalog = common | {
+        "EVENTS_EXCHANGE": names.catalog_exchange,
+        "BOOKING_EXCHANGE": names.booking_exchange,
+        "QUEUE_PREFIX": names.catalog_queue_prefix,
+    }
+    booking = common | {
+        "DATABASE_URL": databases["booking"],
+        "GRPC_PORT": str(booking_port),
+        "CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+        "EVENTS_EXCHANGE": names.booking_exchange,
+        "CATALOG_EXCHANGE": names.catalog_exchange,
+        "QUEUE_PREFIX": names.booking_queue_prefix,
+        "SMTP_HOST": mailbox.host,
+        "SMTP_PORT": str(mailbox.port),
+    }
+    gateway = common | {
+        "UPSTREAMS": "catalog,booking",
+        "BOOKING_ADDR": f"127.0.0.1:{booking_port}",
+    }
+    return {"catalog": catalog, "booking": booking, "gateway": gateway}
+
+
+async def _wait_for_consumers(stack: Stack, amqp_url: str, queues: list[str]) -> None:
+    """Until every worker consumes its queue: an event published before its queue is bound
+    would reach no one."""
+    deadline = time.monotonic() + START_TIMEOUT_SECONDS
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        for queue in queues:
+            while True:
+                _check_alive(stack)
+                channel = await connection.channel()
+                try:
+                    declared = await channel.declare_queue(queue, passive=True)
+                    if declared.declaration_result.consumer_count > 0:
+                        break
+                except aio_pika.exceptions.ChannelClosed:
+                    pass  # not declared yet
+                finally:
+                    if not channel.is_closed:
+                        await channel.close()
+                assert time.monotonic() < deadline, f"no consumer on {queue}"
+                await asyncio.sleep(0.1)
+    finally:
+        await connection.close()
+
+
+BOOKING_STACK_PROCESSES = (
+    ("catalog", "catalog", ["-m", "catalog", "serve"]),
+    ("catalog-relay", "catalog", ["-m", "catalog", "relay"]),
+    ("catalog-worker", "catalog", ["-m", "catalog", "worker"]),
+    ("booking", "booking", ["-m", "booking", "serve"]),
+    ("booking-relay", "booking", ["-m", "booking", "relay"]),
+    ("booking-worker", "booking", ["-m", "booking", "worker"]),
+    ("gateway", "gateway", ["-m", "gateway"]),
+)
+
+
+@contextmanager
+def _databases(pg_server_url: str, *names: str) -> Iterator[dict[str, str]]:
+    """A fresh database per name, dropped on exit: name → SQLAlchemy URL."""
+    urls = {
+        name: make_url(pg_server_url)
+        .set(database=f"e2e_{name}_{uuid.uuid4().hex[:12]}")
+        .render_as_string(hide_password=False)
+        for name in names
+    }
+    try:
+        for url in urls.values():
+            ensure_database(url)
+        yield urls
+    finally:
+        for url in urls.values():
+            drop_database(url)
+
+
+async def _delete_topology(amqp_url: str, names: EventNames) -> None:
+    """Deletes the stack's queues (with their dead-letter parts) and exchanges."""
+    connection = await aio_pika.connect(amqp_url)
+    try:
+        channel = await connection.channel()
+        for queue in names.consumer_queues():
+            await channel.queue_delete(queue)
+            await channel.queue_delete(f"{queue}.dlq")
+            await channel.exchange_delete(f"{queue}.dlx")
+        for exchange in (names.catalog_exchange, names.booking_exchange):
+            await channel.exchange_delete(exchange)
+    finally:
+        await connection.close()
+
+
+@pytest.fixture(scope="module")
+async def booking_stack(pg_server_url, amqp_url, mailbox, tmp_path_factory) -> AsyncIterator[Stack]:
+    """Every process of `make run`, shared by the tests of a module (each makes its own
+    accounts, so they never see each other's data)."""
+    tmp_path = tmp_path_factory.mktemp("booking-stack")
+    names = EventNames(uuid.uuid4().hex[:8])
+    with _databases(pg_server_url, "catalog", "booking") as databases:
+        envs = _booking_environments(tmp_path, databases, amqp_url, names, mailbox)
+        _run(["-m", "catalog", "migrate"], envs["catalog"])
+        _run(["-m", "catalog", "create-admin"], envs["catalog"])
+        _run(["-m", "booking", "migrate"], envs["booking"])
+        stack = Stack(f"http://127.0.0.1:{envs['gateway']['HTTP_PORT']}", ADMIN)
+        try:
+            for name, kind, args in BOOKING_STACK_PROCESSES:
+                stack.processes.append(_start(name, args, envs[kind], tmp_path))
+            await asyncio.to_thread(_wait_until_ready, stack)
+            await _wait_for_consumers(stack, amqp_url, names.consumer_queues())
+            yield stack
+        finally:
+            # The gateway first, the catalog last: each drains while what it calls answers.
+            codes = {process.name: _stop(process) for process in reversed(stack.processes)}
+            _dump(stack.processes)
+            await _delete_topology(amqp_url, names)
     assert codes == dict.fromkeys(codes, 0), f"unclean exits: {codes}"

@@ -8,9 +8,20 @@ from fastapi import FastAPI
 from gateway.errors import install_problem_handlers
 from gateway.metrics import HttpMetrics, MetricsMiddleware
 from gateway.openapi import PROBLEM_RESPONSES, document_problems
-from gateway.routes import admin, ops, pro_accounts, pro_offers, pro_venues, search
+from gateway.routes import (
+    admin,
+    beneficiaries,
+    bookings,
+    counter,
+    ops,
+    pro_accounts,
+    pro_bookings,
+    pro_offers,
+    pro_venues,
+    search,
+)
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Catalog, Channels
+from gateway.upstreams import Booking, Catalog, Channels
 from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
@@ -18,6 +29,10 @@ ROUTERS = (
     pro_venues.router,
     pro_offers.router,
     search.router,
+    beneficiaries.router,
+    bookings.router,
+    counter.router,
+    pro_bookings.router,
     admin.router,
     ops.router,
 )
@@ -25,10 +40,13 @@ ROUTERS = (
 
 @asynccontextmanager
 async def _upstreams(app: FastAPI) -> AsyncIterator[None]:
-    """One long-lived channel per upstream, for the life of the process."""
+    """One long-lived channel per upstream, for the life of the process; an upstream left out of
+    UPSTREAMS has no stubs (its routes answer 503)."""
     settings: GatewaySettings = app.state.settings
     app.state.channels = Channels(settings.upstream_addresses())
-    app.state.catalog = Catalog.on(app.state.channels.by_name["catalog"])
+    by_name = app.state.channels.by_name
+    app.state.catalog = Catalog.on(by_name["catalog"]) if "catalog" in by_name else None
+    app.state.booking = Booking.on(by_name["booking"]) if "booking" in by_name else None
     try:
         yield
     finally:

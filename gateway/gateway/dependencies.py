@@ -4,16 +4,10 @@ from typing import Annotated
 
 from fastapi import Depends, Request
 
-from gateway.auth import Caller, admin_caller, pro_caller
-from gateway.upstreams import Catalog
+from gateway.auth import Caller, admin_caller, beneficiary_caller, pro_caller
+from gateway.errors import Problem
+from gateway.upstreams import Booking, Catalog
 from pclib.idempotency import METADATA_KEY
-
-
-def _catalog(request: Request, metadata: tuple) -> Catalog:
-    state = request.app.state
-    return state.catalog.bound(
-        metadata + idempotency_metadata(request), state.settings.upstream_timeout_seconds
-    )
 
 
 def idempotency_metadata(request: Request) -> tuple[tuple[str, str], ...]:
@@ -22,18 +16,62 @@ def idempotency_metadata(request: Request) -> tuple[tuple[str, str], ...]:
     return ((METADATA_KEY, key),) if key else ()
 
 
-def public_catalog(request: Request) -> Catalog:
-    return _catalog(request, ())
+def _bound(request: Request, upstream: str, metadata: tuple):
+    state = request.app.state
+    stubs = getattr(state, upstream)
+    if stubs is None:
+        raise Problem(503, "UPSTREAM_NOT_CONFIGURED", f"the {upstream} service is not configured")
+    return stubs.bound(
+        metadata + idempotency_metadata(request), state.settings.upstream_timeout_seconds
+    )
 
 
-def pro_catalog(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Catalog:
-    return _catalog(request, caller.metadata)
+# Catalog
 
 
-def admin_catalog(request: Request, caller: Annotated[Caller, Depends(admin_caller)]) -> Catalog:
-    return _catalog(request, caller.metadata)
+async def public_catalog(request: Request) -> Catalog:
+    return _bound(request, "catalog", ())
+
+
+async def pro_catalog(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Catalog:
+    return _bound(request, "catalog", caller.metadata)
+
+
+async def admin_catalog(
+    request: Request, caller: Annotated[Caller, Depends(admin_caller)]
+) -> Catalog:
+    return _bound(request, "catalog", caller.metadata)
 
 
 PublicCatalog = Annotated[Catalog, Depends(public_catalog)]
 ProCatalog = Annotated[Catalog, Depends(pro_catalog)]
 AdminCatalog = Annotated[Catalog, Depends(admin_catalog)]
+
+
+# Booking
+
+
+async def public_booking(request: Request) -> Booking:
+    return _bound(request, "booking", ())
+
+
+async def beneficiary_booking(
+    request: Request, caller: Annotated[Caller, Depends(beneficiary_caller)]
+) -> Booking:
+    return _bound(request, "booking", caller.metadata)
+
+
+async def pro_booking(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Booking:
+    return _bound(request, "booking", caller.metadata)
+
+
+async def admin_booking(
+    request: Request, caller: Annotated[Caller, Depends(admin_caller)]
+) -> Booking:
+    return _bound(request, "booking", caller.metadata)
+
+
+PublicBooking = Annotated[Booking, Depends(public_booking)]
+BeneficiaryBooking = Annotated[Booking, Depends(beneficiary_booking)]
+ProBooking = Annotated[Booking, Depends(pro_booking)]
+AdminBooking = Annotated[Booking, Depends(admin_booking)]

@@ -7,7 +7,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
-    """Environment: HTTP_HOST, HTTP_PORT, CATALOG_ADDR, JWT_PRIVATE_KEY_FILE, … (see fields)."""
+    """Environment: HTTP_HOST, HTTP_PORT, CATALOG_ADDR, BOOKING_ADDR, JWT_PRIVATE_KEY_FILE, …
+    (see fields)."""
 
     model_config = SettingsConfigDict(extra="ignore")
 
@@ -20,8 +21,9 @@ class GatewaySettings(BaseSettings):
     # Each upstream gRPC service has a `<name>_addr` field and is listed in `upstreams`
     # (UPSTREAMS=catalog,booking): the gateway opens one channel per upstream and /readyz checks
     # every one of them.
-    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog",)
+    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog", "booking")
     catalog_addr: str = "127.0.0.1:50051"
+    booking_addr: str = "127.0.0.1:50052"
     upstream_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 1.0
 

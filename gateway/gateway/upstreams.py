@@ -2,9 +2,16 @@
 
 import functools
 from dataclasses import dataclass, fields
+from typing import Self
 
 import grpc
 
+from passculture.booking.v1 import (
+    beneficiary_service_pb2_grpc,
+    booking_service_pb2_grpc,
+    counter_service_pb2_grpc,
+    job_service_pb2_grpc,
+)
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
     offer_service_pb2_grpc,
@@ -41,8 +48,16 @@ class BoundStub:
         )
 
 
+class _Stubs:
+    """The stubs of one upstream (a dataclass of stubs), bindable to a request's caller."""
+
+    def bound(self, metadata: tuple, timeout: float) -> Self:
+        stubs = {f.name: BoundStub(getattr(self, f.name), metadata, timeout) for f in fields(self)}
+        return type(self)(**stubs)
+
+
 @dataclass(frozen=True)
-class Catalog:
+class Catalog(_Stubs):
     accounts: account_service_pb2_grpc.AccountServiceStub
     venues: venue_service_pb2_grpc.VenueServiceStub
     offers: offer_service_pb2_grpc.OfferServiceStub
@@ -57,6 +72,19 @@ class Catalog:
             search=search_service_pb2_grpc.SearchServiceStub(catalog_channel),
         )
 
-    def bound(self, metadata: tuple, timeout: float) -> "Catalog":
-        stubs = {f.name: BoundStub(getattr(self, f.name), metadata, timeout) for f in fields(self)}
-        return Catalog(**stubs)
+
+@dataclass(frozen=True)
+class Booking(_Stubs):
+    beneficiaries: beneficiary_service_pb2_grpc.BeneficiaryServiceStub
+    bookings: booking_service_pb2_grpc.BookingServiceStub
+    counter: counter_service_pb2_grpc.CounterServiceStub
+    jobs: job_service_pb2_grpc.JobServiceStub
+
+    @classmethod
+    def on(cls, booking_channel: grpc.aio.Channel) -> "Booking":
+        return cls(
+            beneficiaries=beneficiary_service_pb2_grpc.BeneficiaryServiceStub(booking_channel),
+            bookings=booking_service_pb2_grpc.BookingServiceStub(booking_channel),
+            counter=counter_service_pb2_grpc.CounterServiceStub(booking_channel),
+            jobs=job_service_pb2_grpc.JobServiceStub(booking_channel),
+        )

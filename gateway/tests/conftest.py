@@ -12,6 +12,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from sqlalchemy import text
 from sqlalchemy.engine import make_url
 
 from catalog.__main__ import MIGRATIONS, create_admin
@@ -226,3 +227,177 @@ def problem():
         return body
 
     return check
+
+
+# --- The booking service, in-process beside the catalog ----------------------------------------
+# booking.* is imported inside the fixtures: the tests above need only the catalog.
+
+# Wrong countermarks a pro may type before 429 (low, so that the throttling test is quick).
+COUNTER_MAX_FAILURES = 3
+
+
+@pytest.fixture(scope="session")
+def booking_db_url(pg_server_url: str) -> Iterator[str]:
+    from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
+
+    url = (
+        make_url(pg_server_url)
+        .set(database=f"gateway_booking_{uuid.uuid4().hex[:12]}")
+        .render_as_string(hide_password=False)
+    )
+    ensure_database(url)
+    migrations.upgrade(BOOKING_MIGRATIONS, url)
+    yield url
+    drop_database(url)
+
+
+@pytest.fixture(scope="session")
+async def booking_engine(booking_db_url):
+    engine = make_engine(booking_db_url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def booking_settings(booking_db_url, catalog_server, jwt_keys):
+    from booking.settings import BookingSettings
+
+    return BookingSettings(
+        database_url=booking_db_url,
+        catalog_addr=f"127.0.0.1:{catalog_server.port}",
+        catalog_timeout_seconds=2.0,
+        jwt_private_key_file=str(jwt_keys[0]),
+        jwt_public_key_file=str(jwt_keys[1]),
+        counter_max_failures=COUNTER_MAX_FAILURES,
+    )
+
+
+@pytest.fixture
+async def booking_server(booking_engine, verifier, booking_settings) -> AsyncIterator[str]:
+    """The booking gRPC server on a free port, calling this test's catalog: its address."""
+    from booking.testing import running_booking
+
+    async with running_booking(booking_engine, verifier, booking_settings) as (address, _):
+        yield address
+
+
+@pytest.fixture
+def full_gateway_settings(gateway_settings, booking_server) -> GatewaySettings:
+    return gateway_settings.model_copy(
+        update={"upstreams": ("catalog", "booking"), "booking_addr": booking_server}
+    )
+
+
+@pytest.fixture
+async def booking_client(full_gateway_settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client(full_gateway_settings) as http:
+        yield http
+
+
+@dataclass
+class Young:
+    id: str
+    email: str
+    headers: dict[str, str]
+
+
+@dataclass
+class Cinema:
+    pro: Pro
+    venue: dict
+
+
+@dataclass
+class Showtime:
+    cinema: Cinema
+    offer: dict
+    stock: dict
+
+    @property
+    def stock_id(self) -> str:
+        return self.stock["id"]
+
+
+class BookingApi(Api):
+    """The Api, plus young people, their credit and bookings (the gateway with booking)."""
+
+    def young_body(self, *, age: int = 18, **fields) -> dict:
+        from booking.testing import birth_date_for_age
+
+        return {
+            "email": f"young-{uuid.uuid4().hex[:8]}@example.com",
+            "password": PASSWORD,
+            "first_name": "Camille",
+            "last_name": "Jeune",
+            "birth_date": birth_date_for_age(age).isoformat(),
+            "phone_number": "+33600000000",
+            "postal_code": "75011",
+        } | fields
+
+    async def sign_up_young(self, *, age: int = 18, credit: bool = True) -> Young:
+        answer = await self.http.post("/v1/beneficiaries", json=self.young_body(age=age))
+        assert answer.status_code == 201, answer.text
+        young = answer.json()
+        if credit:
+            await self.grant_credit(young["id"])
+        # A token minted directly: logging in (tested on its own) would hash the password again.
+        headers = bearer(self.issuer.issue(young["id"], "beneficiary"))
+        return Young(young["id"], young["email"], headers)
+
+    async def grant_credit(self, beneficiary_id: str) -> dict:
+        path = f"/v1/admin/beneficiaries/{beneficiary_id}/credit"
+        answer = await self.http.post(path, headers=self.admin_headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+    async def cinema(self, *, validated: bool = True, **venue_fields) -> Cinema:
+        pro = await self.sign_up(validated=validated)
+        return Cinema(pro, await self.create_venue(pro, **venue_fields))
+
+    async def another_venue(self, cinema: Cinema, name: str = "Salle 2") -> Cinema:
+        """The same pro's second venue (its own SIRET)."""
+        siret = siret_of(cinema.pro.siren, 2)
+        return Cinema(cinema.pro, await self.create_venue(cinema.pro, siret=siret, name=name))
+
+    async def showtime(
+        self, cinema: Cinema, *, days: float = 5, is_duo: bool = False, **stock_fields
+    ) -> Showtime:
+        """A new offer (film) of the cinema with one stock starting in `days` days."""
+        title = f"Le Mépris {uuid.uuid4().hex[:6]}"
+        offer = await self.create_offer(cinema.pro, cinema.venue["id"], title=title, is_duo=is_duo)
+        fields = {"starts_at": self.in_days(days), "features": ["VO"]} | stock_fields
+        stock = await self.create_stock(cinema.pro, offer["id"], **fields)
+        return Showtime(cinema, offer, stock)
+
+    async def book(self, young: Young, showtime: Showtime, quantity: int = 1) -> dict:
+        body = {"stock_id": showtime.stock_id, "quantity": quantity}
+        answer = await self.http.post("/v1/bookings", json=body, headers=young.headers)
+        assert answer.status_code == 201, answer.text
+        return answer.json()
+
+
+@pytest.fixture
+def bapi(booking_client, issuer) -> BookingApi:
+    return BookingApi(booking_client, issuer)
+
+
+@pytest.fixture
+async def cinema(bapi) -> Cinema:
+    return await bapi.cinema()
+
+
+@pytest.fixture
+async def young(bapi) -> Young:
+    return await bapi.sign_up_young()
+
+
+@pytest.fixture
+def booking_sql(booking_engine):
+    """Runs a statement on the booking service's database (to reach states the API cannot,
+    e.g. a past showtime or a reimbursed booking)."""
+
+    async def run(statement: str, **params) -> None:
+        async with booking_engine.begin() as conn:
+            await conn.execute(text(statement), params)
+
+    return run

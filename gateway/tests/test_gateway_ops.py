@@ -78,8 +78,21 @@ def test_upstreams_come_from_the_environment(monkeypatch):
     assert GatewaySettings().upstream_addresses() == {"catalog": "catalog.internal:50051"}
 
     monkeypatch.setenv("UPSTREAMS", "catalog, booking")
-    with pytest.raises(pydantic.ValidationError, match="booking"):
+    monkeypatch.setenv("BOOKING_ADDR", "booking.internal:50052")
+    assert GatewaySettings().upstream_addresses() == {
+        "catalog": "catalog.internal:50051",
+        "booking": "booking.internal:50052",
+    }
+
+    monkeypatch.setenv("UPSTREAMS", "catalog, payments")
+    with pytest.raises(pydantic.ValidationError, match="payments"):
         GatewaySettings()
+
+
+def test_the_booking_service_is_an_upstream_by_default(monkeypatch):
+    monkeypatch.delenv("UPSTREAMS", raising=False)
+    monkeypatch.delenv("BOOKING_ADDR", raising=False)
+    assert GatewaySettings().upstream_addresses()["booking"] == "127.0.0.1:50052"
 
 
 async def test_a_bug_is_a_generic_500_problem(client_with, gateway_settings, pro, monkeypatch):

@@ -14,7 +14,7 @@ class PageQuery:
     page_token: str
 
 
-def page_query(
+async def page_query(
     page_size: Annotated[int, Query(ge=1, le=MAX_PAGE_SIZE)] = DEFAULT_PAGE_SIZE,
     page_token: Annotated[str, Query(description="next_page_token of the previous page")] = "",
 ) -> PageQuery:

@@ -1,0 +1,37 @@
+"""The counter ("guichet"): a pro checks, validates or un-validates a countermark.
+
+Another offerer's booking answers exactly like an unknown countermark (404); repeated wrong
+countermarks from one account are throttled (429 with Retry-After).
+"""
+
+from fastapi import APIRouter
+
+from gateway import booking_convert as convert
+from gateway.dependencies import ProBooking
+from gateway.schemas.bookings import ProBookingOut
+from passculture.booking.v1 import counter_service_pb2 as pb
+
+router = APIRouter(prefix="/v1/pro/countermarks", tags=["counter"])
+
+
+@router.get("/{countermark}")
+async def get_countermark(countermark: str, booking: ProBooking) -> ProBookingOut:
+    """The booking of this countermark (any case), if it may be validated now."""
+    reply = await booking.counter.GetCountermark(pb.GetCountermarkRequest(countermark=countermark))
+    return convert.pro_booking_out(reply.booking)
+
+
+@router.post("/{countermark}/use")
+async def use_countermark(countermark: str, booking: ProBooking) -> ProBookingOut:
+    """Validates the booking: `status: "USED"`."""
+    reply = await booking.counter.UseCountermark(pb.UseCountermarkRequest(countermark=countermark))
+    return convert.pro_booking_out(reply.booking)
+
+
+@router.post("/{countermark}/unuse")
+async def unuse_countermark(countermark: str, booking: ProBooking) -> ProBookingOut:
+    """Cancels a validation: back to `status: "CONFIRMED"` (refused once reimbursed)."""
+    reply = await booking.counter.UnuseCountermark(
+        pb.UnuseCountermarkRequest(countermark=countermark)
+    )
+    return convert.pro_booking_out(reply.booking)

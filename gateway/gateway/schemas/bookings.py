@@ -1,0 +1,79 @@
+from datetime import datetime
+from typing import Literal
+
+from pydantic import BaseModel, Field
+
+from gateway.schemas.common import Feature, Int32, RequestBody, Text
+
+BookingStatus = Literal["PENDING", "CONFIRMED", "USED", "REIMBURSED", "CANCELLED", "FAILED"]
+# What a pro's list shows and filters on (PENDING and FAILED bookings are never listed).
+ListedStatus = Literal["CONFIRMED", "USED", "REIMBURSED", "CANCELLED"]
+CancellationReason = Literal["BENEFICIARY", "OFFERER"]
+ValidationAuthor = Literal["OFFERER", "AUTO"]
+
+
+class BookingIn(RequestBody):
+    stock_id: Text
+    # 1, or 1-2 on a duo offer (the booking service says INVALID_QUANTITY otherwise).
+    quantity: Int32 = 1
+
+
+class BookingOut(BaseModel):
+    """A young person's booking (their ticket)."""
+
+    id: str
+    countermark: str
+    status: BookingStatus
+    quantity: int
+    amount_cents: int = Field(description="Unit price at booking time")
+    total_cents: int
+    offer_id: str
+    offer_title: str
+    stock_id: str
+    venue_id: str
+    venue_name: str
+    venue_timezone: str
+    features: list[Feature]
+    starts_at: datetime
+    booked_at: datetime
+    cancellation_limit_at: datetime
+    used_at: datetime | None
+    cancelled_at: datetime | None
+    cancellation_reason: CancellationReason | None
+    qr_payload: str = Field(description="What the ticket's QR code encodes")
+
+
+class BookerOut(BaseModel):
+    first_name: str
+    last_name: str
+    email: str
+
+
+class ProBookingOut(BaseModel):
+    """A booking as the venue's pro sees it, at the counter and in the bookings list."""
+
+    booking_id: str
+    countermark: str
+    status: BookingStatus
+    offer_id: str
+    offer_title: str
+    stock_id: str
+    venue_id: str
+    venue_name: str
+    venue_timezone: str
+    starts_at: datetime
+    quantity: int
+    amount_cents: int
+    total_cents: int
+    features: list[Feature]
+    booked_at: datetime
+    cancellation_limit_at: datetime
+    used_at: datetime | None
+    validated_by: ValidationAuthor | None
+    cancelled_at: datetime | None
+    cancellation_reason: CancellationReason | None
+    beneficiary: BookerOut
+
+
+class AutoUseOut(BaseModel):
+    bookings_used: int

@@ -1,0 +1,253 @@
+"""End to end over HTTP: a young person books a showtime a pro published, the venue gets the
+email, the pro validates the countermark at the counter, and a cancellation gives the seat back.
+
+Every process of `make run` runs for real (see conftest.booking_stack); the emails go to a real
+SMTP server in this process (conftest.mailbox).
+"""
+
+import asyncio
+import csv
+import io
+import time
+import uuid
+from datetime import UTC, datetime, timedelta
+
+import httpx
+import pytest
+
+from booking.testing import birth_date_for_age
+from catalog.testing import new_siren, siret_of
+
+pytestmark = pytest.mark.e2e
+
+PASSWORD = "correct horse battery"
+PROBLEM = "application/problem+json"
+WAIT_SECONDS = 20
+
+
+def in_hours(hours: float) -> str:
+    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def ok(answer_coroutine, status: int = 200) -> dict:
+    answer = await answer_coroutine
+    assert answer.status_code == status, answer.text
+    return answer.json()
+
+
+def problem(answer: httpx.Response, status: int, code: str) -> dict:
+    assert answer.status_code == status, answer.text
+    assert answer.headers["content-type"] == PROBLEM
+    body = answer.json()
+    assert (body["status"], body["code"]) == (status, code)
+    return body
+
+
+async def eventually(check, within: float = WAIT_SECONDS):
+    """The check's first truthy answer, polled until `within` seconds passed."""
+    deadline = time.monotonic() + within
+    while True:
+        result = check()
+        if asyncio.iscoroutine(result):
+            result = await result
+        if result:
+            return result
+        assert time.monotonic() < deadline, f"not within {within}s"
+        await asyncio.sleep(0.1)
+
+
+async def token(http: httpx.AsyncClient, path: str, email: str, password: str) -> dict:
+    answer = await ok(http.post(path, json={"email": email, "password": password}))
+    assert answer["token_type"] == "bearer"
+    return bearer(answer["access_token"])
+
+
+async def publish_cinema(http: httpx.AsyncClient, admin: dict, booking_email: str):
+    """A pro signs up, the admin validates the offerer, the pro creates a venue: (pro, venue)."""
+    siren, email = new_siren(), f"pro-{uuid.uuid4().hex[:8]}@cinema.example.com"
+    account = await ok(
+        http.post(
+            "/v1/pro/accounts",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "first_name": "Paula",
+                "last_name": "Pro",
+                "offerer": {"siren": siren, "name": "Cinéma du Panthéon"},
+            },
+        ),
+        201,
+    )
+    validated = await ok(
+        http.post(f"/v1/admin/offerers/{account['offerer']['id']}/validate", headers=admin)
+    )
+    assert validated["status"] == "VALIDATED"
+    pro = await token(http, "/v1/pro/auth/token", email, PASSWORD)
+    venue = await ok(
+        http.post(
+            "/v1/pro/venues",
+            json={
+                "offerer_id": account["offerer"]["id"],
+                "name": "Le Champo",
+                "siret": siret_of(siren),
+                "address": "51 rue des Écoles",
+                "postal_code": "75005",
+                "city": "Paris",
+                "latitude": 48.8503,
+                "longitude": 2.3433,
+                "booking_email": booking_email,
+            },
+            headers=pro,
+        ),
+        201,
+    )
+    return pro, venue
+
+
+async def publish_showtime(http, pro, venue, title: str, starts_in_hours: float, quantity: int):
+    offer = await ok(
+        http.post(f"/v1/pro/venues/{venue['id']}/offers", json={"title": title}, headers=pro),
+        201,
+    )
+    stock = await ok(
+        http.post(
+            f"/v1/pro/offers/{offer['id']}/stocks",
+            json={
+                "starts_at": in_hours(starts_in_hours),
+                "price_cents": 700,
+                "quantity": quantity,
+                "features": ["VF"],
+            },
+            headers=pro,
+        ),
+        201,
+    )
+    return offer, stock
+
+
+async def sign_up_young(http: httpx.AsyncClient, admin: dict) -> tuple[dict, dict]:
+    """A young person signs up, the admin grants the credit, they log in: (person, headers)."""
+    email = f"young-{uuid.uuid4().hex[:8]}@example.com"
+    young = await ok(
+        http.post(
+            "/v1/beneficiaries",
+            json={
+                "email": email,
+                "password": PASSWORD,
+                "first_name": "Camille",
+                "last_name": "Jeune",
+                "birth_date": birth_date_for_age(18).isoformat(),
+                "phone_number": "+33612345678",
+            },
+        ),
+        201,
+    )
+    credit = await ok(
+        http.post(f"/v1/admin/beneficiaries/{young['id']}/credit", headers=admin), 201
+    )
+    assert (credit["initial_cents"], credit["remaining_cents"]) == (30000, 30000)
+    return young, await token(http, "/v1/auth/token", email, PASSWORD)
+
+
+async def remaining_seats(http: httpx.AsyncClient, offer_id: str) -> int:
+    offer = await ok(http.get(f"/v1/offers/{offer_id}"))
+    return offer["stocks"][0]["remaining_quantity"]
+
+
+async def test_a_young_person_books_and_the_cinema_validates_the_countermark(
+    booking_stack, mailbox
+):
+    booking_email = f"resa-{uuid.uuid4().hex[:8]}@champo.example.com"
+    async with httpx.AsyncClient(base_url=booking_stack.base_url, timeout=15) as http:
+        admin = await token(http, "/v1/pro/auth/token", **booking_stack.admin)
+        pro, venue = await publish_cinema(http, admin, booking_email)
+        # Tomorrow: booked less than 48h before, validatable at the counter at once.
+        offer, stock = await publish_showtime(http, pro, venue, "Playtime", 24, quantity=10)
+        young, me = await sign_up_young(http, admin)
+
+        booking = await ok(
+            http.post(
+                "/v1/bookings",
+                json={"stock_id": stock["id"], "quantity": 1},
+                headers=me | {"Idempotency-Key": str(uuid.uuid4())},
+            ),
+            201,
+        )
+        assert booking["status"] == "CONFIRMED"
+        countermark = booking["countermark"]
+        assert booking["qr_payload"] == f"PASSCULTURE:v3;TOKEN:{countermark}"
+        assert (await ok(http.get("/v1/me", headers=me)))["credit"]["remaining_cents"] == 29300
+        assert await remaining_seats(http, offer["id"]) == 9
+        qr = await http.get(f"/v1/bookings/{booking['id']}/qr.svg", headers=me)
+        assert (qr.status_code, qr.headers["content-type"]) == (200, "image/svg+xml")
+
+        # The venue's email, through the booking relay, RabbitMQ, the worker and SMTP.
+        [email] = await eventually(lambda: mailbox.to(booking_email))
+        body = email.get_content()
+        assert countermark in body
+        assert "Playtime" in email["Subject"]
+        assert young["email"] in body
+        assert young["email"] in email["Reply-To"]
+
+        # The counter: typed in lower case, checked, used, unused, used again.
+        path = f"/v1/pro/countermarks/{countermark.lower()}"
+        checked = await ok(http.get(path, headers=pro))
+        assert (checked["booking_id"], checked["status"]) == (booking["id"], "CONFIRMED")
+        assert checked["beneficiary"] == {
+            "first_name": "Camille",
+            "last_name": "Jeune",
+            "email": young["email"],
+        }
+        assert (await ok(http.post(f"{path}/use", headers=pro)))["status"] == "USED"
+        problem(await http.post(f"{path}/use", headers=pro), 410, "BOOKING_ALREADY_USED")
+        assert (await ok(http.post(f"{path}/unuse", headers=pro)))["status"] == "CONFIRMED"
+        assert (await ok(http.post(f"{path}/use", headers=pro)))["status"] == "USED"
+        assert (await ok(http.get(f"/v1/bookings/{booking['id']}", headers=me)))["status"] == "USED"
+        problem(
+            await http.post(f"/v1/bookings/{booking['id']}/cancel", headers=me), 409, "ALREADY_USED"
+        )
+
+        export = await http.get("/v1/pro/bookings", headers=pro | {"Accept": "text/csv"})
+        assert export.status_code == 200, export.text
+        [row] = list(csv.DictReader(io.StringIO(export.text)))
+        assert (row["countermark"], row["status"]) == (countermark, "USED")
+
+
+async def test_a_cancellation_gives_the_seat_back(booking_stack, mailbox):
+    booking_email = f"resa-{uuid.uuid4().hex[:8]}@champo.example.com"
+    async with httpx.AsyncClient(base_url=booking_stack.base_url, timeout=15) as http:
+        admin = await token(http, "/v1/pro/auth/token", **booking_stack.admin)
+        pro, venue = await publish_cinema(http, admin, booking_email)
+        # In five days: cancellable by the young person for 48 hours.
+        offer, stock = await publish_showtime(http, pro, venue, "Le Mépris", 5 * 24, quantity=3)
+        _, me = await sign_up_young(http, admin)
+
+        booking = await ok(
+            http.post("/v1/bookings", json={"stock_id": stock["id"], "quantity": 1}, headers=me),
+            201,
+        )
+        assert await remaining_seats(http, offer["id"]) == 2
+        counter = await http.get(f"/v1/pro/countermarks/{booking['countermark']}", headers=pro)
+        assert "validatable_from" in problem(counter, 403, "BOOKING_NOT_YET_VALIDATABLE")
+
+        cancelled = await ok(http.post(f"/v1/bookings/{booking['id']}/cancel", headers=me))
+        assert cancelled["status"] == "CANCELLED"
+        assert (await ok(http.get("/v1/me", headers=me)))["credit"]["remaining_cents"] == 30000
+
+        # The catalog worker consumed booking.cancelled: the seat is back.
+        async def seat_is_back() -> bool:
+            return await remaining_seats(http, offer["id"]) == 3
+
+        await eventually(seat_is_back)
+        counter = await http.get(f"/v1/pro/countermarks/{booking['countermark']}", headers=pro)
+        problem(counter, 410, "BOOKING_CANCELLED")
+        # The venue hears of the booking, then of its cancellation.
+        emails = await eventually(
+            lambda: len(mailbox.to(booking_email)) >= 2 and mailbox.to(booking_email)
+        )
+        assert booking["countermark"] in emails[0].get_content()
+        assert "annulée" in emails[1]["Subject"]
