@@ -4,12 +4,14 @@ Roles: "beneficiary", "pro", "admin", and "service" for service-to-service calls
 """
 
 import contextvars
+import functools
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
+from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
 
 from pclib.errors import PermissionDenied, Unauthenticated
 
@@ -17,6 +19,8 @@ ALGORITHM = "EdDSA"
 ISSUER = "passculture"
 AUDIENCE = "passculture"
 ROLES = frozenset({"beneficiary", "pro", "admin", "service"})
+# Verified tokens kept, each until it expires: a caller sends the same token on every call.
+VERIFIED_TOKENS_CACHED = 4096
 
 
 @dataclass(frozen=True)
@@ -54,13 +58,23 @@ def require_role(*roles: str) -> Principal:
 
 class TokenVerifier:
     def __init__(self, public_key_pem: bytes) -> None:
-        self._key = public_key_pem
+        # Parsed once: PyJWT would parse a PEM again on every call.
+        self._key = load_pem_public_key(public_key_pem)
+        # Bounded and thread-safe (the gateway verifies in worker threads). Failures raise, so
+        # only valid tokens are kept; expiry is checked again on every use.
+        self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode)
 
     @classmethod
     def from_file(cls, path: str) -> "TokenVerifier":
         return cls(Path(path).read_bytes())
 
     def verify(self, token: str) -> Principal:
+        principal, expires_at = self._verified(token)
+        if expires_at <= time.time():
+            raise Unauthenticated("INVALID_TOKEN", "invalid access token: Signature has expired")
+        return principal
+
+    def _decode(self, token: str) -> tuple[Principal, int]:
         try:
             claims = jwt.decode(
                 token,
@@ -74,12 +88,12 @@ class TokenVerifier:
             raise Unauthenticated("INVALID_TOKEN", f"invalid access token: {exc}") from exc
         if claims["role"] not in ROLES:
             raise Unauthenticated("INVALID_TOKEN", "unknown role")
-        return Principal(subject=str(claims["sub"]), role=claims["role"])
+        return Principal(subject=str(claims["sub"]), role=claims["role"]), int(claims["exp"])
 
 
 class TokenIssuer:
     def __init__(self, private_key_pem: bytes, ttl_seconds: int = 3600) -> None:
-        self._key = private_key_pem
+        self._key = load_pem_private_key(private_key_pem, password=None)
         self.ttl_seconds = ttl_seconds
 
     @classmethod

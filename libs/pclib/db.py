@@ -7,13 +7,23 @@ from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=pool_size, pool_pre_ping=True, pool_recycle=1800
-    )
+    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every call. Without
+    # it, a database restart or failover fails the statements that meet a dead connection;
+    # SQLAlchemy then sees the disconnect and discards every pooled connection opened before
+    # it, so later checkouts reconnect. Callers must survive a failed call anyway (e.g. the
+    # booking saga retries idempotent reservations). pool_recycle renews connections before
+    # idle timeouts of the network cut them.
+    return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
 def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def autocommit_engine(sessions: async_sessionmaker) -> AsyncEngine:
+    """The sessions' engine in autocommit mode, sharing their connection pool: a single
+    statement then costs one round trip, with no BEGIN and no COMMIT around it."""
+    return sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
 
 
 def libpq_dsn(url: str, database: str | None = None) -> str:

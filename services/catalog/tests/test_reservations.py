@@ -1,13 +1,17 @@
 """ReserveStock / ReleaseStock / GetReservation: the catalog's side of the booking saga."""
 
+import asyncio
 import uuid
 
 import grpc
 import pytest
+from sqlalchemy import text
 
+from catalog.api.reservations import RESERVE_SQL
 from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue, reason_of
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as pb
+from pclib.testing import eventually
 
 
 @pytest.fixture
@@ -60,6 +64,73 @@ async def test_reserving_is_idempotent_on_the_reservation_id(catalog, service, s
         pb.GetReservationRequest(reservation_id=reservation_id), metadata=service
     )
     assert got.reservation == first
+
+
+async def test_a_retry_is_answered_like_the_first_call(catalog, service, showtime):
+    """The first call reserves (one statement); a retry finds the reservation (a second
+    look): both answer the same reservation, as GetReservation does."""
+    _, _, stock = showtime
+    reservation_id = str(uuid.uuid4())
+    answers = [await reserve(catalog, service, stock.id, 2, reservation_id) for _ in range(3)]
+    got = await catalog.reservations.GetReservation(
+        pb.GetReservationRequest(reservation_id=reservation_id), metadata=service
+    )
+    assert answers == [got.reservation] * 3
+    assert (got.reservation.stock_id, got.reservation.quantity) == (stock.id, 2)
+
+
+async def waiting_on_a_lock(engine) -> bool:
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return waiting > 0
+
+
+async def test_a_concurrent_call_with_the_same_id_answers_as_a_retry(
+    catalog, service, showtime, catalog_engine
+):
+    """Both calls update the stock; the one that inserts second fails on the reservation id
+    and rolls back whole (its UPDATE too), then answers with the first one's reservation."""
+    pro, offer, stock = showtime
+    reservation_id = uuid.uuid4()
+    params = {"stock_id": stock.id, "quantity": 1, "reservation_id": reservation_id}
+    async with catalog_engine.connect() as first:
+        await first.begin()
+        await first.execute(RESERVE_SQL, params)
+        second = asyncio.ensure_future(reserve(catalog, service, stock.id, 1, str(reservation_id)))
+        await eventually(lambda: waiting_on_a_lock(catalog_engine))
+        await first.commit()
+    answer = await second
+    assert (answer.reservation_id, answer.status) == (
+        str(reservation_id),
+        pb.RESERVATION_STATUS_RESERVED,
+    )
+    assert await booked(catalog, pro, offer.id) == 1
+
+
+async def test_a_release_racing_a_reservation_wins_for_good(
+    catalog, service, showtime, catalog_engine
+):
+    pro, offer, stock = showtime
+    reservation_id = uuid.uuid4()
+    async with catalog_engine.connect() as releasing:
+        await releasing.begin()
+        await releasing.execute(
+            text(
+                "INSERT INTO stock_reservations (id, stock_id, quantity, status)"
+                " VALUES (:id, NULL, 0, 'RELEASED')"
+            ),
+            {"id": reservation_id},
+        )
+        late = asyncio.ensure_future(reserve(catalog, service, stock.id, 1, str(reservation_id)))
+        await eventually(lambda: waiting_on_a_lock(catalog_engine))
+        await releasing.commit()
+    assert await refused(late) == (grpc.StatusCode.FAILED_PRECONDITION, "RESERVATION_RELEASED")
+    assert await booked(catalog, pro, offer.id) == 0
 
 
 async def test_a_released_id_never_reserves_again(catalog, service, showtime):

@@ -4,11 +4,13 @@ import asyncio
 from datetime import UTC, datetime, timedelta
 
 import grpc
+import psycopg
 import pytest
 from sqlalchemy import text
+from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from catalog.api.convert import timestamp
-from catalog.api.search import SEARCH_SQL
+from catalog.api.search import FAR_FUTURE, SEARCH_SQL
 from catalog.testing import (
     PARIS,
     make_offer,
@@ -20,6 +22,7 @@ from catalog.testing import (
 )
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import search_service_pb2 as pb
+from pclib.db import libpq_dsn
 
 LYON = (45.7640, 4.8357)
 VERSAILLES = (48.8049, 2.1204)  # ~17 km from Paris
@@ -74,6 +77,38 @@ async def test_nearest_first(catalog, issuer, cinema):
     )
     assert [o.id for o in second_page.offers] == [far_offer.id]
     assert second_page.next_page_token == ""
+
+
+async def all_pages(catalog, page_size: int, at=PARIS) -> list:
+    found, token = [], ""
+    while True:
+        request = pb.SearchOffersRequest(
+            latitude=at[0], longitude=at[1], page_size=page_size, page_token=token
+        )
+        page = await catalog.search.SearchOffers(request)
+        found += page.offers
+        if not (token := page.next_page_token):
+            return found
+
+
+async def test_pages_stay_nearest_first_when_venues_hold_many_offers(catalog, issuer):
+    pro = await make_pro(catalog, issuer)
+    # Two venues at the very same place (a tie on distance), then two farther away.
+    places = [PARIS, PARIS, (PARIS[0] + 0.02, PARIS[1]), (PARIS[0] + 0.05, PARIS[1])]
+    offer_ids = set()
+    for number, at in enumerate(places, start=1):
+        venue = await make_venue(catalog, pro, at=at, siret=siret_of(pro.siren, number))
+        for _ in range(4):
+            offer = await make_offer(catalog, pro, venue.id)
+            await make_stock(catalog, pro, offer.id)
+            offer_ids.add(offer.id)
+    everything = await all_pages(catalog, 50)
+    keys = [(offer.distance_km, offer.venue.id, offer.id) for offer in everything]
+    assert keys == sorted(keys), "nearest first, then by venue id, then by offer id"
+    assert {offer.distance_km for offer in everything[:8]} == {0.0}, "the tied venues first"
+    assert {offer.id for offer in everything} == offer_ids
+    for page_size in (1, 3, 5):
+        assert await all_pages(catalog, page_size) == everything
 
 
 async def test_only_bookable_offers_are_found(catalog, issuer, cinema):
@@ -172,3 +207,73 @@ async def test_the_nearby_filter_can_use_the_gist_index(catalog_engine):
         explain = text("EXPLAIN " + SEARCH_SQL.text)
         plan = "\n".join(row[0] for row in await conn.execute(explain, params))
     assert "ix_venues_earth" in plan
+
+
+# 1 000 venues around Paris (within 20 km), 3 bookable offers each: PostgreSQL guesses the
+# number of venues in a box from the table's size, and a thousand is a small city's worth.
+SEED_SQL = """
+WITH offerer AS (
+    INSERT INTO offerers (id, siren, name, status)
+    VALUES (gen_random_uuid(), '732829320', 'Cinémas', 'VALIDATED') RETURNING id
+), venue AS (
+    INSERT INTO venues (id, offerer_id, name, address, postal_code, city, latitude, longitude,
+                        booking_email, timezone)
+    SELECT gen_random_uuid(), offerer.id, 'Cinéma ' || n, 'rue', '75001', 'Paris',
+           48.8566 + (random() - 0.5) * 0.3, 2.3522 + (random() - 0.5) * 0.4,
+           'resa@cinema.test', 'Europe/Paris'
+    FROM offerer, generate_series(1, 1000) n
+    RETURNING id
+), offer AS (
+    INSERT INTO offers (id, venue_id, title, description, poster_url, is_duo, is_active, source)
+    SELECT gen_random_uuid(), venue.id, 'Film ' || n, '', '', false, true, 'MANUAL'
+    FROM venue, generate_series(1, 3) n
+    RETURNING id
+)
+INSERT INTO stocks (id, offer_id, starts_at, price_cents, quantity, booked_quantity,
+                    booking_limit_at, features, is_active, edited_fields)
+SELECT gen_random_uuid(), offer.id, now() + interval '2 days', 800, 100, 0,
+       now() + interval '1 day', '{}', true, '{}'
+FROM offer
+"""
+SEEDED_OFFERS = 3000
+
+
+@pytest.mark.parametrize("plan", ["force_custom_plan", "force_generic_plan"])
+async def test_a_search_reads_offers_only_until_its_page_is_full(catalog_db_url, plan):
+    """Not a sort of every offer in the radius: venues come nearest first and their offers are
+    read one venue after another, with the values planned in or with the generic plan that a
+    prepared statement switches to after five executions."""
+    numbered = SEARCH_SQL.compile(dialect=psycopg_dialect.dialect(paramstyle="numeric_dollar"))
+    params = {
+        "lat": PARIS[0],
+        "lon": PARIS[1],
+        "radius_m": 50_000,
+        "after": datetime.now(UTC),
+        "before": FAR_FUTURE,
+        "title_pattern": "%",
+        "offset": 0,
+        "limit": 11,
+    }
+    values = [params[name] for name in numbered.positiontup]
+    async with await psycopg.AsyncConnection.connect(
+        libpq_dsn(catalog_db_url), autocommit=True
+    ) as conn:
+        await conn.execute(SEED_SQL)
+        await conn.execute("ANALYZE")
+        await conn.execute(f"SET plan_cache_mode = {plan}")
+        await conn.execute(f"PREPARE search AS {numbered}")
+        cursor = await psycopg.AsyncClientCursor(conn).execute(
+            f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE search({', '.join(['%s'] * len(values))})",
+            values,
+        )
+        plan_tree = (await cursor.fetchone())[0][0]["Plan"]
+    assert plan_tree["Actual Rows"] == 11
+    read = offers_read(plan_tree)
+    assert 11 <= read <= 100, f"{read} of the {SEEDED_OFFERS} offers read for 11 rows"
+
+
+def offers_read(node: dict) -> int:
+    read = (
+        node["Actual Rows"] * node["Actual Loops"] if node.get("Relation Name") == "offers" else 0
+    )
+    return read + sum(offers_read(child) for child in node.get("Plans", []))

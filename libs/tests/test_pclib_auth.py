@@ -1,0 +1,48 @@
+"""Access tokens: checked with the public key loaded once, and verified tokens remembered only
+until they expire."""
+
+import time
+
+import pytest
+
+from pclib.auth import Principal, TokenVerifier
+from pclib.errors import Unauthenticated
+from pclib.keys import ensure_key_pair
+
+
+@pytest.fixture
+def fresh_verifier(jwt_keys) -> TokenVerifier:
+    """A verifier of its own: nothing verified yet."""
+    return TokenVerifier.from_file(str(jwt_keys[1]))
+
+
+def refusal(verifier: TokenVerifier, token: str) -> str:
+    with pytest.raises(Unauthenticated) as refused:
+        verifier.verify(token)
+    return refused.value.reason
+
+
+def test_a_token_verifies_again_and_again(fresh_verifier, issuer):
+    token = issuer.issue("someone", "pro")
+    expected = Principal(subject="someone", role="pro")
+    assert [fresh_verifier.verify(token) for _ in range(3)] == [expected] * 3
+
+
+def test_a_remembered_token_is_refused_once_expired(fresh_verifier, issuer, monkeypatch):
+    token = issuer.issue("someone", "pro", ttl_seconds=60)
+    assert fresh_verifier.verify(token).subject == "someone"
+    later = time.time() + 61
+    monkeypatch.setattr(time, "time", lambda: later)
+    assert refusal(fresh_verifier, token) == "INVALID_TOKEN"
+
+
+def test_refused_tokens_stay_refused(fresh_verifier, issuer, tmp_path):
+    ensure_key_pair(tmp_path / "other.pem", tmp_path / "other.pub")
+    foreign = type(issuer).from_file(str(tmp_path / "other.pem")).issue("someone", "pro")
+    expired = issuer.issue("someone", "pro", ttl_seconds=-60)
+    for token in (foreign, expired, "not.a.jwt", foreign, expired):
+        assert refusal(fresh_verifier, token) == "INVALID_TOKEN"
+
+
+def test_an_unknown_role_is_refused(fresh_verifier, issuer):
+    assert refusal(fresh_verifier, issuer.issue("someone", "superuser")) == "INVALID_TOKEN"
