@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools
 BUF_VERSION := 1.75.0
 PROTOS := $(shell find protos -name '*.proto')
-SERVICES := catalog booking
+SERVICES := catalog booking import
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 empty :=
@@ -24,6 +24,14 @@ export BOOKING_DATABASE_URL ?= $(PG_URL)/passculture_booking
 export BOOKING_GRPC_PORT ?= 50052
 export BOOKING_METRICS_PORT ?= 9102
 export BOOKING_ADDR ?= 127.0.0.1:$(BOOKING_GRPC_PORT)
+export IMPORTER_DATABASE_URL ?= $(PG_URL)/passculture_import
+export IMPORTER_GRPC_PORT ?= 50053
+export IMPORTER_METRICS_PORT ?= 9103
+export IMPORTER_ADDR ?= 127.0.0.1:$(IMPORTER_GRPC_PORT)
+# The Procfile's allocine-fake serves demo feeds; point ALLOCINE_API_URL at the real API in production.
+export ALLOCINE_FAKE_PORT ?= 8090
+export ALLOCINE_API_URL ?= http://127.0.0.1:$(ALLOCINE_FAKE_PORT)
+export ALLOCINE_API_KEY ?= dev-allocine-key
 # The Procfile's mail-sink: a local SMTP server that prints every email it receives.
 export MAIL_SINK_PORT ?= 1025
 export HTTP_PORT ?= 8080
@@ -33,7 +41,7 @@ export JWT_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/jwt-public.pem
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@localhost:5432/postgres
 export TEST_AMQP_URL ?= $(AMQP_URL)
 
-.PHONY: install gen lint run test bench keys clean
+.PHONY: install gen lint run demo test bench keys clean
 
 install: $(VENV)/.installed
 $(VENV)/.installed: requirements.txt requirements-dev.txt
@@ -66,7 +74,13 @@ run: gen keys
 	DATABASE_URL=$(CATALOG_DATABASE_URL) $(BIN)/python -m catalog migrate
 	DATABASE_URL=$(CATALOG_DATABASE_URL) $(BIN)/python -m catalog create-admin
 	DATABASE_URL=$(BOOKING_DATABASE_URL) $(BIN)/python -m booking migrate
+	DATABASE_URL=$(IMPORTER_DATABASE_URL) $(BIN)/python -m importer migrate
 	$(BIN)/honcho start -f Procfile
+
+# With `make run` going in another terminal (same ADMIN_EMAIL/ADMIN_PASSWORD): a demo cinema
+# and its programme imported from the fake Allociné server, visible in /v1/offers.
+demo: gen
+	GATEWAY_URL=http://127.0.0.1:$(HTTP_PORT) $(BIN)/python -m importer demo
 
 test: gen
 	$(BIN)/pytest

@@ -12,6 +12,7 @@ from sqlalchemy.engine import make_url
 
 from bench.booking_bench import BookingParams, run_booking_benchmark
 from bench.database import bench_database, connect, server_settings
+from bench.import_bench import ImportParams, run_import_bench
 from bench.report import BenchResult, machine_info, summary_table, write_result
 from bench.reservation_bench import ReservationParams, run_reservation_bench
 from bench.search_bench import SearchParams, run_search_bench
@@ -30,7 +31,9 @@ SEED = 20_261_128
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
-        "--only", choices=["all", "reservations", "search", "bookings"], default="all"
+        "--only",
+        choices=["all", "reservations", "search", "imports", "bookings"],
+        default="all",
     )
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight")
     parser.add_argument("--warmup-seconds", type=float, default=2.0)
@@ -86,6 +89,9 @@ async def run_benchmarks(
                 seed=SEED,
             )
             results.append(await run_search_bench(server, database_url, dataset, params))
+        if args.only in ("all", "imports"):
+            print("Allociné sync, cold then unchanged:")
+            results.append(await run_import_bench(server, database_url, workdir, ImportParams()))
     return results
 
 

@@ -5,7 +5,14 @@ from pathlib import Path
 
 REPO_ROOT = Path(__file__).resolve().parent.parent
 # The same source roots as the Makefile and pytest's pythonpath.
-SOURCE_ROOTS = ("gen", "libs", "services/catalog", "services/booking", "gateway")
+SOURCE_ROOTS = (
+    "gen",
+    "libs",
+    "services/catalog",
+    "services/booking",
+    "services/import",
+    "gateway",
+)
 
 
 def python_path() -> str:

@@ -15,13 +15,14 @@ from gateway.routes import (
     counter,
     ops,
     pro_accounts,
+    pro_allocine,
     pro_bookings,
     pro_offers,
     pro_venues,
     search,
 )
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Booking, Catalog, Channels
+from gateway.upstreams import Booking, Catalog, Channels, Importer
 from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
@@ -33,6 +34,7 @@ ROUTERS = (
     bookings.router,
     counter.router,
     pro_bookings.router,
+    pro_allocine.router,
     admin.router,
     ops.router,
 )
@@ -47,6 +49,7 @@ async def _upstreams(app: FastAPI) -> AsyncIterator[None]:
     by_name = app.state.channels.by_name
     app.state.catalog = Catalog.on(by_name["catalog"]) if "catalog" in by_name else None
     app.state.booking = Booking.on(by_name["booking"]) if "booking" in by_name else None
+    app.state.importer = Importer.on(by_name["importer"]) if "importer" in by_name else None
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from gateway.auth import Caller, admin_caller, beneficiary_caller, pro_caller
 from gateway.errors import Problem
-from gateway.upstreams import Booking, Catalog
+from gateway.upstreams import Booking, Catalog, Importer
 from pclib.idempotency import METADATA_KEY
 
 
@@ -75,3 +75,15 @@ PublicBooking = Annotated[Booking, Depends(public_booking)]
 BeneficiaryBooking = Annotated[Booking, Depends(beneficiary_booking)]
 ProBooking = Annotated[Booking, Depends(pro_booking)]
 AdminBooking = Annotated[Booking, Depends(admin_booking)]
+
+
+# Import (Allociné)
+
+
+async def pro_importer(
+    request: Request, caller: Annotated[Caller, Depends(pro_caller)]
+) -> Importer:
+    return _bound(request, "importer", caller.metadata)
+
+
+ProImporter = Annotated[Importer, Depends(pro_importer)]

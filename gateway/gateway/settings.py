@@ -21,9 +21,10 @@ class GatewaySettings(BaseSettings):
     # Each upstream gRPC service has a `<name>_addr` field and is listed in `upstreams`
     # (UPSTREAMS=catalog,booking): the gateway opens one channel per upstream and /readyz checks
     # every one of them.
-    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog", "booking")
+    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog", "booking", "importer")
     catalog_addr: str = "127.0.0.1:50051"
     booking_addr: str = "127.0.0.1:50052"
+    importer_addr: str = "127.0.0.1:50053"
     upstream_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 1.0
 

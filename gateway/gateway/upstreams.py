@@ -18,6 +18,7 @@ from passculture.catalog.v1 import (
     search_service_pb2_grpc,
     venue_service_pb2_grpc,
 )
+from passculture.importer.v1 import importer_service_pb2_grpc
 from pclib.grpc_client import channel
 
 
@@ -88,3 +89,12 @@ class Booking(_Stubs):
             counter=counter_service_pb2_grpc.CounterServiceStub(booking_channel),
             jobs=job_service_pb2_grpc.JobServiceStub(booking_channel),
         )
+
+
+@dataclass(frozen=True)
+class Importer(_Stubs):
+    importer: importer_service_pb2_grpc.ImporterServiceStub
+
+    @classmethod
+    def on(cls, importer_channel: grpc.aio.Channel) -> "Importer":
+        return cls(importer=importer_service_pb2_grpc.ImporterServiceStub(importer_channel))

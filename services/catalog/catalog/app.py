@@ -4,6 +4,7 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from catalog.api.accounts import AccountServicer
 from catalog.api.offers import OfferServicer
+from catalog.api.provider import ProviderServicer
 from catalog.api.reservations import ReservationServicer
 from catalog.api.search import SearchServicer
 from catalog.api.stocks import StockServicer
@@ -13,6 +14,8 @@ from passculture.catalog.v1 import (
     account_service_pb2_grpc,
     offer_service_pb2,
     offer_service_pb2_grpc,
+    provider_service_pb2,
+    provider_service_pb2_grpc,
     reservation_service_pb2,
     reservation_service_pb2_grpc,
     search_service_pb2,
@@ -62,6 +65,11 @@ def build_server(sessions: async_sessionmaker, verifier: TokenVerifier) -> GrpcS
                 stock_service_pb2_grpc.add_StockServiceServicer_to_server,
                 StockServicer(sessions),
                 _name(stock_service_pb2, "StockService"),
+            ),
+            (
+                provider_service_pb2_grpc.add_ProviderServiceServicer_to_server,
+                ProviderServicer(sessions),
+                _name(provider_service_pb2, "ProviderService"),
             ),
         ],
         verifier,

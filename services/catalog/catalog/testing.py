@@ -16,6 +16,7 @@ from passculture.catalog.v1 import (
     account_service_pb2_grpc,
     offer_service_pb2,
     offer_service_pb2_grpc,
+    provider_service_pb2_grpc,
     reservation_service_pb2_grpc,
     search_service_pb2_grpc,
     stock_service_pb2_grpc,
@@ -48,6 +49,7 @@ class Stubs:
     search: search_service_pb2_grpc.SearchServiceStub
     reservations: reservation_service_pb2_grpc.ReservationServiceStub
     stocks: stock_service_pb2_grpc.StockServiceStub
+    providers: provider_service_pb2_grpc.ProviderServiceStub
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> "Stubs":
@@ -58,6 +60,7 @@ class Stubs:
             search=search_service_pb2_grpc.SearchServiceStub(channel),
             reservations=reservation_service_pb2_grpc.ReservationServiceStub(channel),
             stocks=stock_service_pb2_grpc.StockServiceStub(channel),
+            providers=provider_service_pb2_grpc.ProviderServiceStub(channel),
         )
 
 

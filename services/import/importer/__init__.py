@@ -1,0 +1,1 @@
+"""The import service: Allociné showtimes into the catalog, daily and on demand."""

@@ -1,0 +1,121 @@
+"""ImporterService: a venue's Allociné settings and syncs, for its pros (and admins).
+
+Whose venue it is, and whether it has a SIRET, is the catalog's answer to GetVenue asked with
+the caller's own token: a pro gets only its own venues (others' answer VENUE_NOT_FOUND), an
+admin any venue. That one call checks ownership and reads the venue.
+"""
+
+import uuid
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from importer import store
+from importer.api.convert import settings_pb, sync_pb
+from importer.background import BackgroundSyncs
+from importer.catalog_client import CatalogClient, CatalogVenue
+from importer.domain import settings_rules, theater_ids
+from importer.sync import Syncer
+from passculture.importer.v1 import importer_service_pb2 as pb
+from passculture.importer.v1 import importer_service_pb2_grpc as pb_grpc
+from pclib import pagination
+from pclib.auth import require_role
+from pclib.errors import NotFound
+from pclib.idempotency import idempotent
+
+CALLER_ROLES = ("pro", "admin")
+
+
+def _caller_metadata(context) -> tuple:
+    """The caller's token (already verified by the interceptor), to forward to the catalog."""
+    return tuple(
+        (key, value) for key, value in context.invocation_metadata() or () if key == "authorization"
+    )
+
+
+class ImporterServicer(pb_grpc.ImporterServiceServicer):
+    def __init__(
+        self,
+        sessions: async_sessionmaker,
+        catalog: CatalogClient,
+        syncer: Syncer,
+        background: BackgroundSyncs,
+    ) -> None:
+        self._sessions = sessions
+        self._catalog = catalog
+        self._syncer = syncer
+        self._background = background
+
+    async def _venue(self, context, venue_id: str) -> CatalogVenue:
+        require_role(*CALLER_ROLES)
+        return await self._catalog.venue_of_caller(venue_id, _caller_metadata(context))
+
+    async def PutAllocineSettings(self, request, context):
+        venue = await self._venue(context, request.venue_id)
+        settings_rules.check_siret(venue.siret)
+        quantity = request.quantity if request.HasField("quantity") else None
+        settings_rules.check_price(request.price_cents)
+        settings_rules.check_quantity(quantity)
+        new = store.NewSettings(
+            venue_id=uuid.UUID(venue.id),
+            theater_id=theater_ids.internal_id(request.theater_id),
+            price_cents=request.price_cents,
+            quantity=quantity,
+            is_duo=request.is_duo if request.HasField("is_duo") else True,
+            enabled=request.enabled if request.HasField("enabled") else True,
+            timezone=venue.timezone,
+        )
+        async with self._sessions.begin() as session:
+            saved = await store.put_settings(session, new)
+        return pb.PutAllocineSettingsResponse(settings=settings_pb(saved))
+
+    async def GetAllocineSettings(self, request, context):
+        venue = await self._venue(context, request.venue_id)
+        async with self._sessions() as session:
+            settings = await _settings(session, uuid.UUID(venue.id))
+        return pb.GetAllocineSettingsResponse(settings=settings_pb(settings))
+
+    async def StartSync(self, request, context):
+        venue = await self._venue(context, request.venue_id)
+        settings_rules.check_siret(venue.siret)
+        principal = require_role(*CALLER_ROLES)
+        claimed: list[uuid.UUID] = []
+
+        async def claim(session: AsyncSession) -> pb.StartSyncResponse:
+            await _settings(session, uuid.UUID(venue.id))
+            sync, created = await store.claim_sync(
+                session, uuid.UUID(venue.id), "ON_DEMAND", self._syncer.stale_after_seconds
+            )
+            if created:
+                claimed.append(sync.id)
+            return pb.StartSyncResponse(sync=sync_pb(sync))
+
+        reply = await idempotent(
+            self._sessions,
+            context,
+            caller=principal.subject,
+            method="StartSync",
+            request=request,
+            response_type=pb.StartSyncResponse,
+            create=claim,
+        )
+        for sync_id in claimed:  # committed: run it
+            self._background.start(sync_id)
+        return reply
+
+    async def ListSyncs(self, request, context):
+        venue = await self._venue(context, request.venue_id)
+        size = pagination.page_size(request.page_size)
+        offset = pagination.decode_token(request.page_token)
+        async with self._sessions() as session:
+            syncs = await store.list_syncs(session, uuid.UUID(venue.id), offset, size + 1)
+        return pb.ListSyncsResponse(
+            syncs=[sync_pb(sync) for sync in syncs[:size]],
+            next_page_token=pagination.next_token(offset, size, len(syncs)),
+        )
+
+
+async def _settings(session: AsyncSession, venue_id: uuid.UUID):
+    settings = await store.get_settings(session, venue_id)
+    if settings is None:
+        raise NotFound("ALLOCINE_SETTINGS_NOT_FOUND", "this venue has no Allociné import settings")
+    return settings

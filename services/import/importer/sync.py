@@ -1,0 +1,222 @@
+"""One venue's sync: the feed from Allociné, the import rules, the catalog upsert, the record
+(with its `sync.finished` event) and the metrics.
+
+Nothing is sent that the catalog already has:
+- a feed identical to the last successful sync's (same bytes, same settings, timezone and
+  rules) has nothing new: it is not even read again (`feed_unchanged`);
+- otherwise only offers whose proposal changed since the catalog last applied it are sent
+  (per-offer fingerprints). `full` sends everything; the catalog then writes nothing anyway.
+"""
+
+import asyncio
+import hashlib
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+
+from importer import metrics, store, sync_records
+from importer.allocine_client import AllocineClient, AllocineError, parse
+from importer.catalog_client import CatalogClient, CatalogError
+from importer.domain.feed import FeedError
+from importer.domain.programme import ImportSettings, Programme, build_programme
+from importer.models import Sync
+from importer.provider_offers import offer_fingerprint, to_send
+from importer.store import SyncOutcome
+from importer.sync_records import Started, SyncRecord
+
+log = logging.getLogger(__name__)
+
+INTERRUPTED = "interrupted: the import service stopped"
+# Bump when the reading of feeds changes: every feed is then read again.
+RULES_VERSION = 1
+
+
+class SyncFailure(Exception):
+    """Why a sync failed, in words for the pro."""
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+def feed_fingerprint(body: bytes, venue, timezone: str) -> bytes:
+    """Of the feed's bytes and of everything its reading depends on."""
+    reading = (RULES_VERSION, venue.theater_id, venue.price_cents, venue.quantity, venue.is_duo)
+    return hashlib.sha256(repr((*reading, timezone)).encode() + b"\0" + body).digest()
+
+
+@dataclass
+class Syncer:
+    sessions: async_sessionmaker
+    catalog: CatalogClient
+    allocine: AllocineClient
+    stale_after_seconds: float = 900.0
+    clock: Callable[[], datetime] = field(default=_now)
+
+    @property
+    def _autocommit(self) -> AsyncEngine:
+        """The sessions' engine (same pool) for single statements: no BEGIN, no COMMIT."""
+        return self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+
+    async def claim(self, venue_id: uuid.UUID, trigger: str) -> tuple[Sync, bool]:
+        """A new PENDING sync of the venue, or the one already under way: (sync, created)."""
+        async with self.sessions.begin() as session:
+            return await store.claim_sync(session, venue_id, trigger, self.stale_after_seconds)
+
+    async def run(self, sync_id: uuid.UUID, *, full: bool = False) -> SyncRecord | None:
+        """Runs a PENDING sync to its end; None when it was no longer PENDING. `full` sends
+        every offer to the catalog."""
+        clock_started = time.perf_counter()
+        async with self._autocommit.connect() as conn:
+            started = await sync_records.start_pending(conn, sync_id)
+        if started is None:
+            return None
+        return await self._run(started, clock_started, full)
+
+    async def run_now(
+        self, venue_id: uuid.UUID, trigger: str, *, full: bool = False
+    ) -> SyncRecord | None:
+        """Starts and runs a sync of the venue (the daily run); None when the venue has one
+        under way."""
+        clock_started = time.perf_counter()
+        async with self._autocommit.connect() as conn:
+            started = await sync_records.start_now(conn, venue_id, trigger)
+        if started is None:
+            return None
+        return await self._run(started, clock_started, full)
+
+    async def fail_stale(self) -> None:
+        async with self.sessions.begin() as session:
+            await store.fail_stale_syncs(session, self.stale_after_seconds)
+
+    async def finish_unstarted(self, sync_id: uuid.UUID, outcome: SyncOutcome) -> None:
+        """Ends a sync that never ran (interrupted while PENDING)."""
+        async with self._autocommit.connect() as conn:
+            head = await sync_records.head(conn, sync_id)
+        if head is not None:
+            await self._finish(head, outcome, time.perf_counter())
+
+    async def _run(self, started: Started, clock_started: float, full: bool) -> SyncRecord:
+        outcome = SyncOutcome()
+        try:
+            await self._import(started, outcome, full)
+        except asyncio.CancelledError:
+            outcome.error = INTERRUPTED
+            await asyncio.shield(self._finish(started.row, outcome, clock_started))
+            raise
+        except (SyncFailure, AllocineError, FeedError, CatalogError) as error:
+            outcome.error = str(error)
+        except Exception:
+            log.exception("sync failed unexpectedly", extra={"sync_id": str(started.id)})
+            outcome.error = "internal error of the import service"
+        return await self._finish(started.row, outcome, clock_started)
+
+    async def _finish(self, head, outcome: SyncOutcome, clock_started: float) -> SyncRecord:
+        async with self._autocommit.connect() as conn:
+            record = await sync_records.finish(conn, head, outcome)
+        seconds = time.perf_counter() - clock_started
+        _observe(outcome, seconds)
+        log.info(
+            "sync finished",
+            extra={
+                "sync_id": str(record.id),
+                "venue_id": str(record.venue_id),
+                "status": record.status,
+                "seconds": round(seconds, 3),
+                "feed_unchanged": record.feed_unchanged,
+                "error": record.error,
+            },
+        )
+        return record
+
+    async def _import(self, started: Started, outcome: SyncOutcome, full: bool) -> None:
+        venue = started.row
+        zone, body = await self._timezone_and_feed(venue)
+        outcome.feed_fingerprint = feed_fingerprint(body, venue, zone.key)
+        if not full and started.last_feed_fingerprint == outcome.feed_fingerprint:
+            _carry_over(venue, outcome)
+            return
+        settings = ImportSettings(venue.price_cents, venue.quantity, venue.is_duo)
+        programme = build_programme(parse(body), settings, zone, self.clock())
+        _count_showtimes(programme, outcome)
+        known = {}
+        if not full:
+            async with self.sessions() as session:
+                known = await store.fingerprints(session, venue.venue_id)
+        changed = []
+        for offer in programme.offers:
+            fingerprint = offer_fingerprint(offer)
+            if known.get(offer.reference) != fingerprint:
+                changed.append(to_send(offer, fingerprint))
+
+        async def applied(reply, completed: dict[str, bytes]) -> None:
+            outcome.offers_created += reply.offers_created
+            outcome.offers_updated += reply.offers_updated
+            outcome.stocks_created += reply.stocks_created
+            outcome.stocks_updated += reply.stocks_updated
+            async with self.sessions.begin() as session:
+                await store.save_fingerprints(session, venue.venue_id, completed, self.clock())
+                await store.heartbeat(session, started.id)
+
+        await self.catalog.upsert(str(venue.venue_id), changed, applied)
+
+    async def _timezone_and_feed(self, venue) -> tuple[ZoneInfo, bytes]:
+        """Asks the catalog and Allociné at once."""
+        fetch = asyncio.create_task(self.allocine.showtimes(venue.theater_id))
+        try:
+            zone = await self._timezone(venue)
+        except BaseException:
+            fetch.cancel()
+            raise
+        return zone, await fetch
+
+    async def _timezone(self, venue) -> ZoneInfo:
+        """The venue's timezone as the catalog says (checking it still has a SIRET)."""
+        catalog_venue = await self.catalog.venue(str(venue.venue_id))
+        if not catalog_venue.siret:
+            raise SyncFailure("the venue has no SIRET any more (VENUE_WITHOUT_SIRET)")
+        try:
+            zone = ZoneInfo(catalog_venue.timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SyncFailure(f"unknown venue timezone {catalog_venue.timezone!r}") from None
+        if catalog_venue.timezone != venue.timezone:
+            async with self.sessions.begin() as session:
+                await store.remember_timezone(session, venue.venue_id, catalog_venue.timezone)
+        return zone
+
+
+def _carry_over(started, outcome: SyncOutcome) -> None:
+    outcome.feed_unchanged = True
+    outcome.showtimes_imported = started.last_showtimes_imported
+    outcome.showtimes_skipped = started.last_showtimes_skipped
+    outcome.movies_rejected = started.last_movies_rejected
+    outcome.rejected_movies = list(started.last_rejected_movies)
+
+
+def _count_showtimes(programme: Programme, outcome: SyncOutcome) -> None:
+    outcome.showtimes_imported = programme.showtimes_imported
+    outcome.showtimes_skipped = programme.showtimes_skipped
+    outcome.movies_rejected = len(programme.rejections)
+    outcome.rejected_movies = [
+        {"movie": rejection.movie, "reason": rejection.reason} for rejection in programme.rejections
+    ]
+    outcome.showtimes_rejected = programme.showtimes_rejected
+    for rejection in programme.rejections:
+        log.warning("movie rejected", extra={"movie": rejection.movie, "reason": rejection.reason})
+
+
+def _observe(outcome: SyncOutcome, seconds: float) -> None:
+    metrics.SYNC_SECONDS.labels(outcome.status.lower()).observe(seconds)
+    if outcome.feed_unchanged:
+        return  # its showtimes were counted when the feed was read
+    if outcome.status == "SUCCEEDED":
+        metrics.SHOWTIMES.labels("imported").inc(outcome.showtimes_imported)
+    metrics.SHOWTIMES.labels("skipped").inc(outcome.showtimes_skipped)
+    metrics.SHOWTIMES.labels("rejected").inc(outcome.showtimes_rejected)
+    metrics.MOVIES_REJECTED.inc(outcome.movies_rejected)

@@ -1,0 +1,84 @@
+"""Fixtures of the import service: the real catalog (gRPC, in this process), the fake Allociné
+over real HTTP on a free port, and the import service's own server and database."""
+
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import pytest
+
+from catalog.__main__ import MIGRATIONS as CATALOG_MIGRATIONS
+from catalog.testing import running_catalog
+from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
+from importer.fake_allocine import FakeAllocine
+from importer.settings import ImporterSettings
+from importer.testing import RunningImporter, running_importer
+from pclib import migrations
+from pclib.db import make_engine
+
+FIXTURES = Path(__file__).parent / "fixtures"
+API_KEY = "test-allocine-key"
+
+
+@pytest.fixture
+async def catalog_engine(make_database):
+    url = make_database("catalog")
+    migrations.upgrade(CATALOG_MIGRATIONS, url)
+    engine = make_engine(url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def catalog_server(catalog_engine, verifier):
+    async with running_catalog(catalog_engine, verifier) as server:
+        yield server
+
+
+@pytest.fixture
+def catalog(catalog_server):
+    return catalog_server[1]
+
+
+@pytest.fixture
+def importer_db_url(make_database) -> str:
+    url = make_database("importer")
+    migrations.upgrade(IMPORTER_MIGRATIONS, url)
+    return url
+
+
+@pytest.fixture
+async def importer_engine(importer_db_url):
+    engine = make_engine(importer_db_url, pool_size=10)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def fake_allocine() -> Iterator[FakeAllocine]:
+    with FakeAllocine(None, API_KEY, hang_seconds=5.0) as fake:
+        yield fake
+
+
+@pytest.fixture
+def importer_settings(importer_db_url, catalog_server, jwt_keys, fake_allocine, amqp_url):
+    return ImporterSettings(
+        database_url=importer_db_url,
+        amqp_url=amqp_url,
+        catalog_addr=catalog_server[0],
+        jwt_private_key_file=str(jwt_keys[0]),
+        jwt_public_key_file=str(jwt_keys[1]),
+        allocine_api_url=fake_allocine.url,
+        allocine_api_key=API_KEY,
+        allocine_timeout_seconds=0.5,
+        allocine_fetch_budget_seconds=5.0,
+        allocine_retries=2,
+        allocine_retry_backoff_seconds=0.02,
+        catalog_chunk_stocks=3,  # several chunks even for small feeds
+        sync_concurrency=3,
+    )
+
+
+@pytest.fixture
+async def importer(importer_engine, verifier, importer_settings) -> AsyncIterator[RunningImporter]:
+    async with running_importer(importer_engine, verifier, importer_settings) as running:
+        yield running
