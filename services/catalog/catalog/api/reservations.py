@@ -17,11 +17,11 @@ does a second look say why.
 import uuid
 from datetime import UTC, datetime
 
-from sqlalchemy import select, text, update
-from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy import select, text
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from catalog import seats
 from catalog.api.convert import parse_id, timestamp
 from catalog.domain import stocks as rules
 from catalog.models import Offer, Offerer, Stock, StockReservation, Venue
@@ -166,25 +166,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         require_role("service")
         reservation_id = _reservation_id(request.reservation_id)
         async with self._sessions.begin() as session:
-            await session.execute(
-                insert(StockReservation)
-                .values(id=reservation_id, stock_id=None, quantity=0, status="RELEASED")
-                .on_conflict_do_nothing(index_elements=["id"])
-            )
-            reservation = await session.scalar(
-                select(StockReservation)
-                .where(StockReservation.id == reservation_id)
-                .with_for_update()
-                .execution_options(populate_existing=True)
-            )
-            if reservation.status == "RESERVED":
-                await session.execute(
-                    update(Stock)
-                    .where(Stock.id == reservation.stock_id)
-                    .values(booked_quantity=Stock.booked_quantity - reservation.quantity)
-                )
-                reservation.status = "RELEASED"
-                reservation.released_at = datetime.now(UTC)
+            reservation = await seats.release(session, reservation_id)
         return pb.ReleaseStockResponse(reservation=_reservation_pb(reservation))
 
     async def GetReservation(self, request, context):
