@@ -13,7 +13,6 @@ from datetime import UTC, datetime, timedelta
 import httpx
 import pytest
 from sqlalchemy import text
-from sqlalchemy.engine import make_url
 
 from catalog.__main__ import MIGRATIONS, create_admin
 from catalog.app import build_server
@@ -21,10 +20,10 @@ from catalog.settings import CatalogSettings
 from catalog.testing import new_siren, siret_of
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
-from pclib import migrations
 from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import drop_database, ensure_database, make_engine, make_session_factory
+from pclib.db import make_engine, make_session_factory
 from pclib.grpc_server import GrpcServer
+from pclib.testing import migrated_session_database
 
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@passculture.example.com"
@@ -33,15 +32,8 @@ PARIS = (48.8566, 2.3522)
 
 @pytest.fixture(scope="session")
 def catalog_db_url(pg_server_url: str) -> Iterator[str]:
-    url = (
-        make_url(pg_server_url)
-        .set(database=f"gateway_catalog_{uuid.uuid4().hex[:12]}")
-        .render_as_string(hide_password=False)
-    )
-    ensure_database(url)
-    migrations.upgrade(MIGRATIONS, url)
-    yield url
-    drop_database(url)
+    with migrated_session_database(pg_server_url, "gateway_catalog", MIGRATIONS) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")
@@ -240,15 +232,8 @@ COUNTER_MAX_FAILURES = 3
 def booking_db_url(pg_server_url: str) -> Iterator[str]:
     from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 
-    url = (
-        make_url(pg_server_url)
-        .set(database=f"gateway_booking_{uuid.uuid4().hex[:12]}")
-        .render_as_string(hide_password=False)
-    )
-    ensure_database(url)
-    migrations.upgrade(BOOKING_MIGRATIONS, url)
-    yield url
-    drop_database(url)
+    with migrated_session_database(pg_server_url, "gateway_booking", BOOKING_MIGRATIONS) as url:
+        yield url
 
 
 @pytest.fixture(scope="session")

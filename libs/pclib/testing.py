@@ -6,6 +6,7 @@ Tests wait for a condition with a deadline (`eventually`), never for a fixed tim
 """
 
 import asyncio
+import contextlib
 import os
 import time
 import uuid
@@ -135,6 +136,17 @@ def make_database(pg_server_url: str) -> Iterator[Callable[..., str]]:
 
     yield make
     for url in created:
+        drop_database(url)
+
+
+@contextlib.contextmanager
+def migrated_session_database(server_url: str, prefix: str, migrations_dir: Path) -> Iterator[str]:
+    """A migrated database for a whole test session (tests that share one), dropped at the end."""
+    url = _database_url(server_url, f"{prefix}_{uuid.uuid4().hex[:12]}")
+    upgrade(migrations_dir, url)
+    try:
+        yield url
+    finally:
         drop_database(url)
 
 
