@@ -12,7 +12,6 @@ from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
 from importer.settings import ImporterSettings
 from importer.testing import RunningImporter, running_importer
-from pclib import migrations
 from pclib.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
@@ -20,9 +19,8 @@ API_KEY = "test-allocine-key"
 
 
 @pytest.fixture
-async def catalog_engine(make_database):
-    url = make_database("catalog")
-    migrations.upgrade(CATALOG_MIGRATIONS, url)
+async def catalog_engine(migrated_database):
+    url = migrated_database("catalog", CATALOG_MIGRATIONS)
     engine = make_engine(url, pool_size=20)
     yield engine
     await engine.dispose()
@@ -40,10 +38,8 @@ def catalog(catalog_server):
 
 
 @pytest.fixture
-def importer_db_url(make_database) -> str:
-    url = make_database("importer")
-    migrations.upgrade(IMPORTER_MIGRATIONS, url)
-    return url
+def importer_db_url(migrated_database) -> str:
+    return migrated_database("importer", IMPORTER_MIGRATIONS)
 
 
 @pytest.fixture
