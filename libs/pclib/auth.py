@@ -1,17 +1,30 @@
 """JWT access tokens signed with an Ed25519 key: the gateway issues them, every service checks them.
 
 Roles: "beneficiary", "pro", "admin", and "service" for service-to-service calls.
+
+Key rotation without logging anyone out: a token names its signing key (`kid`, a thumbprint of
+the public key), and a verifier's public key file may hold several PEM keys, each accepted. An
+SRE first adds the new public key beside the old one everywhere, then switches the private key,
+then removes the old public key once the last token it signed has expired.
 """
 
 import contextvars
 import functools
+import hashlib
+import re
 import time
 import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives.serialization import load_pem_private_key, load_pem_public_key
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.serialization import (
+    Encoding,
+    PublicFormat,
+    load_pem_private_key,
+    load_pem_public_key,
+)
 
 from pclib.errors import PermissionDenied, Unauthenticated
 
@@ -21,6 +34,21 @@ AUDIENCE = "passculture"
 ROLES = frozenset({"beneficiary", "pro", "admin", "service"})
 # Verified tokens kept, each until it expires: a caller sends the same token on every call.
 VERIFIED_TOKENS_CACHED = 4096
+PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+def key_id(public_key: Ed25519PublicKey) -> str:
+    """The `kid` of tokens signed by this key's private half: a thumbprint of the public key."""
+    raw = public_key.public_bytes(Encoding.Raw, PublicFormat.Raw)
+    return hashlib.sha256(raw).hexdigest()[:16]
+
+
+def load_public_keys(pem: bytes) -> dict[str, Ed25519PublicKey]:
+    """Every public key of a PEM file (one or several concatenated), by key id."""
+    keys = [load_pem_public_key(block) for block in PEM_PUBLIC_KEY.findall(pem)]
+    if not keys:
+        raise ValueError("no PEM public key found")
+    return {key_id(key): key for key in keys}
 
 
 @dataclass(frozen=True)
@@ -57,9 +85,9 @@ def require_role(*roles: str) -> Principal:
 
 
 class TokenVerifier:
-    def __init__(self, public_key_pem: bytes) -> None:
+    def __init__(self, public_keys_pem: bytes) -> None:
         # Parsed once: PyJWT would parse a PEM again on every call.
-        self._key = load_pem_public_key(public_key_pem)
+        self._keys = load_public_keys(public_keys_pem)
         # Bounded and thread-safe (the gateway verifies in worker threads). Failures raise, so
         # only valid tokens are kept; expiry is checked again on every use.
         self._verified = functools.lru_cache(maxsize=VERIFIED_TOKENS_CACHED)(self._decode)
@@ -76,9 +104,12 @@ class TokenVerifier:
 
     def _decode(self, token: str) -> tuple[Principal, int]:
         try:
+            key = self._keys.get(jwt.get_unverified_header(token).get("kid"))
+            if key is None:
+                raise jwt.InvalidKeyError("signed by an unknown key")
             claims = jwt.decode(
                 token,
-                self._key,
+                key,
                 algorithms=[ALGORITHM],
                 audience=AUDIENCE,
                 issuer=ISSUER,
@@ -94,6 +125,7 @@ class TokenVerifier:
 class TokenIssuer:
     def __init__(self, private_key_pem: bytes, ttl_seconds: int = 3600) -> None:
         self._key = load_pem_private_key(private_key_pem, password=None)
+        self._kid = key_id(self._key.public_key())
         self.ttl_seconds = ttl_seconds
 
     @classmethod
@@ -111,7 +143,7 @@ class TokenIssuer:
             "exp": now + (ttl_seconds or self.ttl_seconds),
             "jti": uuid.uuid4().hex,
         }
-        return jwt.encode(claims, self._key, algorithm=ALGORITHM)
+        return jwt.encode(claims, self._key, algorithm=ALGORITHM, headers={"kid": self._kid})
 
 
 def bearer_metadata(token: str) -> tuple[tuple[str, str], ...]:

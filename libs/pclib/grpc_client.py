@@ -6,11 +6,13 @@ import grpc
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status.rpc_status import GRPC_DETAILS_METADATA_KEY
 
-# Keepalive and retry-friendly defaults for long-lived channels between services.
+# Keepalive and retry-friendly defaults for long-lived channels between services; calls spread
+# over every address the name resolves to (each pod of a headless Kubernetes Service).
 CHANNEL_OPTIONS = [
     ("grpc.keepalive_time_ms", 30_000),
     ("grpc.keepalive_timeout_ms", 10_000),
     ("grpc.enable_retries", 1),
+    ("grpc.lb_policy_name", "round_robin"),
 ]
 
 

@@ -21,6 +21,14 @@ log = logging.getLogger(__name__)
 
 # (add_XServicer_to_server, servicer instance, full service name)
 Registration = tuple[Callable[[object, grpc.aio.Server], None], object, str]
+# Clients balance calls over every address of a service (round robin over a headless Service's
+# pods) but resolve those addresses only when a connection ends: closing each connection after
+# a few minutes makes them find the pods a scale-up added.
+SERVER_OPTIONS = [
+    ("grpc.so_reuseport", 0),
+    ("grpc.max_connection_age_ms", 300_000),
+    ("grpc.max_connection_age_grace_ms", 30_000),
+]
 
 
 class GrpcServer:
@@ -28,7 +36,7 @@ class GrpcServer:
         self._registrations = list(registrations)
         self.server = grpc.aio.server(
             interceptors=server_interceptors(verifier),
-            options=[("grpc.so_reuseport", 0)],
+            options=SERVER_OPTIONS,
         )
         self.health = health.aio.HealthServicer()
         health_pb2_grpc.add_HealthServicer_to_server(self.health, self.server)

@@ -46,3 +46,25 @@ def test_refused_tokens_stay_refused(fresh_verifier, issuer, tmp_path):
 
 def test_an_unknown_role_is_refused(fresh_verifier, issuer):
     assert refusal(fresh_verifier, issuer.issue("someone", "superuser")) == "INVALID_TOKEN"
+
+
+def test_a_key_rotation_logs_no_one_out(jwt_keys, issuer, tmp_path):
+    """Old and new public keys side by side: tokens of both private keys verify; once the old
+    public key is removed, only the new key's tokens do."""
+    ensure_key_pair(tmp_path / "new.pem", tmp_path / "new.pub")
+    new_issuer = type(issuer).from_file(str(tmp_path / "new.pem"))
+    old_public, new_public = jwt_keys[1].read_bytes(), (tmp_path / "new.pub").read_bytes()
+    old_token, new_token = issuer.issue("old", "pro"), new_issuer.issue("new", "pro")
+
+    both = TokenVerifier(old_public + new_public)
+    assert both.verify(old_token).subject == "old"
+    assert both.verify(new_token).subject == "new"
+
+    after = TokenVerifier(new_public)
+    assert after.verify(new_token).subject == "new"
+    assert refusal(after, old_token) == "INVALID_TOKEN"
+
+
+def test_a_file_without_a_public_key_is_refused_at_start():
+    with pytest.raises(ValueError, match="no PEM public key"):
+        TokenVerifier(b"not a key")
