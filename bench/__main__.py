@@ -13,6 +13,7 @@ from sqlalchemy.engine import make_url
 from bench.booking_bench import BookingParams, run_booking_benchmark
 from bench.database import bench_database, connect, server_settings
 from bench.import_bench import ImportParams, run_import_bench
+from bench.payments_bench import PaymentsParams, run_payments_bench
 from bench.report import BenchResult, machine_info, summary_table, write_result
 from bench.reservation_bench import ReservationParams, run_reservation_bench
 from bench.search_bench import SearchParams, run_search_bench
@@ -32,7 +33,7 @@ def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument(
         "--only",
-        choices=["all", "reservations", "search", "imports", "bookings"],
+        choices=["all", "reservations", "search", "imports", "bookings", "payments"],
         default="all",
     )
     parser.add_argument("--concurrency", type=int, default=64, help="calls in flight")
@@ -112,7 +113,7 @@ def main() -> int:
     args = parse_args()
     started = time.monotonic()
     results, machine = [], machine_info()
-    if args.only != "bookings":
+    if args.only not in ("bookings", "payments"):
         with bench_database() as database_url, tempfile.TemporaryDirectory(prefix="bench-") as tmp:
             print(f"bench database {make_url(database_url).database}")
             dataset, stocks = seed(database_url, args)
@@ -123,6 +124,8 @@ def main() -> int:
             args.booking_clients, args.booking_showtimes, args.warmup_seconds, args.seconds
         )
         results.append(run_booking_benchmark(params, args.db_pool_size))
+    if args.only in ("all", "payments"):
+        results.append(run_payments_bench(PaymentsParams()))
     print_explain(results)
     print()
     for result in results:

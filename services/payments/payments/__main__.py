@@ -1,0 +1,134 @@
+"""Commands of the payments service.
+
+python -m payments serve     the gRPC server
+python -m payments relay     the outbox relay (publishes booking.reimbursed to RabbitMQ)
+python -m payments worker    the ledger's event consumers (booking and catalog events)
+python -m payments batch     the payment batch (scheduled on the 1st and 16th, Europe/Paris)
+python -m payments migrate   creates the database if missing, applies migrations, declares
+                             the consumers' queues
+"""
+
+import argparse
+import asyncio
+import logging
+import sys
+from datetime import datetime
+from pathlib import Path
+
+from payments.app import build_server, catalog_client, debtor
+from payments.batch.run import create_batch
+from payments.settings import PaymentsSettings
+from payments.worker import consumers, run_worker
+from pclib import migrations
+from pclib.auth import TokenVerifier
+from pclib.db import make_engine
+from pclib.errors import DomainError
+from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
+from pclib.inbox import declare_queues
+from pclib.logs import configure_logging
+from pclib.outbox import OutboxRelay
+
+MIGRATIONS = Path(__file__).parent / "migrations"
+log = logging.getLogger("payments")
+
+
+async def serve(settings: PaymentsSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    start_metrics_server(settings.metrics_port)
+    try:
+        async with catalog_client(settings) as catalog:
+            verifier = TokenVerifier.from_file(settings.jwt_public_key_file)
+            server = build_server(engine, verifier, catalog, settings)
+            await serve_until_stopped(
+                server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
+            )
+    finally:
+        await engine.dispose()
+
+
+async def relay(settings: PaymentsSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=2)
+    start_metrics_server(settings.metrics_port)
+    try:
+        await OutboxRelay(engine, settings.amqp_url, settings.events_exchange).run(
+            stop_event_on_signals()
+        )
+    finally:
+        await engine.dispose()
+
+
+async def worker(settings: PaymentsSettings) -> None:
+    engine = make_engine(settings.database_url, settings.db_pool_size)
+    start_metrics_server(settings.metrics_port)
+    try:
+        await run_worker(engine, settings, stop_event_on_signals())
+    finally:
+        await engine.dispose()
+
+
+async def declare_consumer_queues(settings: PaymentsSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        await declare_queues(settings.amqp_url, consumers(engine, settings))
+    finally:
+        await engine.dispose()
+
+
+async def batch(settings: PaymentsSettings, cutoff: datetime | None) -> int:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        outcome = await create_batch(engine, debtor(settings), cutoff)
+    except DomainError as error:
+        print(f"batch refused: {error.reason}: {error.message}", file=sys.stderr)
+        return 2
+    finally:
+        await engine.dispose()
+    made = outcome.batch
+    verb = "made" if outcome.created else "already made"
+    print(
+        f"batch {made.id} {verb}: {made.label}, {made.payment_count} payments,"
+        f" {made.booking_count} bookings, {made.total_cents} cents"
+    )
+    return 0
+
+
+def _cutoff(value: str) -> datetime:
+    parsed = datetime.fromisoformat(value)
+    if parsed.tzinfo is None:
+        raise argparse.ArgumentTypeError("give the cutoff with its offset, e.g. +01:00")
+    return parsed
+
+
+def parse_args(argv: list[str]) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python -m payments",
+        description=__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    commands = parser.add_subparsers(dest="command", required=True)
+    for name in ("serve", "relay", "worker", "migrate"):
+        commands.add_parser(name)
+    batch_command = commands.add_parser("batch", help="make the payment batch")
+    batch_command.add_argument(
+        "--cutoff", type=_cutoff, help="ISO 8601 with offset (default: today 00:00 Paris)"
+    )
+    return parser.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = parse_args(sys.argv[1:] if argv is None else argv)
+    settings = PaymentsSettings()
+    configure_logging("payments", settings.log_level)
+    if args.command == "migrate":
+        migrations.upgrade(MIGRATIONS, settings.database_url)
+        asyncio.run(declare_consumer_queues(settings))
+        return 0
+    if args.command == "batch":
+        return asyncio.run(batch(settings, args.cutoff))
+    runners = {"serve": serve, "relay": relay, "worker": worker}
+    asyncio.run(runners[args.command](settings))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

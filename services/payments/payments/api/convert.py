@@ -1,0 +1,81 @@
+"""Conversions between the payments service's rows and its protobuf messages, and of ids."""
+
+import uuid
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+
+from passculture.payments.v1 import resources_pb2 as pb
+from payments.domain.bank_details import mask_iban
+from payments.models import BankAccount, Payment, PaymentBatch, PaymentLine
+from pclib.errors import NotFound
+
+STATUS = {"ACCEPTED": pb.BANK_ACCOUNT_STATUS_ACCEPTED}
+
+
+def parse_id(value: str, reason: str) -> uuid.UUID:
+    """An id from a request; a malformed one is reported like an unknown one."""
+    try:
+        return uuid.UUID(value)
+    except ValueError:
+        raise NotFound(reason, "not found") from None
+
+
+def timestamp(value: datetime | None) -> Timestamp | None:
+    if value is None:
+        return None
+    stamp = Timestamp()
+    stamp.FromDatetime(value.astimezone(UTC))
+    return stamp
+
+
+def to_datetime(stamp: Timestamp) -> datetime:
+    return stamp.ToDatetime(tzinfo=UTC)
+
+
+def bank_account_pb(account: BankAccount) -> pb.BankAccount:
+    return pb.BankAccount(
+        venue_id=str(account.venue_id),
+        offerer_id=str(account.offerer_id),
+        iban_masked=mask_iban(account.iban),
+        bic=account.bic,
+        holder_name=account.holder_name,
+        status=STATUS[account.status],
+        updated_at=timestamp(account.updated_at),
+    )
+
+
+def payment_pb(payment: Payment) -> pb.Payment:
+    return pb.Payment(
+        id=str(payment.id),
+        batch_id=str(payment.batch_id),
+        venue_id=str(payment.venue_id),
+        offerer_id=str(payment.offerer_id),
+        invoice_reference=payment.invoice_reference,
+        amount_cents=payment.amount_cents,
+        booking_count=payment.booking_count,
+        created_at=timestamp(payment.created_at),
+    )
+
+
+def line_pb(line: PaymentLine) -> pb.PaymentLine:
+    return pb.PaymentLine(
+        booking_id=str(line.booking_id),
+        total_cents=line.total_cents,
+        rate_bps=line.rate_bps,
+        reimbursed_cents=line.reimbursed_cents,
+        used_at=timestamp(line.used_at),
+    )
+
+
+def batch_pb(batch: PaymentBatch) -> pb.PaymentBatch:
+    return pb.PaymentBatch(
+        id=str(batch.id),
+        label=batch.label,
+        cutoff=timestamp(batch.cutoff),
+        payment_count=batch.payment_count,
+        booking_count=batch.booking_count,
+        total_cents=batch.total_cents,
+        created_at=timestamp(batch.created_at),
+        execution_date=batch.execution_date.isoformat(),
+    )

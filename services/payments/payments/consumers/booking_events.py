@@ -1,0 +1,50 @@
+"""The booking service's events that make the ledger: used → a reimbursable line; unused or
+cancelled → the line leaves the ledger unless already paid. Handlers run in the inbox
+transaction: a redelivered event changes nothing."""
+
+from datetime import UTC, datetime
+
+from google.protobuf.timestamp_pb2 import Timestamp
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passculture.booking.v1 import events_pb2
+from payments import ledger
+from payments.domain.ledger import CANCELLED, UNUSED, USED
+from pclib.inbox import EventMeta
+
+
+def _when(stamp: Timestamp, has_it: bool, meta: EventMeta) -> datetime:
+    """When the booking changed: the event's own time, else the message's (to the second)."""
+    if has_it:
+        return stamp.ToDatetime(tzinfo=UTC)
+    return meta.occurred_at or datetime.now(UTC)
+
+
+def _starts_at(facts: events_pb2.BookingFacts) -> datetime:
+    return facts.starts_at.ToDatetime(tzinfo=UTC)
+
+
+async def on_used(session: AsyncSession, event: events_pb2.BookingUsed, meta: EventMeta) -> None:
+    at = _when(event.used_at, event.HasField("used_at"), meta)
+    await ledger.record(session, event.booking, _starts_at(event.booking), USED, at)
+
+
+async def on_unused(
+    session: AsyncSession, event: events_pb2.BookingUnused, meta: EventMeta
+) -> None:
+    at = _when(event.unused_at, event.HasField("unused_at"), meta)
+    await ledger.record(session, event.booking, _starts_at(event.booking), UNUSED, at)
+
+
+async def on_cancelled(
+    session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
+) -> None:
+    at = _when(event.cancelled_at, event.HasField("cancelled_at"), meta)
+    await ledger.record(session, event.booking, _starts_at(event.booking), CANCELLED, at)
+
+
+HANDLERS = {
+    "booking.used": (events_pb2.BookingUsed, on_used),
+    "booking.unused": (events_pb2.BookingUnused, on_unused),
+    "booking.cancelled": (events_pb2.BookingCancelled, on_cancelled),
+}

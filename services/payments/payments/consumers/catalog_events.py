@@ -1,0 +1,51 @@
+"""The catalog's events payments needs: moved showtimes (unpaid lines wait for the new start)
+and offerers' names and SIRENs (a local copy, for admins putting a venue's bank account)."""
+
+import uuid
+from datetime import UTC
+
+from sqlalchemy import func
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passculture.catalog.v1 import events_pb2
+from payments import ledger
+from payments.models import Offerer
+from pclib.inbox import EventMeta
+
+
+async def on_stock_updated(
+    session: AsyncSession, event: events_pb2.StockUpdated, meta: EventMeta
+) -> None:
+    if not event.HasField("previous_starts_at"):
+        return
+    await ledger.move_showtime(
+        session, event.stock.id, event.stock.starts_at.ToDatetime(tzinfo=UTC)
+    )
+
+
+async def on_venue_upserted(
+    session: AsyncSession, event: events_pb2.VenueUpserted, meta: EventMeta
+) -> None:
+    if not event.offerer.id:
+        return
+    await save_offerer(
+        session, uuid.UUID(event.offerer.id), event.offerer.name, event.offerer.siren
+    )
+
+
+async def save_offerer(session: AsyncSession, offerer_id: uuid.UUID, name: str, siren: str) -> None:
+    values = {"name": name, "siren": siren}
+    await session.execute(
+        insert(Offerer)
+        .values(id=offerer_id, **values)
+        .on_conflict_do_update(
+            index_elements=[Offerer.id], set_={**values, "updated_at": func.now()}
+        )
+    )
+
+
+HANDLERS = {
+    "stock.updated": (events_pb2.StockUpdated, on_stock_updated),
+    "venue.upserted": (events_pb2.VenueUpserted, on_venue_upserted),
+}

@@ -1,0 +1,106 @@
+"""The ledger of reimbursable bookings, as the booking and catalog events change it. Every
+function runs in the event's inbox transaction, holding batches off (batch/lock.py)."""
+
+import logging
+import uuid
+from datetime import datetime
+
+from sqlalchemy import func, select, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from passculture.booking.v1 import events_pb2
+from payments import metrics
+from payments.batch.lock import hold_batches_off
+from payments.domain import ledger, rates
+from payments.models import LedgerLine
+
+log = logging.getLogger(__name__)
+
+
+def _facts(facts: events_pb2.BookingFacts, starts_at: datetime) -> dict:
+    return {
+        "venue_id": uuid.UUID(facts.venue_id),
+        "offerer_id": uuid.UUID(facts.offerer_id),
+        "offerer_siren": facts.offerer_siren,
+        "venue_siret": facts.venue_siret,
+        "stock_id": uuid.UUID(facts.stock_id),
+        "total_cents": facts.total_cents,
+        "starts_at": starts_at,
+        "scale_key": rates.scale_key(facts.venue_siret, facts.venue_id),
+    }
+
+
+def _state(new_state: str, occurred_at: datetime) -> dict:
+    used = new_state == ledger.USED
+    return {
+        "state": new_state,
+        "last_event_at": occurred_at,
+        "used_at": occurred_at if used else None,
+        "used_year": rates.revenue_year(occurred_at) if used else None,
+    }
+
+
+async def record(
+    session: AsyncSession,
+    facts: events_pb2.BookingFacts,
+    starts_at: datetime,
+    new_state: str,
+    occurred_at: datetime,
+) -> ledger.Outcome:
+    """Applies a booking's change (USED, UNUSED, CANCELLED at `occurred_at`) to its line."""
+    await hold_batches_off(session)
+    booking_id = uuid.UUID(facts.booking_id)
+    values = {**_facts(facts, starts_at), **_state(new_state, occurred_at)}
+    inserted = await session.scalar(
+        insert(LedgerLine)
+        .values(booking_id=booking_id, **values)
+        .on_conflict_do_nothing()
+        .returning(LedgerLine.booking_id)
+    )
+    if inserted is not None:
+        return _counted(ledger.Outcome.APPLY)
+    line = await session.scalar(
+        select(LedgerLine).where(LedgerLine.booking_id == booking_id).with_for_update()
+    )
+    outcome = ledger.decide(
+        ledger.Line(line.state, line.last_event_at, line.payment_id is not None),
+        new_state,
+        occurred_at,
+    )
+    if outcome is ledger.Outcome.APPLY:
+        for name, value in values.items():
+            setattr(line, name, value)
+        line.updated_at = func.now()
+    elif outcome is ledger.Outcome.PAID_CANNOT_UNDO:
+        metrics.PAID_BOOKINGS_UNDONE.labels(new_state).inc()
+        log.warning(
+            "a paid booking was %s: it stays paid, to settle by hand",
+            new_state.lower(),
+            extra={
+                "booking_id": str(booking_id),
+                "payment_id": str(line.payment_id),
+                "venue_id": str(line.venue_id),
+            },
+        )
+    return _counted(outcome)
+
+
+def _counted(outcome: ledger.Outcome) -> ledger.Outcome:
+    metrics.LEDGER_EVENTS.labels(outcome.value).inc()
+    return outcome
+
+
+async def move_showtime(session: AsyncSession, stock_id: str, starts_at: datetime) -> int:
+    """The unpaid lines of a moved showtime take its new start; returns how many."""
+    await hold_batches_off(session)
+    moved = await session.execute(
+        update(LedgerLine)
+        .where(
+            LedgerLine.stock_id == uuid.UUID(stock_id),
+            LedgerLine.payment_id.is_(None),
+            LedgerLine.starts_at != starts_at,
+        )
+        .values(starts_at=starts_at, updated_at=func.now())
+    )
+    return moved.rowcount

@@ -1,0 +1,24 @@
+"""Prometheus metrics of the payments service."""
+
+from prometheus_client import Counter, Histogram
+
+PAID_BOOKINGS_UNDONE = Counter(
+    "payments_paid_bookings_undone_total",
+    "Bookings unused or cancelled after they were paid (cannot be undone: to settle by hand).",
+    ["state"],
+)
+LEDGER_EVENTS = Counter(
+    "payments_ledger_events_total",
+    "Booking events applied to the ledger, by outcome (apply, stale, already_paid, "
+    "paid_cannot_undo).",
+    ["outcome"],
+)
+BATCH_SECONDS = Histogram(
+    "payments_batch_duration_seconds",
+    "Time a payment batch took to make.",
+    buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800),
+)
+BATCH_BOOKINGS = Counter("payments_batch_bookings_total", "Bookings paid by batches.")
+
+for _state in ("UNUSED", "CANCELLED"):
+    PAID_BOOKINGS_UNDONE.labels(_state)
