@@ -2,9 +2,11 @@
 
 python -m booking serve      the gRPC server
 python -m booking relay      the outbox relay (publishes events to RabbitMQ)
-python -m booking worker     event consumers (catalog events, emails) and the saga reconciler
+python -m booking worker     event consumers (catalog events, emails, payments' reimbursements)
+                             and the saga reconciler
 python -m booking auto-use   marks USED the bookings 48h after their showtime (scheduled)
-python -m booking migrate    creates the database if missing, applies migrations
+python -m booking migrate    creates the database if missing, applies migrations, declares the
+                             worker's queues
 """
 
 import argparse
@@ -15,11 +17,12 @@ from pathlib import Path
 from booking.app import build_server, catalog_client
 from booking.jobs import auto_use
 from booking.settings import BookingSettings
-from booking.worker import run_worker
+from booking.worker import consumers, run_worker
 from pclib import migrations
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
+from pclib.inbox import declare_queues
 from pclib.logs import configure_logging
 from pclib.outbox import OutboxRelay
 
@@ -65,6 +68,16 @@ async def worker(settings: BookingSettings) -> None:
         await engine.dispose()
 
 
+async def declare_consumer_queues(settings: BookingSettings) -> None:
+    """The worker's queues, declared before any producer publishes: a topic exchange drops the
+    events no queue is bound to yet."""
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        await declare_queues(settings.amqp_url, consumers(engine, settings))
+    finally:
+        await engine.dispose()
+
+
 async def run_auto_use(settings: BookingSettings) -> None:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
@@ -82,6 +95,7 @@ def main() -> None:
     configure_logging("booking", settings.log_level)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
+        asyncio.run(declare_consumer_queues(settings))
         return
     runners = {"serve": serve, "relay": relay, "worker": worker, "auto-use": run_auto_use}
     asyncio.run(runners[command](settings))

@@ -10,6 +10,8 @@ class BookingSettings(BaseServiceSettings):
     events_exchange: str = "booking"
     # The catalog's exchange, whose events the worker consumes.
     catalog_exchange: str = "catalog"
+    # The payments service's exchange, whose events the worker consumes.
+    payments_exchange: str = "payments"
     # Queue prefix of this service's consumers (one durable quorum queue per consumer).
     queue_prefix: str = "booking"
     catalog_addr: str = "127.0.0.1:50051"

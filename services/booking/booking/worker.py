@@ -1,11 +1,12 @@
-"""The booking worker: event consumers (catalog events, emails) and the saga's reconciler."""
+"""The booking worker: event consumers (catalog and payments events, emails) and the saga's
+reconciler."""
 
 import asyncio
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.catalog_client import CatalogClient
-from booking.consumers import catalog_events, emails
+from booking.consumers import catalog_events, emails, payment_events
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from pclib.db import make_session_factory
@@ -22,6 +23,13 @@ def consumers(engine: AsyncEngine, settings: BookingSettings) -> list[EventConsu
             f"{settings.queue_prefix}.catalog-events",
             {settings.catalog_exchange: list(catalog_events.HANDLERS)},
             catalog_events.HANDLERS,
+        ),
+        EventConsumer(
+            engine,
+            settings.amqp_url,
+            f"{settings.queue_prefix}.payment-events",
+            {settings.payments_exchange: list(payment_events.HANDLERS)},
+            payment_events.HANDLERS,
         ),
         EventConsumer(
             engine,
