@@ -1,11 +1,11 @@
 """End-to-end fixtures: the real processes started as subprocesses.
 
 `stack`: the catalog and the gateway. `booking_stack`: every process of `make run` (catalog
-serve, relay and worker; booking serve, relay and worker; the gateway) and a real SMTP server
-in the test process (`mailbox`). Each stack gets fresh databases, its own JWT keys, free ports
-and, for the booking stack, RabbitMQ exchanges and queues of its own (deleted after). At the
-end every process gets SIGTERM and must exit with status 0. Their output is printed at
-teardown, which pytest shows when the test fails.
+serve, relay and worker; booking serve, relay and worker; payments serve, relay and worker; the
+gateway) and a real SMTP server in the test process (`mailbox`). Each stack gets fresh
+databases, its own JWT keys, free ports and, for the booking stack, RabbitMQ exchanges and
+queues of its own (deleted after). At the end every process gets SIGTERM and must exit with
+status 0. Their output is printed at teardown, which pytest shows when the test fails.
 """
 
 import asyncio
@@ -34,7 +34,14 @@ from pclib.db import drop_database, ensure_database
 from pclib.keys import ensure_key_pair
 
 ROOT = Path(__file__).resolve().parents[1]
-SOURCE_FOLDERS = ("gen", "libs", "services/catalog", "services/booking", "gateway")
+SOURCE_FOLDERS = (
+    "gen",
+    "libs",
+    "services/catalog",
+    "services/booking",
+    "services/payments",
+    "gateway",
+)
 START_TIMEOUT_SECONDS = 30
 STOP_TIMEOUT_SECONDS = 20
 ADMIN = {"email": "admin@passculture.example.com", "password": "admin password 123"}
@@ -197,6 +204,10 @@ class EventNames:
         return f"booking.e2e-{self.run}"
 
     @property
+    def payments_exchange(self) -> str:
+        return f"payments.e2e-{self.run}"
+
+    @property
     def catalog_queue_prefix(self) -> str:
         return f"catalog.e2e-{self.run}"
 
@@ -204,12 +215,20 @@ class EventNames:
     def booking_queue_prefix(self) -> str:
         return f"booking.e2e-{self.run}"
 
+    @property
+    def payments_queue_prefix(self) -> str:
+        return f"payments.e2e-{self.run}"
+
     def consumer_queues(self) -> list[str]:
-        """The queues the workers consume (see catalog.__main__ and booking.worker)."""
+        """The queues the workers consume (see catalog.__main__, booking.worker and
+        payments.worker)."""
         return [
             f"{self.catalog_queue_prefix}.booking-events",
             f"{self.booking_queue_prefix}.catalog-events",
+            f"{self.booking_queue_prefix}.payment-events",
             f"{self.booking_queue_prefix}.emails",
+            f"{self.payments_queue_prefix}.booking-events",
+            f"{self.payments_queue_prefix}.catalog-events",
         ]
 
 
@@ -218,7 +237,7 @@ def _booking_environments(
 ) -> dict[str, dict[str, str]]:
     """The environment of each kind of process, as the Procfile maps it."""
     common = _environment(tmp_path, databases["catalog"]) | {"AMQP_URL": amqp_url}
-    catalog_port, booking_port = int(common["GRPC_PORT"]), free_port()
+    catalog_port, booking_port, payments_port = int(common["GRPC_PORT"]), free_port(), free_port()
     catalog = common | {
         "EVENTS_EXCHANGE": names.catalog_exchange,
         "BOOKING_EXCHANGE": names.booking_exchange,
@@ -230,15 +249,26 @@ def _booking_environments(
         "CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
         "EVENTS_EXCHANGE": names.booking_exchange,
         "CATALOG_EXCHANGE": names.catalog_exchange,
+        "PAYMENTS_EXCHANGE": names.payments_exchange,
         "QUEUE_PREFIX": names.booking_queue_prefix,
         "SMTP_HOST": mailbox.host,
         "SMTP_PORT": str(mailbox.port),
     }
-    gateway = common | {
-        "UPSTREAMS": "catalog,booking",
-        "BOOKING_ADDR": f"127.0.0.1:{booking_port}",
+    payments = common | {
+        "DATABASE_URL": databases["payments"],
+        "GRPC_PORT": str(payments_port),
+        "CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+        "EVENTS_EXCHANGE": names.payments_exchange,
+        "BOOKING_EXCHANGE": names.booking_exchange,
+        "CATALOG_EXCHANGE": names.catalog_exchange,
+        "QUEUE_PREFIX": names.payments_queue_prefix,
     }
-    return {"catalog": catalog, "booking": booking, "gateway": gateway}
+    gateway = common | {
+        "UPSTREAMS": "catalog,booking,payments",
+        "BOOKING_ADDR": f"127.0.0.1:{booking_port}",
+        "PAYMENTS_ADDR": f"127.0.0.1:{payments_port}",
+    }
+    return {"catalog": catalog, "booking": booking, "payments": payments, "gateway": gateway}
 
 
 async def _wait_for_consumers(stack: Stack, amqp_url: str, queues: list[str]) -> None:
@@ -273,6 +303,9 @@ BOOKING_STACK_PROCESSES = (
     ("booking", "booking", ["-m", "booking", "serve"]),
     ("booking-relay", "booking", ["-m", "booking", "relay"]),
     ("booking-worker", "booking", ["-m", "booking", "worker"]),
+    ("payments", "payments", ["-m", "payments", "serve"]),
+    ("payments-relay", "payments", ["-m", "payments", "relay"]),
+    ("payments-worker", "payments", ["-m", "payments", "worker"]),
     ("gateway", "gateway", ["-m", "gateway"]),
 )
 
@@ -304,7 +337,7 @@ async def _delete_topology(amqp_url: str, names: EventNames) -> None:
             await channel.queue_delete(queue)
             await channel.queue_delete(f"{queue}.dlq")
             await channel.exchange_delete(f"{queue}.dlx")
-        for exchange in (names.catalog_exchange, names.booking_exchange):
+        for exchange in (names.catalog_exchange, names.booking_exchange, names.payments_exchange):
             await channel.exchange_delete(exchange)
     finally:
         await connection.close()
@@ -316,11 +349,12 @@ async def booking_stack(pg_server_url, amqp_url, mailbox, tmp_path_factory) -> A
     accounts, so they never see each other's data)."""
     tmp_path = tmp_path_factory.mktemp("booking-stack")
     names = EventNames(uuid.uuid4().hex[:8])
-    with _databases(pg_server_url, "catalog", "booking") as databases:
+    with _databases(pg_server_url, "catalog", "booking", "payments") as databases:
         envs = _booking_environments(tmp_path, databases, amqp_url, names, mailbox)
         _run(["-m", "catalog", "migrate"], envs["catalog"])
         _run(["-m", "catalog", "create-admin"], envs["catalog"])
         _run(["-m", "booking", "migrate"], envs["booking"])
+        _run(["-m", "payments", "migrate"], envs["payments"])
         stack = Stack(f"http://127.0.0.1:{envs['gateway']['HTTP_PORT']}", ADMIN)
         try:
             for name, kind, args in BOOKING_STACK_PROCESSES:

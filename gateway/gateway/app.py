@@ -10,6 +10,7 @@ from gateway.metrics import HttpMetrics, MetricsMiddleware
 from gateway.openapi import PROBLEM_RESPONSES, document_problems
 from gateway.routes import (
     admin,
+    admin_payments,
     beneficiaries,
     bookings,
     counter,
@@ -17,12 +18,13 @@ from gateway.routes import (
     pro_accounts,
     pro_allocine,
     pro_bookings,
+    pro_money,
     pro_offers,
     pro_venues,
     search,
 )
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Booking, Catalog, Channels, Importer
+from gateway.upstreams import Booking, Catalog, Channels, Importer, Payments
 from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
@@ -35,7 +37,9 @@ ROUTERS = (
     counter.router,
     pro_bookings.router,
     pro_allocine.router,
+    pro_money.router,
     admin.router,
+    admin_payments.router,
     ops.router,
 )
 
@@ -50,6 +54,7 @@ async def _upstreams(app: FastAPI) -> AsyncIterator[None]:
     app.state.catalog = Catalog.on(by_name["catalog"]) if "catalog" in by_name else None
     app.state.booking = Booking.on(by_name["booking"]) if "booking" in by_name else None
     app.state.importer = Importer.on(by_name["importer"]) if "importer" in by_name else None
+    app.state.payments = Payments.on(by_name["payments"]) if "payments" in by_name else None
     try:
         yield
     finally:

@@ -6,7 +6,7 @@ from fastapi import Depends, Request
 
 from gateway.auth import Caller, admin_caller, beneficiary_caller, pro_caller
 from gateway.errors import Problem
-from gateway.upstreams import Booking, Catalog, Importer
+from gateway.upstreams import Booking, Catalog, Importer, Payments
 from pclib.idempotency import METADATA_KEY
 
 
@@ -87,3 +87,22 @@ async def pro_importer(
 
 
 ProImporter = Annotated[Importer, Depends(pro_importer)]
+
+
+# Payments
+
+
+async def pro_payments(
+    request: Request, caller: Annotated[Caller, Depends(pro_caller)]
+) -> Payments:
+    return _bound(request, "payments", caller.metadata)
+
+
+async def admin_payments(
+    request: Request, caller: Annotated[Caller, Depends(admin_caller)]
+) -> Payments:
+    return _bound(request, "payments", caller.metadata)
+
+
+ProPayments = Annotated[Payments, Depends(pro_payments)]
+AdminPayments = Annotated[Payments, Depends(admin_payments)]

@@ -7,7 +7,8 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class GatewaySettings(BaseSettings):
-    """Environment: HTTP_HOST, HTTP_PORT, CATALOG_ADDR, BOOKING_ADDR, JWT_PRIVATE_KEY_FILE, …
+    """Environment: HTTP_HOST, HTTP_PORT, CATALOG_ADDR, BOOKING_ADDR, IMPORTER_ADDR,
+    PAYMENTS_ADDR, JWT_PRIVATE_KEY_FILE, …
     (see fields)."""
 
     model_config = SettingsConfigDict(extra="ignore")
@@ -21,10 +22,11 @@ class GatewaySettings(BaseSettings):
     # Each upstream gRPC service has a `<name>_addr` field and is listed in `upstreams`
     # (UPSTREAMS=catalog,booking): the gateway opens one channel per upstream and /readyz checks
     # every one of them.
-    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog", "booking", "importer")
+    upstreams: Annotated[tuple[str, ...], NoDecode] = ("catalog", "booking", "importer", "payments")
     catalog_addr: str = "127.0.0.1:50051"
     booking_addr: str = "127.0.0.1:50052"
     importer_addr: str = "127.0.0.1:50053"
+    payments_addr: str = "127.0.0.1:50054"
     upstream_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 1.0
 

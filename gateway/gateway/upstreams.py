@@ -19,6 +19,11 @@ from passculture.catalog.v1 import (
     venue_service_pb2_grpc,
 )
 from passculture.importer.v1 import importer_service_pb2_grpc
+from passculture.payments.v1 import (
+    bank_account_service_pb2_grpc,
+    batch_service_pb2_grpc,
+    payment_service_pb2_grpc,
+)
 from pclib.grpc_client import channel
 
 
@@ -98,3 +103,18 @@ class Importer(_Stubs):
     @classmethod
     def on(cls, importer_channel: grpc.aio.Channel) -> "Importer":
         return cls(importer=importer_service_pb2_grpc.ImporterServiceStub(importer_channel))
+
+
+@dataclass(frozen=True)
+class Payments(_Stubs):
+    bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceStub
+    payments: payment_service_pb2_grpc.PaymentServiceStub
+    batches: batch_service_pb2_grpc.BatchServiceStub
+
+    @classmethod
+    def on(cls, payments_channel: grpc.aio.Channel) -> "Payments":
+        return cls(
+            bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(payments_channel),
+            payments=payment_service_pb2_grpc.PaymentServiceStub(payments_channel),
+            batches=batch_service_pb2_grpc.BatchServiceStub(payments_channel),
+        )

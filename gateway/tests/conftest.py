@@ -386,3 +386,54 @@ def booking_sql(booking_engine):
             await conn.execute(text(statement), params)
 
     return run
+
+
+# --- The payments service, in-process beside the catalog ---------------------------------------
+# A database per test: a batch pays every line it finds, whichever test stored it.
+
+
+@pytest.fixture
+def payments_db_url(migrated_database) -> str:
+    from payments.__main__ import MIGRATIONS as PAYMENTS_MIGRATIONS
+
+    return migrated_database("gateway_payments", PAYMENTS_MIGRATIONS)
+
+
+@pytest.fixture
+async def payments_engine(payments_db_url):
+    engine = make_engine(payments_db_url, pool_size=5)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def payments_server(payments_engine, payments_db_url, verifier, catalog_server, jwt_keys):
+    """The payments gRPC server on a free port, calling this test's catalog: its address."""
+    from payments.settings import PaymentsSettings
+    from payments.testing import running_payments
+
+    settings = PaymentsSettings(
+        database_url=payments_db_url,
+        catalog_addr=f"127.0.0.1:{catalog_server.port}",
+        jwt_public_key_file=str(jwt_keys[1]),
+    )
+    async with running_payments(payments_engine, verifier, settings) as (address, _):
+        yield address
+
+
+@pytest.fixture
+def money_gateway_settings(gateway_settings, payments_server) -> GatewaySettings:
+    return gateway_settings.model_copy(
+        update={"upstreams": ("catalog", "payments"), "payments_addr": payments_server}
+    )
+
+
+@pytest.fixture
+async def money_client(money_gateway_settings) -> AsyncIterator[httpx.AsyncClient]:
+    async with gateway_client(money_gateway_settings) as http:
+        yield http
+
+
+@pytest.fixture
+def mapi(money_client, issuer) -> Api:
+    return Api(money_client, issuer)

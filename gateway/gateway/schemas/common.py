@@ -3,7 +3,16 @@
 from datetime import UTC, datetime
 from typing import Annotated, Generic, Literal, TypeVar
 
-from pydantic import AfterValidator, AwareDatetime, BaseModel, ConfigDict, Field, Strict, StrictBool
+from pydantic import (
+    AfterValidator,
+    AwareDatetime,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StrictBool,
+)
 
 T = TypeVar("T")
 
@@ -16,6 +25,13 @@ def _storable(value: str) -> str:
         value.encode()
     except UnicodeEncodeError:
         raise ValueError("must be valid Unicode text") from None
+    return value
+
+
+def _not_a_number(value: object) -> object:
+    """Refuses numbers: pydantic would read 20261116 as seconds since 1970."""
+    if isinstance(value, int | float):
+        raise ValueError("must be an ISO 8601 date-time with an offset, e.g. 2026-11-16T00:00:00Z")
     return value
 
 
@@ -36,7 +52,7 @@ Int32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]
 Int64 = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 # Requests accept any offset but no naive time; answers are UTC ("…Z").
-Instant = Annotated[AwareDatetime, AfterValidator(_utc)]
+Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
 Feature = Literal["VF", "VO"]
 
 DEFAULT_PAGE_SIZE = 50

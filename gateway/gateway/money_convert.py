@@ -1,0 +1,83 @@
+"""Conversions from the payments service's protobuf messages to the JSON models."""
+
+from datetime import UTC, datetime
+
+from google.protobuf.message import Message
+
+from gateway.schemas import money
+from passculture.payments.v1 import resources_pb2 as pb
+
+BASIS_POINTS = 10_000
+
+
+def _datetime(message: Message, field: str) -> datetime | None:
+    if not message.HasField(field):
+        return None
+    return getattr(message, field).ToDatetime(tzinfo=UTC)
+
+
+def bank_account_out(account: pb.BankAccount) -> money.BankAccountOut:
+    return money.BankAccountOut(
+        venue_id=account.venue_id,
+        iban_masked=account.iban_masked,
+        bic=account.bic,
+        holder_name=account.holder_name,
+        status=pb.BankAccountStatus.Name(account.status).removeprefix("BANK_ACCOUNT_STATUS_"),
+        updated_at=_datetime(account, "updated_at"),
+    )
+
+
+def _payment_fields(payment: pb.Payment) -> dict:
+    return {
+        "id": payment.id,
+        "batch_id": payment.batch_id,
+        "venue_id": payment.venue_id,
+        "offerer_id": payment.offerer_id,
+        "invoice_reference": payment.invoice_reference,
+        "amount_cents": payment.amount_cents,
+        "booking_count": payment.booking_count,
+        "created_at": _datetime(payment, "created_at"),
+    }
+
+
+def payment_out(payment: pb.Payment) -> money.PaymentOut:
+    return money.PaymentOut(**_payment_fields(payment))
+
+
+def line_out(line: pb.PaymentLine) -> money.PaymentLineOut:
+    return money.PaymentLineOut(
+        booking_id=line.booking_id,
+        total_cents=line.total_cents,
+        rate=line.rate_bps / BASIS_POINTS,
+        reimbursed_cents=line.reimbursed_cents,
+        used_at=_datetime(line, "used_at"),
+    )
+
+
+def payment_detail_out(payment: pb.Payment, lines) -> money.PaymentDetailOut:
+    return money.PaymentDetailOut(
+        **_payment_fields(payment), lines=[line_out(line) for line in lines]
+    )
+
+
+def _batch_fields(batch: pb.PaymentBatch) -> dict:
+    return {
+        "id": batch.id,
+        "label": batch.label,
+        "cutoff": _datetime(batch, "cutoff"),
+        "payment_count": batch.payment_count,
+        "booking_count": batch.booking_count,
+        "total_cents": batch.total_cents,
+        "created_at": _datetime(batch, "created_at"),
+        "execution_date": batch.execution_date or None,
+    }
+
+
+def created_batch_out(batch: pb.PaymentBatch, created: bool) -> money.CreatedPaymentBatchOut:
+    return money.CreatedPaymentBatchOut(**_batch_fields(batch), created=created)
+
+
+def batch_detail_out(batch: pb.PaymentBatch, payments) -> money.PaymentBatchDetailOut:
+    return money.PaymentBatchDetailOut(
+        **_batch_fields(batch), payments=[payment_out(payment) for payment in payments]
+    )
