@@ -1,0 +1,602 @@
+"""The deployment: every kustomize overlay renders; every resource validates against the
+Kubernetes schemas (custom resources against the operators' schemas); the invariants hold
+(probes, limits, non-root read-only containers, grace periods longer than the drains, an HPA per
+service in prod, callers-only network policies, migrations as Jobs, the scheduled jobs); the
+alert rules pass promtool's unit tests and the dashboard's queries parse; the compose file and
+the Dockerfile keep their promises. The negative tests show the checks fail on broken copies.
+
+The tools come from `make deploy-tools` (a prerequisite of `make test`): kubectl (kustomize),
+promtool, kubernetes-validate, the Prometheus Operator's validators.
+"""
+
+import copy
+import json
+import re
+import shutil
+import subprocess
+from pathlib import Path
+
+import jsonschema
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parents[2]
+DEPLOY = ROOT / "deploy"
+K8S = DEPLOY / "k8s"
+TESTS = Path(__file__).resolve().parent
+TOOLS = ROOT / ".tools"
+KUBECTL = TOOLS / "bin" / "kubectl"
+PROMTOOL = TOOLS / "bin" / "promtool"
+PROMETHEUS_MODELS = TOOLS / "deploy" / "node_modules" / "@kubernetes-models" / "prometheus-operator"
+OVERLAYS = ("dev", "prod")
+# The oldest Kubernetes the manifests are for (CronJob timeZone, gRPC probes: GA in 1.27).
+KUBERNETES_VERSION = "1.30"
+
+SERVICES = {
+    # service: (python package, gRPC port, its callers)
+    "catalog": ("catalog", 50051, {"gateway", "booking", "import", "payments"}),
+    "booking": ("booking", 50052, {"gateway"}),
+    "import": ("importer", 50053, {"gateway"}),
+    "payments": ("payments", 50054, {"gateway"}),
+}
+CRONJOBS = {
+    # name: (args, schedule)
+    "booking-auto-use": (["booking", "auto-use"], "0 * * * *"),
+    "import-sync-all": (["importer", "sync-all"], "0 23 * * *"),
+    "payments-batch": (["payments", "batch"], "0 3 1,16 * *"),
+}
+PRESTOP_SLEEP_SECONDS = 5
+WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
+
+
+def require_tool(path: Path) -> Path:
+    if not path.exists():
+        pytest.fail(f"{path.relative_to(ROOT)} is missing: run `make deploy-tools`")
+    return path
+
+
+def render(directory: Path) -> list[dict]:
+    result = subprocess.run(
+        [str(require_tool(KUBECTL)), "kustomize", str(directory)],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, f"kustomize build {directory} failed:\n{result.stderr}"
+    return [doc for doc in yaml.safe_load_all(result.stdout) if doc]
+
+
+@pytest.fixture(scope="session")
+def dev_keys() -> None:
+    """The dev overlay's Secret reads a key pair that `make deploy-dev-keys` writes."""
+    from pclib.keys import ensure_key_pair
+
+    secrets = K8S / "overlays" / "dev" / "secrets"
+    ensure_key_pair(secrets / "jwt-private.pem", secrets / "jwt-public.pem")
+
+
+@pytest.fixture(scope="session")
+def rendered(dev_keys) -> dict[str, list[dict]]:
+    return {overlay: render(K8S / "overlays" / overlay) for overlay in OVERLAYS}
+
+
+def by_kind(docs: list[dict], kind: str) -> dict[str, dict]:
+    return {doc["metadata"]["name"]: doc for doc in docs if doc["kind"] == kind}
+
+
+def pod_template(workload: dict) -> dict:
+    if workload["kind"] == "CronJob":
+        return workload["spec"]["jobTemplate"]["spec"]["template"]
+    return workload["spec"]["template"]
+
+
+def config_of(docs: list[dict], container: dict) -> dict[str, str]:
+    """The environment a container gets from its ConfigMaps and literal values."""
+    maps = by_kind(docs, "ConfigMap")
+    env = {}
+    for source in container.get("envFrom", []):
+        env.update(maps[source["configMapRef"]["name"]]["data"])
+    env.update({e["name"]: e["value"] for e in container.get("env", []) if "value" in e})
+    return env
+
+
+# --- invariants (functions, so that the negative tests run them on broken copies) ----------------
+
+
+def workload_problems(docs: list[dict]) -> list[str]:
+    problems = []
+    for doc in docs:
+        if doc["kind"] not in WORKLOAD_KINDS:
+            continue
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        ours = doc["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "passculture"
+        pod = pod_template(doc)["spec"]
+        pod_security = pod.get("securityContext", {})
+        if pod_security.get("runAsNonRoot") is not True or pod_security.get("runAsUser", 0) == 0:
+            problems.append(f"{where}: the pod must run as a non-root user")
+        for container in pod.get("initContainers", []) + pod["containers"]:
+            name = f"{where} container {container['name']}"
+            resources = container.get("resources", {})
+            for bound in ("requests", "limits"):
+                for resource in ("cpu", "memory"):
+                    if resource not in resources.get(bound, {}):
+                        problems.append(f"{name}: no {resource} {bound}")
+            security = container.get("securityContext", {})
+            if security.get("allowPrivilegeEscalation") is not False:
+                problems.append(f"{name}: allowPrivilegeEscalation must be false")
+            if "ALL" not in security.get("capabilities", {}).get("drop", []):
+                problems.append(f"{name}: must drop ALL capabilities")
+            if security.get("runAsUser") == 0 or security.get("runAsNonRoot") is False:
+                problems.append(f"{name}: runs as root")
+            if ours and security.get("readOnlyRootFilesystem") is not True:
+                problems.append(f"{name}: the root filesystem must be read-only")
+            if doc["kind"] in ("Deployment", "StatefulSet"):
+                for probe in ("readinessProbe", "livenessProbe"):
+                    if probe not in container:
+                        problems.append(f"{name}: no {probe}")
+        if ours and pod_security.get("seccompProfile", {}).get("type") != "RuntimeDefault":
+            problems.append(f"{where}: seccompProfile must be RuntimeDefault")
+        if ours and pod.get("automountServiceAccountToken") is not False:
+            problems.append(f"{where}: must not mount a service account token")
+    return problems
+
+
+def grace_problems(docs: list[dict]) -> list[str]:
+    """Each server's grace period outlasts its preStop sleep plus its drain."""
+    problems = []
+    for name, deployment in by_kind(docs, "Deployment").items():
+        labels = deployment["metadata"]["labels"]
+        if labels.get("app.kubernetes.io/component") != "server":
+            continue
+        pod = deployment["spec"]["template"]["spec"]
+        container = pod["containers"][0]
+        env = config_of(docs, container)
+        drain = float(env.get("GRPC_DRAIN_SECONDS") or env.get("GRACEFUL_SHUTDOWN_SECONDS") or 10)
+        sleep = container.get("lifecycle", {}).get("preStop", {}).get("exec", {}).get("command")
+        sleep_seconds = float(sleep[1]) if sleep and sleep[0] == "sleep" else 0
+        grace = pod.get("terminationGracePeriodSeconds", 30)
+        if grace <= drain + sleep_seconds:
+            problems.append(
+                f"Deployment/{name}: grace {grace}s <= drain {drain}s + {sleep_seconds}s"
+            )
+        if name in SERVICES:
+            port = SERVICES[name][1]
+            for probe in ("startupProbe", "readinessProbe", "livenessProbe"):
+                if container.get(probe, {}).get("grpc", {}).get("port") != port:
+                    problems.append(f"Deployment/{name}: {probe} is not a gRPC probe on {port}")
+    return problems
+
+
+def hpa_problems(docs: list[dict]) -> list[str]:
+    problems = []
+    targets = {
+        hpa["spec"]["scaleTargetRef"]["name"]: hpa
+        for hpa in by_kind(docs, "HorizontalPodAutoscaler").values()
+        if hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
+    }
+    for name in [*SERVICES, "gateway"]:
+        hpa = targets.get(name)
+        if hpa is None:
+            problems.append(f"Deployment/{name}: no HorizontalPodAutoscaler")
+            continue
+        if hpa["spec"]["minReplicas"] < 2:
+            problems.append(f"HorizontalPodAutoscaler/{name}: fewer than 2 replicas")
+        if "replicas" in by_kind(docs, "Deployment")[name]["spec"]:
+            problems.append(f"Deployment/{name}: sets replicas, which its HPA owns")
+    return problems
+
+
+def allowed_callers(policy: dict, port: str) -> set[str] | None:
+    """The app names a NetworkPolicy lets in on `port` (None: some rule lets everyone in)."""
+    callers: set[str] = set()
+    for rule in policy["spec"].get("ingress", []):
+        ports = {p.get("port") for p in rule.get("ports", [])}
+        if rule.get("ports") and port not in ports:
+            continue
+        if not rule.get("from"):
+            return None
+        for peer in rule["from"]:
+            if "podSelector" not in peer or "namespaceSelector" in peer:
+                continue  # other namespaces (ingress controller, monitoring)
+            selector = peer["podSelector"]
+            name = selector.get("matchLabels", {}).get("app.kubernetes.io/name")
+            if name:
+                callers.add(name)
+            for expression in selector.get("matchExpressions", []):
+                if expression["key"] == "app.kubernetes.io/name":
+                    callers.update(expression["values"])
+            if not selector:
+                return None
+    return callers
+
+
+def network_problems(docs: list[dict]) -> list[str]:
+    policies = list(by_kind(docs, "NetworkPolicy").values())
+    problems = []
+    if not any(p["spec"]["podSelector"] == {} and not p["spec"].get("ingress") for p in policies):
+        problems.append("no default-deny ingress NetworkPolicy")
+    for name, (_, _, callers) in SERVICES.items():
+        selecting = [
+            p
+            for p in policies
+            if p["spec"]["podSelector"].get("matchLabels", {}).get("app.kubernetes.io/name") == name
+            and p["spec"]["podSelector"]["matchLabels"].get("app.kubernetes.io/component")
+            == "server"
+        ]
+        if len(selecting) != 1:
+            problems.append(f"{name}: {len(selecting)} NetworkPolicies select its server")
+            continue
+        allowed = allowed_callers(selecting[0], "grpc")
+        if allowed != callers:
+            shown = sorted(allowed) if allowed is not None else "everyone"
+            problems.append(f"{name}: reachable by {shown}, expected its callers {sorted(callers)}")
+    return problems
+
+
+# --- schemas --------------------------------------------------------------------------------
+
+
+def custom_resource_schema(doc: dict) -> Path:
+    group_version = doc["apiVersion"].replace("/", "_")
+    return TESTS / "schemas" / f"{group_version}_{doc['kind']}.json"
+
+
+def schema_problems(docs: list[dict]) -> list[str]:
+    import kubernetes_validate
+    from kubernetes_validate.utils import SchemaNotFoundError, ValidationError
+
+    problems = []
+    monitoring = []
+    for doc in docs:
+        where = f"{doc['kind']}/{doc['metadata']['name']}"
+        if doc["apiVersion"].startswith("monitoring.coreos.com/"):
+            monitoring.append(doc)
+            continue
+        if custom_resource_schema(doc).exists():
+            schema = json.loads(custom_resource_schema(doc).read_text())
+            for error in jsonschema.Draft202012Validator(schema).iter_errors(doc):
+                path = ".".join(str(p) for p in error.absolute_path)
+                problems.append(f"{where}: {path}: {error.message}")
+            continue
+        try:
+            kubernetes_validate.validate(doc, KUBERNETES_VERSION, strict=True)
+        except ValidationError as error:
+            path = ".".join(str(p) for p in error.path)
+            problems.append(f"{where}: {path}: {error.message}")
+        except SchemaNotFoundError as error:
+            problems.append(f"{where}: {error.message}")
+    if monitoring:
+        problems += monitoring_problems(monitoring)
+    return problems
+
+
+def monitoring_problems(docs: list[dict]) -> list[str]:
+    require_tool(PROMETHEUS_MODELS)
+    node = shutil.which("node")
+    if node is None:
+        pytest.fail("node is missing (the npm registry's tools need it): install nodejs")
+    result = subprocess.run(
+        [node, str(TESTS / "validate_monitoring.mjs"), str(PROMETHEUS_MODELS)],
+        input=json.dumps(docs),
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout)
+
+
+# --- the overlays ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_resource_validates_against_its_schema(rendered, overlay):
+    assert schema_problems(rendered[overlay]) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_workloads_have_probes_limits_and_run_unprivileged(rendered, overlay):
+    docs = rendered[overlay]
+    assert len(by_kind(docs, "Deployment")) >= 12
+    assert workload_problems(docs) == []
+    assert grace_problems(docs) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_deployment_has_a_disruption_budget(rendered, overlay):
+    docs = rendered[overlay]
+    budgets = [
+        p["spec"]["selector"]["matchLabels"] for p in by_kind(docs, "PodDisruptionBudget").values()
+    ]
+    for name, deployment in by_kind(docs, "Deployment").items():
+        if deployment["metadata"]["labels"].get("app.kubernetes.io/part-of") != "passculture":
+            continue
+        labels = deployment["spec"]["template"]["metadata"]["labels"]
+        assert any(b.items() <= labels.items() for b in budgets), f"{name}: no PodDisruptionBudget"
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_each_service_is_reached_only_by_its_callers(rendered, overlay):
+    assert network_problems(rendered[overlay]) == []
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_migrations_are_jobs_never_part_of_a_service_start(rendered, overlay):
+    docs = rendered[overlay]
+    jobs = by_kind(docs, "Job")
+    for name, (package, _, _) in SERVICES.items():
+        assert jobs[f"{name}-migrate"]["spec"]["template"]["spec"]["containers"][0]["args"] == [
+            package,
+            "migrate",
+        ]
+    for doc in docs:
+        if doc["kind"] in ("Deployment", "CronJob"):
+            for container in pod_template(doc)["spec"]["containers"]:
+                assert "migrate" not in container.get("args", []), doc["metadata"]["name"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_relays_and_consumers_run_in_their_own_deployments(rendered, overlay):
+    deployments = by_kind(rendered[overlay], "Deployment")
+    for name, (package, _, _) in SERVICES.items():
+        assert deployments[f"{name}-relay"]["spec"]["template"]["spec"]["containers"][0][
+            "args"
+        ] == [package, "relay"]
+    for name in ("catalog", "booking", "payments"):
+        assert deployments[f"{name}-worker"]["spec"]["template"]["spec"]["containers"][0][
+            "args"
+        ] == [SERVICES[name][0], "worker"]
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_scheduled_commands_are_cronjobs_in_paris_time(rendered, overlay):
+    cronjobs = by_kind(rendered[overlay], "CronJob")
+    assert set(cronjobs) == set(CRONJOBS)
+    for name, (args, schedule) in CRONJOBS.items():
+        spec = cronjobs[name]["spec"]
+        assert spec["schedule"] == schedule
+        assert spec["timeZone"] == "Europe/Paris"
+        assert spec["concurrencyPolicy"] == "Forbid"
+        container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
+        assert container["args"] == args
+
+
+def test_prod_has_an_autoscaler_per_service(rendered):
+    assert hpa_problems(rendered["prod"]) == []
+
+
+def test_prod_runs_the_operators_postgresql_and_rabbitmq_clusters(rendered):
+    docs = rendered["prod"]
+    clusters = by_kind(docs, "Cluster")
+    assert set(clusters) == {f"{name}-db" for name in SERVICES}
+    deployments = by_kind(docs, "Deployment")
+    for name in SERVICES:
+        cluster = clusters[f"{name}-db"]["spec"]
+        assert cluster["instances"] >= 3
+        env = config_of(docs, deployments[name]["spec"]["template"]["spec"]["containers"][0])
+        assert env["DB_HOST"] == f"{name}-db-rw"
+        assert env["DB_NAME"] == cluster["bootstrap"]["initdb"]["database"]
+    (rabbitmq,) = by_kind(docs, "RabbitmqCluster").values()
+    assert rabbitmq["spec"]["replicas"] >= 3
+    assert "default_queue_type = quorum" in rabbitmq["spec"]["rabbitmq"]["additionalConfig"]
+    # No home-made data stores in prod.
+    assert not by_kind(docs, "StatefulSet")
+
+
+def test_prod_is_monitored(rendered):
+    docs = rendered["prod"]
+    monitors = by_kind(docs, "ServiceMonitor")
+    for name in [*SERVICES, "gateway"]:
+        selector = monitors[name]["spec"]["selector"]["matchLabels"]
+        (service,) = [
+            s
+            for s in by_kind(docs, "Service").values()
+            if selector.items() <= s["metadata"].get("labels", {}).items()
+        ]
+        ports = {p["name"] for p in service["spec"]["ports"]}
+        assert {e["port"] for e in monitors[name]["spec"]["endpoints"]} <= ports
+    assert "passculture-background" in by_kind(docs, "PodMonitor")
+    assert "passculture-alerts" in by_kind(docs, "PrometheusRule")
+
+
+# --- alerts and dashboard -------------------------------------------------------------------
+
+
+def prometheus_rule_groups() -> list[dict]:
+    rule = yaml.safe_load((K8S / "components" / "monitoring" / "prometheus-rules.yaml").read_text())
+    return rule["spec"]["groups"]
+
+
+def promtool(*args: str) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        [str(require_tool(PROMTOOL)), *args], capture_output=True, text=True, check=False
+    )
+
+
+def test_alert_rules_are_valid_and_cover_the_promised_alerts(tmp_path):
+    groups = prometheus_rule_groups()
+    alerts = {rule["alert"] for group in groups for rule in group["rules"] if "alert" in rule}
+    assert {
+        "OutboxBacklogGrowing",
+        "DeadLetteredMessages",
+        "GrpcErrorRatioHigh",
+        "BookingLatencyP99High",
+        "ScheduledJobLate",
+    } <= alerts
+    rules = tmp_path / "rules.yaml"
+    rules.write_text(yaml.safe_dump({"groups": groups}))
+    result = promtool("check", "rules", str(rules))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_alert_rules_fire_when_they_should(tmp_path):
+    """promtool's unit tests (deploy/tests/alerts-test.yaml) against the rules, annotations
+    aside (their templates are checked by `promtool check rules`)."""
+    groups = copy.deepcopy(prometheus_rule_groups())
+    for group in groups:
+        for rule in group["rules"]:
+            rule.pop("annotations", None)
+    (tmp_path / "rules.yaml").write_text(yaml.safe_dump({"groups": groups}))
+    shutil.copy(TESTS / "alerts-test.yaml", tmp_path / "alerts-test.yaml")
+    result = promtool("test", "rules", str(tmp_path / "alerts-test.yaml"))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def dashboard() -> dict:
+    path = K8S / "components" / "monitoring" / "dashboards" / "passculture.json"
+    return json.loads(path.read_text())
+
+
+def dashboard_expressions(board: dict) -> list[str]:
+    return [
+        target["expr"]
+        for panel in board["panels"]
+        for target in panel.get("targets", [])
+        if target.get("expr")
+    ]
+
+
+def grafana_to_promql(expression: str) -> str:
+    expression = expression.replace("$__rate_interval", "5m").replace("$__interval", "1m")
+    return re.sub(r"\$\{?(\w+)\}?", r"\1", expression)
+
+
+def test_dashboard_queries_parse(tmp_path):
+    board = dashboard()
+    expressions = dashboard_expressions(board)
+    assert len(expressions) >= 20
+    rules = [
+        {"record": f"dashboard:query_{i}", "expr": grafana_to_promql(e)}
+        for i, e in enumerate(expressions)
+    ]
+    path = tmp_path / "dashboard-queries.yaml"
+    path.write_text(yaml.safe_dump({"groups": [{"name": "dashboard", "rules": rules}]}))
+    result = promtool("check", "rules", str(path))
+    assert result.returncode == 0, result.stdout + result.stderr
+
+
+def test_dashboard_shows_golden_signals_per_service_and_business_figures():
+    board = dashboard()
+    titles = [panel["title"] for panel in board["panels"]]
+    for wanted in ("Bookings per minute", "Allociné imports", "Payment batches"):
+        assert any(wanted in title for title in titles), wanted
+    for signal in ("Traffic", "Errors", "Latency", "Saturation"):
+        assert sum(title.startswith(signal) for title in titles) >= 2, signal
+    (service,) = [v for v in board["templating"]["list"] if v["name"] == "service"]
+    assert set(service["query"].split(",")) == set(SERVICES)
+    assert any(p.get("repeat") == "service" for p in board["panels"] if p["type"] == "row")
+    expressions = " ".join(dashboard_expressions(board))
+    for metric in (
+        "grpc_server_handled_total",
+        "grpc_server_handling_seconds_bucket",
+        "http_requests_total",
+        "outbox_backlog",
+        "import_showtimes_total",
+        "payments_batch_bookings_total",
+    ):
+        assert metric in expressions, metric
+
+
+# --- compose and Dockerfile -----------------------------------------------------------------
+
+
+def test_compose_runs_the_suite_in_order_with_a_database_per_service():
+    compose = yaml.safe_load((DEPLOY / "compose" / "compose.yaml").read_text())
+    services = compose["services"]
+    for name in ("postgres", "rabbitmq"):
+        assert "healthcheck" in services[name], name
+    databases = set()
+    for name, service in services.items():
+        for dependency in service.get("depends_on", {}):
+            assert dependency in services, f"{name} depends on unknown {dependency}"
+        if service.get("image") == "passculture:dev":
+            assert service["read_only"] is True and service["cap_drop"] == ["ALL"], name
+        url = service.get("environment", {}).get("DATABASE_URL")
+        if url:
+            databases.add(url.rsplit("/", 1)[1])
+    assert databases == {f"passculture_{name}" for name in SERVICES}
+    for name in SERVICES:
+        server = services[name]
+        assert "healthcheck" in server, name
+        migrated = server["depends_on"][f"{name}-migrate"]["condition"]
+        assert migrated == "service_completed_successfully", name
+    for name in ("booking", "import", "payments"):
+        assert services[name]["depends_on"]["catalog"]["condition"] == "service_healthy"
+    for name in SERVICES:
+        assert services["gateway"]["depends_on"][name]["condition"] == "service_healthy"
+
+
+def test_the_image_is_multi_stage_generates_the_protos_and_runs_unprivileged():
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert len(re.findall(r"^FROM ", dockerfile, re.MULTILINE)) >= 2
+    assert "grpc_tools.protoc" in dockerfile
+    final_stage = dockerfile.rsplit("\nFROM ", 1)[1]
+    (user,) = re.findall(r"^USER (\S+)", final_stage, re.MULTILINE)
+    assert user.split(":")[0] not in ("0", "root")
+    assert "pip install" not in final_stage  # dependencies come built from the first stage
+
+
+# --- negative controls: the checks fail on broken copies ------------------------------------
+
+
+def test_a_deployment_without_probes_fails_the_check(tmp_path, dev_keys):
+    """A copy of deploy/k8s whose catalog server lost its probes and limits: rendered, it
+    must fail the invariants (the real tree passes them, above)."""
+    tree = tmp_path / "k8s"
+    shutil.copytree(K8S, tree)
+    path = tree / "base" / "catalog" / "deployment.yaml"
+    deployment = yaml.safe_load(path.read_text())
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    del container["readinessProbe"], container["livenessProbe"]
+    del container["resources"]["limits"]
+    path.write_text(yaml.safe_dump(deployment))
+    problems = workload_problems(render(tree / "overlays" / "prod"))
+    assert "Deployment/catalog container catalog: no readinessProbe" in problems
+    assert "Deployment/catalog container catalog: no livenessProbe" in problems
+    assert "Deployment/catalog container catalog: no cpu limits" in problems
+
+
+def test_broken_manifests_fail_the_checks(rendered):
+    docs = copy.deepcopy(rendered["prod"])
+    deployments = by_kind(docs, "Deployment")
+    pod = deployments["booking"]["spec"]["template"]["spec"]
+    pod["securityContext"]["runAsNonRoot"] = False
+    pod["terminationGracePeriodSeconds"] = 10
+    pod["containers"][0]["securityContext"]["readOnlyRootFilesystem"] = False
+    problems = workload_problems(docs)
+    assert "Deployment/booking: the pod must run as a non-root user" in problems
+    assert "Deployment/booking container booking: the root filesystem must be read-only" in problems
+    assert any(p.startswith("Deployment/booking: grace 10s") for p in grace_problems(docs))
+
+    without_hpa = [
+        d
+        for d in docs
+        if not (d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "payments")
+    ]
+    assert hpa_problems(without_hpa) == ["Deployment/payments: no HorizontalPodAutoscaler"]
+
+    policy = by_kind(docs, "NetworkPolicy")["booking"]
+    policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"].append(
+        "import"
+    )
+    assert network_problems(docs) == [
+        "booking: reachable by ['gateway', 'import'], expected its callers ['gateway']"
+    ]
+
+
+def test_schema_validation_refuses_misspelt_fields(rendered):
+    docs = copy.deepcopy(rendered["prod"])
+    deployment = by_kind(docs, "Deployment")["catalog"]
+    deployment["spec"]["template"]["spec"]["containers"][0]["readinesProbe"] = {}
+    cluster = by_kind(docs, "Cluster")["catalog-db"]
+    cluster["spec"]["instance"] = 3
+    rabbitmq = by_kind(docs, "RabbitmqCluster")["rabbitmq"]
+    rabbitmq["spec"]["replicas"] = "three"
+    monitor = by_kind(docs, "ServiceMonitor")["catalog"]
+    del monitor["spec"]["selector"]
+    problems = schema_problems([deployment, cluster, rabbitmq, monitor])
+    assert len(problems) == 4, problems
+    assert problems[0].startswith("Deployment/catalog: spec.template.spec.containers.0")
+    assert "instance" in problems[1]
+    assert problems[2].startswith("RabbitmqCluster/rabbitmq: spec.replicas")
+    assert problems[3].startswith("ServiceMonitor/catalog") and "selector" in problems[3]
