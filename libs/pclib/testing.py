@@ -8,25 +8,29 @@ Tests wait for a condition with a deadline (`eventually`), never for a fixed tim
 import asyncio
 import contextlib
 import os
+import threading
 import time
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import aio_pika
 import psycopg
 import pytest
 from aio_pika.abc import AbstractIncomingMessage, AbstractQueue
+from prometheus_client import REGISTRY
 from psycopg import sql
 from sqlalchemy.engine import make_url
 from yarl import URL
 
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import drop_database, ensure_database, libpq_dsn
+from pclib.inbox import EventConsumer
 from pclib.keys import ensure_key_pair
 from pclib.migrations import upgrade
 from pclib.tcp_proxy import TcpProxy
-from pclib.topology import declare_exchange
+from pclib.topology import declare_consumer_queue, declare_exchange
 
 HOW_TO_START = (
     "{what} is needed: set {var} (e.g. {example}), or run a Docker engine so that "
@@ -264,3 +268,59 @@ async def drain(queue: AbstractQueue) -> list[AbstractIncomingMessage]:
     while message := await queue.get(no_ack=True, fail=False):
         left.append(message)
     return left
+
+
+@contextlib.asynccontextmanager
+async def running_consumers(broker, consumers: list[EventConsumer]) -> AsyncIterator[None]:
+    """Runs the consumers for the duration of the block. Their queues are declared (and bound)
+    first, so that nothing published from then on is lost; `broker` (a Broker fixture)
+    deletes queues and exchanges after the test."""
+    for consumer in consumers:
+        await declare_consumer_queue(
+            broker.channel, consumer.queue, consumer.bindings, consumer.delivery_limit
+        )
+        broker.consumer_queue(consumer.queue)
+        broker.exchanges += [name for name in consumer.bindings if name not in broker.exchanges]
+        consumer.max_backoff = 0.5
+    stop = asyncio.Event()
+    tasks = [asyncio.create_task(consumer.run(stop)) for consumer in consumers]
+    try:
+        yield
+    finally:
+        stop.set()
+        await asyncio.wait_for(asyncio.gather(*tasks), 15)
+
+
+def consumed(queue: str, routing_key: str, result: str) -> float:
+    """How many events the consumer of `queue` settled with this result (handled, duplicate,
+    failed, rejected), from its Prometheus counter."""
+    labels = {"queue": queue, "routing_key": routing_key, "result": result}
+    return REGISTRY.get_sample_value("events_consumed_total", labels) or 0.0
+
+
+class _Recorder(BaseHTTPRequestHandler):
+    def do_PUT(self) -> None:
+        body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
+        self.server.pushes.append((self.command, self.path, body.decode()))
+        self.send_response(200)
+        self.end_headers()
+
+    do_POST = do_PUT
+
+    def log_message(self, *args) -> None:
+        pass
+
+
+@contextlib.contextmanager
+def fake_pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
+    """A local HTTP server that takes pushes as a Pushgateway does: its URL, and the
+    (method, path, body) of each push received."""
+    server = HTTPServer(("127.0.0.1", 0), _Recorder)
+    server.pushes = []
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        yield f"http://127.0.0.1:{server.server_port}", server.pushes
+    finally:
+        server.shutdown()
+        server.server_close()

@@ -24,10 +24,10 @@ from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.logs import configure_logging
+from pclib.metrics_push import push_metrics
 from pclib.outbox import OutboxRelay
 
 MIGRATIONS = Path(__file__).parent / "migrations"
-log = logging.getLogger("importer")
 
 
 async def serve(settings: ImporterSettings) -> None:
@@ -73,7 +73,7 @@ async def run_sync_all(settings: ImporterSettings, args: argparse.Namespace) -> 
             )
     finally:
         await engine.dispose()
-        _push_metrics(settings)
+        push_metrics(settings.pushgateway_url, "importer-sync-all")
     if report is None:
         return 0
     print(
@@ -81,18 +81,6 @@ async def run_sync_all(settings: ImporterSettings, args: argparse.Namespace) -> 
         f" {len(report.busy)} already under way"
     )
     return 0
-
-
-def _push_metrics(settings: ImporterSettings) -> None:
-    """A job ends before Prometheus could scrape it: push its metrics, when told where."""
-    if not settings.pushgateway_url:
-        return
-    from prometheus_client import REGISTRY, push_to_gateway
-
-    try:
-        push_to_gateway(settings.pushgateway_url, job="importer-sync-all", registry=REGISTRY)
-    except OSError:
-        log.warning("could not push the metrics", exc_info=True)
 
 
 def parse_args(argv: list[str]) -> argparse.Namespace:

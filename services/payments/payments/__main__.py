@@ -26,9 +26,11 @@ from pclib.errors import DomainError
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import declare_queues
 from pclib.logs import configure_logging
+from pclib.metrics_push import push_metrics
 from pclib.outbox import OutboxRelay
 
 MIGRATIONS = Path(__file__).parent / "migrations"
+BATCH_JOB = "payments-batch"
 log = logging.getLogger("payments")
 
 
@@ -83,6 +85,7 @@ async def batch(settings: PaymentsSettings, cutoff: datetime | None) -> int:
         return 2
     finally:
         await engine.dispose()
+        push_metrics(settings.pushgateway_url, BATCH_JOB)
     made = outcome.batch
     verb = "made" if outcome.created else "already made"
     print(

@@ -1,11 +1,14 @@
 """The ledger of reimbursable bookings, as the booking and catalog events change it. Every
-function runs in the event's inbox transaction, holding batches off (batch/lock.py)."""
+function runs in the event's inbox transaction, holding batches off (batch/lock.py).
+
+A batch moves the lines it pays out of the ledger into payment_lines: an event about a booking
+is first looked up there (a paid line never changes, and must not come back as a new line)."""
 
 import logging
 import uuid
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -13,7 +16,7 @@ from passculture.booking.v1 import events_pb2
 from payments import metrics
 from payments.batch.lock import hold_batches_off
 from payments.domain import ledger, rates
-from payments.models import LedgerLine
+from payments.models import LedgerLine, Payment, PaymentLine
 
 log = logging.getLogger(__name__)
 
@@ -51,6 +54,9 @@ async def record(
     """Applies a booking's change (USED, UNUSED, CANCELLED at `occurred_at`) to its line."""
     await hold_batches_off(session)
     booking_id = uuid.UUID(facts.booking_id)
+    paid = await _payment_of(session, booking_id)
+    if paid is not None:
+        return _counted(_paid_line_event(paid, booking_id, new_state, occurred_at))
     values = {**_facts(facts, starts_at), **_state(new_state, occurred_at)}
     inserted = await session.scalar(
         insert(LedgerLine)
@@ -64,26 +70,44 @@ async def record(
         select(LedgerLine).where(LedgerLine.booking_id == booking_id).with_for_update()
     )
     outcome = ledger.decide(
-        ledger.Line(line.state, line.last_event_at, line.payment_id is not None),
-        new_state,
-        occurred_at,
+        ledger.Line(line.state, line.last_event_at, paid=False), new_state, occurred_at
     )
     if outcome is ledger.Outcome.APPLY:
         for name, value in values.items():
             setattr(line, name, value)
         line.updated_at = func.now()
-    elif outcome is ledger.Outcome.PAID_CANNOT_UNDO:
+    return _counted(outcome)
+
+
+async def _payment_of(session: AsyncSession, booking_id: uuid.UUID) -> Row | None:
+    """The booking's payment line (payment_id, used_at, venue_id) if it was paid."""
+    paid = await session.execute(
+        select(PaymentLine.payment_id, PaymentLine.used_at, Payment.venue_id)
+        .outerjoin(Payment, Payment.id == PaymentLine.payment_id)
+        .where(PaymentLine.booking_id == booking_id)
+    )
+    return paid.first()
+
+
+def _paid_line_event(
+    paid: Row, booking_id: uuid.UUID, new_state: str, occurred_at: datetime
+) -> ledger.Outcome:
+    # A paid line's last event was its use: what it took before leaving the ledger.
+    outcome = ledger.decide(
+        ledger.Line(ledger.USED, paid.used_at, paid=True), new_state, occurred_at
+    )
+    if outcome is ledger.Outcome.PAID_CANNOT_UNDO:
         metrics.PAID_BOOKINGS_UNDONE.labels(new_state).inc()
         log.warning(
             "a paid booking was %s: it stays paid, to settle by hand",
             new_state.lower(),
             extra={
                 "booking_id": str(booking_id),
-                "payment_id": str(line.payment_id),
-                "venue_id": str(line.venue_id),
+                "payment_id": str(paid.payment_id),
+                "venue_id": str(paid.venue_id),
             },
         )
-    return _counted(outcome)
+    return outcome
 
 
 def _counted(outcome: ledger.Outcome) -> ledger.Outcome:
@@ -92,13 +116,13 @@ def _counted(outcome: ledger.Outcome) -> ledger.Outcome:
 
 
 async def move_showtime(session: AsyncSession, stock_id: str, starts_at: datetime) -> int:
-    """The unpaid lines of a moved showtime take its new start; returns how many."""
+    """The lines of a moved showtime take its new start (paid ones are no longer in the
+    ledger); returns how many."""
     await hold_batches_off(session)
     moved = await session.execute(
         update(LedgerLine)
         .where(
             LedgerLine.stock_id == uuid.UUID(stock_id),
-            LedgerLine.payment_id.is_(None),
             LedgerLine.starts_at != starts_at,
         )
         .values(starts_at=starts_at, updated_at=func.now())

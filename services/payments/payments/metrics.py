@@ -1,6 +1,6 @@
 """Prometheus metrics of the payments service."""
 
-from prometheus_client import Counter, Histogram
+from prometheus_client import Counter, Gauge, Histogram
 
 PAID_BOOKINGS_UNDONE = Counter(
     "payments_paid_bookings_undone_total",
@@ -19,6 +19,15 @@ BATCH_SECONDS = Histogram(
     buckets=(0.1, 0.5, 1, 5, 10, 30, 60, 120, 300, 600, 1800),
 )
 BATCH_BOOKINGS = Counter("payments_batch_bookings_total", "Bookings paid by batches.")
+# The scheduled batch is a job that pushes its metrics once: a per-run counter cannot be summed
+# across runs, a gauge of the last batch can be shown as it is.
+BATCH_LAST_BOOKINGS = Gauge(
+    "payments_batch_last_bookings", "Bookings paid by the last batch this process made."
+)
+BATCH_LAST_SUCCESS = Gauge(
+    "payments_batch_last_success_timestamp_seconds",
+    "When a batch last succeeded (made, or found already made for its cutoff).",
+)
 
 for _state in ("UNUSED", "CANCELLED"):
     PAID_BOOKINGS_UNDONE.labels(_state)

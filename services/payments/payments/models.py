@@ -66,7 +66,8 @@ class BankAccount(Base):
 class LedgerLine(Base):
     """One booking as payments knows it from the booking events: USED lines are reimbursable
     until paid; UNUSED and CANCELLED ones stay as tombstones so that a late, older event does
-    not bring them back."""
+    not bring them back. The lines a batch pays leave the ledger for payment_lines (see
+    batch/run.py): the ledger holds what is not paid yet."""
 
     __tablename__ = "ledger_lines"
     __table_args__ = (
@@ -79,10 +80,7 @@ class LedgerLine(Base):
             "used_year",
             "used_at",
             "booking_id",
-            postgresql_where=text("state = 'USED' AND payment_id IS NULL"),
-        ),
-        Index(
-            "ix_ledger_lines_unpaid_stock", "stock_id", postgresql_where=text("payment_id IS NULL")
+            postgresql_where=text("state = 'USED'"),
         ),
     )
     booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -90,7 +88,7 @@ class LedgerLine(Base):
     offerer_id: Mapped[uuid.UUID]
     offerer_siren: Mapped[str] = mapped_column(Text)
     venue_siret: Mapped[str] = mapped_column(Text)
-    stock_id: Mapped[uuid.UUID]
+    stock_id: Mapped[uuid.UUID] = mapped_column(index=True)
     total_cents: Mapped[int] = mapped_column(BigInteger)
     starts_at: Mapped[datetime]
     state: Mapped[str] = mapped_column(String(16))
@@ -100,9 +98,6 @@ class LedgerLine(Base):
     used_year: Mapped[int | None] = mapped_column(Integer)
     # The time of the last event the line took (events older than it are ignored).
     last_event_at: Mapped[datetime]
-    # No foreign key (nor on payment_lines): a batch sets a million of them in one statement,
-    # in the transaction that writes the payments; a check per row would cost a trigger each.
-    payment_id: Mapped[uuid.UUID | None]
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
@@ -141,11 +136,14 @@ class Payment(Base):
 
 
 class PaymentLine(Base):
-    """One priced booking of a payment (written with COPY by the batch, before its payment)."""
+    """One priced booking of a payment (written with COPY by the batch, before its payment).
+    A booking is paid once: its id is the key. No foreign key to payments: a batch writes a
+    million lines in the transaction that writes the payments; a check per row would cost a
+    trigger each."""
 
     __tablename__ = "payment_lines"
-    payment_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    payment_id: Mapped[uuid.UUID] = mapped_column(index=True)
     total_cents: Mapped[int] = mapped_column(BigInteger)
     rate_bps: Mapped[int] = mapped_column(Integer)
     reimbursed_cents: Mapped[int] = mapped_column(BigInteger)

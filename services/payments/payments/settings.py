@@ -3,7 +3,7 @@ from pclib.settings import BaseServiceSettings
 
 class PaymentsSettings(BaseServiceSettings):
     """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_PUBLIC_KEY_FILE,
-    CATALOG_ADDR, DEBTOR_NAME, DEBTOR_IBAN, DEBTOR_BIC, …"""
+    CATALOG_ADDR, DEBTOR_NAME, DEBTOR_IBAN, DEBTOR_BIC, PUSHGATEWAY_URL, …"""
 
     grpc_port: int = 50054
     # The exchange the outbox relay publishes booking.reimbursed on.
@@ -22,3 +22,5 @@ class PaymentsSettings(BaseServiceSettings):
     debtor_bic: str = "BDFEFRPPCCT"
     # The SEPA file's initiating party id (e.g. the debtor's SIREN).
     debtor_id: str = "853318459"
+    # Where `python -m payments batch` pushes its metrics before it ends (none: not pushed).
+    pushgateway_url: str = ""

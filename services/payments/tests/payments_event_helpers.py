@@ -4,7 +4,7 @@ import uuid
 
 import aio_pika
 from google.protobuf.message import Message
-from sqlalchemy import select
+from sqlalchemy import select, text
 
 from payments import models
 from payments.consumers import booking_events, catalog_events
@@ -12,6 +12,11 @@ from pclib.db import make_session_factory
 from pclib.inbox import EventMeta
 
 HANDLERS = {**booking_events.HANDLERS, **catalog_events.HANDLERS}
+PAY_LINE = """
+WITH paid AS (DELETE FROM ledger_lines WHERE booking_id = :booking_id RETURNING *)
+INSERT INTO payment_lines (payment_id, booking_id, total_cents, rate_bps, reimbursed_cents, used_at)
+SELECT :payment_id, booking_id, total_cents, 10000, total_cents, used_at FROM paid
+"""
 
 
 async def handle(engine, routing_key: str, event: Message) -> None:
@@ -38,3 +43,18 @@ async def ledger_lines(engine) -> dict[uuid.UUID, models.LedgerLine]:
     async with engine.connect() as conn:
         rows = await conn.execute(select(models.LedgerLine))
         return {row.booking_id: row for row in rows}
+
+
+async def paid_bookings(engine) -> dict[uuid.UUID, uuid.UUID]:
+    """Each paid booking's payment id."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            select(models.PaymentLine.booking_id, models.PaymentLine.payment_id)
+        )
+        return {booking_id: payment_id for booking_id, payment_id in rows}
+
+
+async def mark_paid(engine, booking_id: uuid.UUID, payment_id: uuid.UUID) -> None:
+    """The booking's line paid, as a batch leaves it: out of the ledger, into payment_lines."""
+    async with engine.begin() as conn:
+        await conn.execute(text(PAY_LINE), {"booking_id": booking_id, "payment_id": payment_id})

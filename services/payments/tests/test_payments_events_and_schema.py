@@ -8,14 +8,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+import pytest
 from alembic import command
 
 from passculture.payments.v1 import events_pb2
-from payments.__main__ import MIGRATIONS
+from payments.__main__ import BATCH_JOB, MIGRATIONS
 from payments.testing import create_batch, new_venue, store_bank_account, store_used_lines
 from pclib.migrations import alembic_config
 from pclib.outbox import OutboxRelay
-from pclib.testing import observe, receive
+from pclib.testing import fake_pushgateway, observe, receive
 
 REPO = Path(__file__).resolve().parents[3]
 
@@ -45,12 +46,31 @@ async def test_booking_reimbursed_reaches_the_broker(
     assert (event.batch_id, set(event.booking_ids)) == (batch.id, set(map(str, booking_ids)))
 
 
-async def test_the_batch_command_pays_and_is_idempotent(payments_engine, payments_db_url):
+@pytest.fixture
+def pushgateway():
+    with fake_pushgateway() as gateway:
+        yield gateway
+
+
+def pushed_sample(body: str, name: str) -> float:
+    [value] = [line.split()[1] for line in body.splitlines() if line.startswith(f"{name} ")]
+    return float(value)
+
+
+async def test_the_batch_command_pays_is_idempotent_and_pushes_its_metrics(
+    payments_engine, payments_db_url, pushgateway
+):
     venue = new_venue()
     await store_bank_account(payments_engine, venue)
     await store_used_lines(payments_engine, venue, [datetime.now(UTC) - timedelta(days=2)])
     cutoff = (datetime.now(UTC) - timedelta(days=1)).isoformat()
-    env = {**os.environ, "DATABASE_URL": payments_db_url, "PYTHONPATH": os.pathsep.join(sys.path)}
+    url, pushes = pushgateway
+    env = {
+        **os.environ,
+        "DATABASE_URL": payments_db_url,
+        "PUSHGATEWAY_URL": url,
+        "PYTHONPATH": os.pathsep.join(sys.path),
+    }
 
     def batch(*args: str) -> subprocess.CompletedProcess:
         return subprocess.run(
@@ -63,8 +83,13 @@ async def test_the_batch_command_pays_and_is_idempotent(payments_engine, payment
             check=False,
         )
 
+    started = datetime.now(UTC).timestamp()
     first, again = batch("--cutoff", cutoff), batch("--cutoff", cutoff)
     assert first.returncode == 0, first.stderr
+    [(method, path, body), *_] = pushes
+    assert (method, path) == ("PUT", f"/metrics/job/{BATCH_JOB}")
+    assert pushed_sample(body, "payments_batch_bookings_total") == 1
+    assert pushed_sample(body, "payments_batch_last_success_timestamp_seconds") >= started
     said, said_again = first.stdout.splitlines()[-1], again.stdout.splitlines()[-1]
     assert " made: " in said and "1 payments, 1 bookings, 800 cents" in said
     assert again.returncode == 0 and " already made: " in said_again
@@ -72,6 +97,8 @@ async def test_the_batch_command_pays_and_is_idempotent(payments_engine, payment
     assert uuid.UUID(batch_id) and said_again.split()[1] == batch_id
     future = batch("--cutoff", (datetime.now(UTC) + timedelta(days=1)).isoformat())
     assert future.returncode == 2 and "INVALID_CUTOFF" in future.stderr
+    assert len(pushes) == 3
+    assert pushed_sample(pushes[2][2], "payments_batch_last_success_timestamp_seconds") == 0
 
 
 def test_migrations_match_the_models(payments_db_url):

@@ -6,10 +6,9 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from payments_event_helpers import handle, ledger_lines, publish
+from payments_event_helpers import handle, ledger_lines, mark_paid, publish
 from prometheus_client import REGISTRY
 
-from booking.testing import consumed, running_consumers
 from passculture.catalog.v1 import events_pb2 as catalog_events
 from payments import worker
 from payments.testing import (
@@ -20,12 +19,16 @@ from payments.testing import (
     unused,
     used,
 )
-from pclib.testing import eventually
+from pclib.testing import consumed, eventually, running_consumers
 from pclib.topology import declare_exchange
 
 
 def ago(**delta) -> datetime:
     return datetime.now(UTC) - timedelta(**delta)
+
+
+def outcomes(outcome: str) -> float:
+    return REGISTRY.get_sample_value("payments_ledger_events_total", {"outcome": outcome}) or 0.0
 
 
 @pytest.fixture
@@ -39,12 +42,7 @@ async def test_a_used_booking_becomes_a_reimbursable_line(payments_engine, venue
     await handle(payments_engine, "booking.used", used(facts, at))
 
     line = (await ledger_lines(payments_engine))[uuid.UUID(facts.booking_id)]
-    assert (line.state, line.used_at, line.last_event_at, line.payment_id) == (
-        "USED",
-        at,
-        at,
-        None,
-    )
+    assert (line.state, line.used_at, line.last_event_at) == ("USED", at, at)
     assert (line.total_cents, line.scale_key, line.used_year) == (1490, venue.siret, at.year)
     assert (str(line.venue_id), str(line.offerer_id), line.offerer_siren) == (
         venue.id,
@@ -90,45 +88,55 @@ async def test_a_paid_booking_unused_or_cancelled_stays_paid_with_a_warning(
     booking_id = uuid.UUID(facts.booking_id)
     await handle(payments_engine, "booking.used", used(facts, ago(days=2)))
     payment_id = uuid.uuid4()
-    async with payments_engine.begin() as conn:
-        await conn.exec_driver_sql(
-            "UPDATE ledger_lines SET payment_id = %s WHERE booking_id = %s",
-            (payment_id, booking_id),
-        )
+    await mark_paid(payments_engine, booking_id, payment_id)
     labels = {"state": "CANCELLED"}
     before = REGISTRY.get_sample_value("payments_paid_bookings_undone_total", labels)
 
     with caplog.at_level(logging.WARNING, logger="payments.ledger"):
         await handle(payments_engine, "booking.cancelled", cancelled(facts, ago(hours=1)))
 
-    line = (await ledger_lines(payments_engine))[booking_id]
-    assert (line.state, line.payment_id) == ("USED", payment_id)
+    # No tombstone either: the booking stays paid, out of the ledger.
+    assert booking_id not in await ledger_lines(payments_engine)
     assert REGISTRY.get_sample_value("payments_paid_bookings_undone_total", labels) == before + 1
     [warning] = caplog.records
-    assert warning.booking_id == str(booking_id) and "paid booking was cancelled" in warning.message
+    assert (warning.booking_id, warning.payment_id) == (str(booking_id), str(payment_id))
+    assert "paid booking was cancelled" in warning.message
 
 
-async def test_a_moved_showtime_moves_its_unpaid_lines_only(payments_engine, venue):
+@pytest.mark.parametrize("late", [False, True])
+async def test_a_paid_booking_used_again_does_not_come_back_to_the_ledger(
+    payments_engine, venue, late
+):
+    facts = booking_facts(venue)
+    booking_id = uuid.UUID(facts.booking_id)
+    await handle(payments_engine, "booking.used", used(facts, ago(days=2)))
+    await mark_paid(payments_engine, booking_id, uuid.uuid4())
+    stale, already_paid = outcomes("stale"), outcomes("already_paid")
+
+    await handle(payments_engine, "booking.used", used(facts, ago(days=3 if late else 1)))
+
+    assert booking_id not in await ledger_lines(payments_engine)
+    assert (outcomes("stale") - stale, outcomes("already_paid") - already_paid) == (
+        (1, 0) if late else (0, 1)
+    )
+
+
+async def test_a_moved_showtime_moves_its_lines(payments_engine, venue):
     stock_id = str(uuid.uuid4())
-    unpaid, paid = (booking_facts(venue, stock_id=stock_id) for _ in range(2))
-    for facts in (unpaid, paid):
+    unpaid, other = booking_facts(venue, stock_id=stock_id), booking_facts(venue)
+    for facts in (unpaid, other):
         await handle(payments_engine, "booking.used", used(facts, ago(hours=3)))
-    async with payments_engine.begin() as conn:
-        await conn.exec_driver_sql(
-            "UPDATE ledger_lines SET payment_id = %s WHERE booking_id = %s",
-            (uuid.uuid4(), uuid.UUID(paid.booking_id)),
-        )
     moved_to = datetime.now(UTC).replace(microsecond=0) + timedelta(days=2)
     event = catalog_events.StockUpdated(venue_id=venue.id)
     event.stock.id = stock_id
     event.stock.starts_at.FromDatetime(moved_to)
-    event.previous_starts_at.CopyFrom(paid.starts_at)
+    event.previous_starts_at.CopyFrom(unpaid.starts_at)
 
     await handle(payments_engine, "stock.updated", event)
 
     lines = await ledger_lines(payments_engine)
     assert lines[uuid.UUID(unpaid.booking_id)].starts_at == moved_to
-    assert lines[uuid.UUID(paid.booking_id)].starts_at == paid.starts_at.ToDatetime(tzinfo=UTC)
+    assert lines[uuid.UUID(other.booking_id)].starts_at == other.starts_at.ToDatetime(tzinfo=UTC)
 
 
 # --- through RabbitMQ ---------------------------------------------------------------------------

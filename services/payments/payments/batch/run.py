@@ -2,14 +2,17 @@
 
 The lines to pay are streamed from a server-side cursor in pricing order, priced in Python
 and written back with COPY chunk by chunk; what is kept in memory is bounded by the venues, not
-by the lines. Then set-based statements mark the ledger, keep the revenues for the next batches,
-write the payments with their invoice numbers and the SEPA file. The `booking.reimbursed` events
+by the lines. Then set-based statements move the paid lines out of the ledger (payment_lines
+holds them now), keep the revenues for the next batches, write the payments with their invoice
+numbers and the SEPA file. The `booking.reimbursed` events
 are cut as the lines stream by (see pricing.BookingChunks).
 """
 
+import asyncio
 import logging
 import time
 import uuid
+from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,6 +34,7 @@ FETCH_ROWS = 10_000
 BOOKINGS_PER_EVENT = 1_000
 REIMBURSED = "booking.reimbursed"
 
+# The ledger holds the unpaid lines only: the ones a batch pays leave it (PAID_LEAVE_THE_LEDGER).
 # Texts, not objects, for what is only passed through to COPY: the session reads its own output.
 LINES_TO_PAY = """
 SELECT l.booking_id::text, l.venue_id::text, l.scale_key, l.used_year, l.total_cents,
@@ -38,9 +42,17 @@ SELECT l.booking_id::text, l.venue_id::text, l.scale_key, l.used_year, l.total_c
 FROM ledger_lines l
 JOIN bank_accounts b ON b.venue_id = l.venue_id AND b.status = 'ACCEPTED'
 LEFT JOIN scale_revenues r ON r.scale_key = l.scale_key AND r.year = l.used_year
-WHERE l.state = 'USED' AND l.payment_id IS NULL
-  AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
+WHERE l.state = 'USED' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
 ORDER BY l.scale_key, l.used_year, l.used_at, l.booking_id
+"""
+# The lines just priced: LINES_TO_PAY's conditions again (the batch lock keeps the ledger
+# still). A delete only marks the rows: an update of each (payment_id) wrote a new row version
+# and index entries, and cost more than the rest of the batch. Kept in the ledger, paid lines
+# would make every later batch read the whole history to skip them (an anti-join).
+PAID_LEAVE_THE_LEDGER = """
+DELETE FROM ledger_lines l USING bank_accounts b
+WHERE b.venue_id = l.venue_id AND b.status = 'ACCEPTED'
+  AND l.state = 'USED' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
 """
 COPY_LINES = (
     "COPY payment_lines (payment_id, booking_id, total_cents, rate_bps, reimbursed_cents, used_at)"
@@ -55,15 +67,6 @@ FROM unnest(CAST(:ids AS uuid[]), CAST(:venues AS uuid[]), CAST(:references AS t
             CAST(:amounts AS bigint[]), CAST(:counts AS int[]))
      AS t(id, venue_id, reference, amount, count)
 JOIN bank_accounts b ON b.venue_id = t.venue_id
-"""
-# Set-based: both sides are read through indexes that hold only this batch's lines (the
-# payments' primary key prefix, the ledger's partial index of unpaid lines), whatever the size
-# of the history. (Per-chunk UPDATEs by booking id cost more: a key lookup per line.)
-MARK_LEDGER = """
-UPDATE ledger_lines l SET payment_id = pl.payment_id, updated_at = now()
-FROM payment_lines pl
-WHERE pl.payment_id = ANY(CAST(:ids AS uuid[])) AND l.booking_id = pl.booking_id
-  AND l.payment_id IS NULL AND l.state = 'USED'
 """
 KEEP_REVENUES = """
 INSERT INTO scale_revenues (scale_key, year, revenue_cents)
@@ -106,11 +109,14 @@ async def create_batch(
         existing = await _batch_of_cutoff(conn, cutoff)
         if existing is not None:
             log.info("batch already made", extra={"batch_id": str(existing.id)})
+            metrics.BATCH_LAST_SUCCESS.set_to_current_time()
             return BatchOutcome(existing, created=False)
         started = time.perf_counter()
-        batch = await _make(conn, debtor, cutoff, now)
+        batch = await _make(conn, engine, debtor, cutoff, now)
     metrics.BATCH_SECONDS.observe(time.perf_counter() - started)
     metrics.BATCH_BOOKINGS.inc(batch.booking_count)
+    metrics.BATCH_LAST_BOOKINGS.set(batch.booking_count)
+    metrics.BATCH_LAST_SUCCESS.set_to_current_time()
     log.info(
         "batch made",
         extra={
@@ -131,7 +137,11 @@ async def _batch_of_cutoff(conn: AsyncConnection, cutoff: datetime) -> PaymentBa
 
 
 async def _make(
-    conn: AsyncConnection, debtor: pain001.Debtor, cutoff: datetime, now: datetime
+    conn: AsyncConnection,
+    engine: AsyncEngine,
+    debtor: pain001.Debtor,
+    cutoff: datetime,
+    now: datetime,
 ) -> PaymentBatch:
     batch = PaymentBatch(
         id=uuid.uuid4(),
@@ -146,10 +156,9 @@ async def _make(
     )
     table = PaymentBatch.__table__
     await conn.execute(table.insert().values(_columns(batch)))
-    pricing = await _price_lines(conn, batch, cutoff, now)
-    payment_ids = [payment.payment_id for payment in pricing.payments.values()]
+    pricing = await _price_lines(conn, engine, batch, cutoff, now)
+    await _leave_the_ledger(conn, cutoff, now, pricing.booking_count)
     await _insert_payments(conn, batch, pricing)
-    await _mark_ledger(conn, payment_ids, pricing.booking_count)
     await _keep_revenues(conn, pricing.revenues)
     batch.payment_count = len(pricing.payments)
     batch.booking_count = pricing.booking_count
@@ -173,26 +182,57 @@ def _columns(batch: PaymentBatch) -> dict:
 
 
 async def _price_lines(
-    conn: AsyncConnection, batch: PaymentBatch, cutoff: datetime, now: datetime
+    conn: AsyncConnection,
+    engine: AsyncEngine,
+    batch: PaymentBatch,
+    cutoff: datetime,
+    now: datetime,
 ) -> BatchPricing:
     """Prices the lines chunk by chunk: each chunk's priced lines go to payment_lines with
     COPY, and the `booking.reimbursed` events it completed to the outbox."""
     raw: PsycopgConnection = (await conn.get_raw_connection()).driver_connection
     pricing, chunks = BatchPricing(), BookingChunks(BOOKINGS_PER_EVENT)
-    async with raw.cursor(name=f"lines_{batch.id.hex}") as lines:
-        await lines.execute(LINES_TO_PAY, {"cutoff": cutoff, "now": now})
-        while rows := await lines.fetchmany(FETCH_ROWS):
-            priced, done = [], []
-            for row in rows:
-                line = pricing.price(LineToPay._make(row))
-                priced.append(line)
-                if completed := chunks.add(row[2], line.payment_id, line.booking_id):
-                    done.extend(completed)
-            async with raw.cursor() as writer, writer.copy(COPY_LINES) as copy:
-                await copy.write("".join(line.copy_text() for line in priced))
-            await _add_events(conn, batch, done)
+    async for rows in _lines_to_pay(engine, batch, cutoff, now):
+        priced, done = [], []
+        for row in rows:
+            line = pricing.price(LineToPay._make(row))
+            priced.append(line)
+            if completed := chunks.add(row[2], line.payment_id, line.booking_id):
+                done.extend(completed)
+        async with raw.cursor() as writer, writer.copy(COPY_LINES) as copy:
+            await copy.write("".join(line.copy_text() for line in priced))
+        await _add_events(conn, batch, done)
     await _add_events(conn, batch, chunks.rest())
     return pricing
+
+
+async def _lines_to_pay(
+    engine: AsyncEngine, batch: PaymentBatch, cutoff: datetime, now: datetime
+) -> AsyncIterator[list[tuple]]:
+    """The lines, FETCH_ROWS at a time, read on a connection of their own: the next chunk is
+    fetched while the batch's connection writes one. The batch holds its lock already, so this
+    reading sees the ledger the batch pays (and none of the batch's own writes)."""
+    async with engine.connect() as reading, reading.begin():
+        raw: PsycopgConnection = (await reading.get_raw_connection()).driver_connection
+        async with raw.cursor(name=f"lines_{batch.id.hex}") as lines:
+            await lines.execute(LINES_TO_PAY, {"cutoff": cutoff, "now": now})
+            ahead = asyncio.ensure_future(lines.fetchmany(FETCH_ROWS))
+            try:
+                while rows := await ahead:
+                    ahead = asyncio.ensure_future(lines.fetchmany(FETCH_ROWS))
+                    yield rows
+            finally:
+                # Not cancelled: that would leave the connection mid-query.
+                await asyncio.gather(ahead, return_exceptions=True)
+
+
+async def _leave_the_ledger(
+    conn: AsyncConnection, cutoff: datetime, now: datetime, expected: int
+) -> None:
+    raw: PsycopgConnection = (await conn.get_raw_connection()).driver_connection
+    deleted = await raw.execute(PAID_LEAVE_THE_LEDGER, {"cutoff": cutoff, "now": now})
+    if deleted.rowcount != expected:
+        raise LedgerChanged(f"{deleted.rowcount} ledger lines paid, {expected} priced")
 
 
 async def _insert_payments(conn: AsyncConnection, batch: PaymentBatch, pricing: BatchPricing):
@@ -218,14 +258,6 @@ async def _insert_payments(conn: AsyncConnection, batch: PaymentBatch, pricing: 
     )
     if inserted.rowcount != len(payments):
         raise LedgerChanged("a bank account disappeared under the batch")
-
-
-async def _mark_ledger(conn: AsyncConnection, payment_ids: list[str], expected: int) -> None:
-    if not payment_ids:
-        return
-    marked = await conn.execute(text(MARK_LEDGER), {"ids": payment_ids})
-    if marked.rowcount != expected:
-        raise LedgerChanged(f"{marked.rowcount} ledger lines marked paid, {expected} priced")
 
 
 async def _keep_revenues(conn: AsyncConnection, revenues: dict[tuple[str, int], int]) -> None:
