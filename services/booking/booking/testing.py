@@ -1,6 +1,5 @@
 """Builders of booking data for tests (this service's and the cross-service ones)."""
 
-import asyncio
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -9,7 +8,6 @@ from datetime import UTC, date, datetime, timedelta
 
 import grpc
 from google.protobuf.message import Message
-from prometheus_client import REGISTRY
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -33,9 +31,7 @@ from passculture.booking.v1 import (
 )
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.db import make_session_factory
-from pclib.inbox import EventConsumer
 from pclib.passwords import hash_password
-from pclib.topology import declare_consumer_queue
 
 
 @dataclass
@@ -341,34 +337,6 @@ def isolated(settings: BookingSettings, name: str) -> BookingSettings:
             "queue_prefix": f"booking-{name}",
         }
     )
-
-
-@contextlib.asynccontextmanager
-async def running_consumers(broker, consumers: list[EventConsumer]) -> AsyncIterator[None]:
-    """Runs the consumers for the duration of the block. Their queues are declared (and bound)
-    first, so that nothing published from then on is lost; `broker` (pclib.testing.Broker)
-    deletes queues and exchanges after the test."""
-    for consumer in consumers:
-        await declare_consumer_queue(
-            broker.channel, consumer.queue, consumer.bindings, consumer.delivery_limit
-        )
-        broker.consumer_queue(consumer.queue)
-        broker.exchanges += [name for name in consumer.bindings if name not in broker.exchanges]
-        consumer.max_backoff = 0.5
-    stop = asyncio.Event()
-    tasks = [asyncio.create_task(consumer.run(stop)) for consumer in consumers]
-    try:
-        yield
-    finally:
-        stop.set()
-        await asyncio.wait_for(asyncio.gather(*tasks), 15)
-
-
-def consumed(queue: str, routing_key: str, result: str) -> float:
-    """How many events the consumer of `queue` settled with this result (handled, duplicate,
-    failed, rejected), from its Prometheus counter."""
-    labels = {"queue": queue, "routing_key": routing_key, "result": result}
-    return REGISTRY.get_sample_value("events_consumed_total", labels) or 0.0
 
 
 async def booked_quantity(catalog_engine: AsyncEngine, stock_id: str) -> int:

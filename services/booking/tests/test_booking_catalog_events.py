@@ -12,14 +12,7 @@ from sqlalchemy import func, select
 
 from booking import models, worker
 from booking.consumers import catalog_events
-from booking.testing import (
-    consumed,
-    isolated,
-    outbox_events,
-    running_consumers,
-    store_booking,
-    store_venue,
-)
+from booking.testing import isolated, outbox_events, store_booking, store_venue
 from catalog.testing import make_offer, make_pro, make_stock, make_venue
 from passculture.booking.v1 import events_pb2 as booking_events
 from passculture.catalog.v1 import events_pb2, resources_pb2
@@ -27,7 +20,7 @@ from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from pclib.db import make_session_factory
 from pclib.inbox import EventMeta
 from pclib.outbox import OutboxRelay
-from pclib.testing import eventually
+from pclib.testing import consumed, eventually, running_consumers
 from pclib.topology import declare_exchange
 
 H = timedelta(hours=1)
@@ -128,8 +121,17 @@ async def test_a_showtime_moved_more_than_48h_away_resets_limits_and_unuses(
         status: await store_booking(
             booking_engine, venue, status=status, stock_id=stock_id, starts_at=old_start
         )
-        for status in ("CONFIRMED", "USED", "REIMBURSED", "CANCELLED")
+        for status in ("CONFIRMED", "REIMBURSED", "CANCELLED")
     }
+    # Used in the very second of the catalog's change, after its (truncated) time.
+    stored["USED"] = await store_booking(
+        booking_engine,
+        venue,
+        status="USED",
+        stock_id=stock_id,
+        starts_at=old_start,
+        used_at=datetime.now(UTC),
+    )
 
     await handle(booking_engine, "stock.updated", moved(stock_id, new_start, old_start), now)
 
@@ -146,6 +148,9 @@ async def test_a_showtime_moved_more_than_48h_away_resets_limits_and_unuses(
     assert event.booking.booking_id == str(stored["USED"].booking.id)
     assert event.booking.starts_at.ToDatetime(tzinfo=UTC) == new_start
     assert event.booking.amount_cents == 800
+    # Payments orders a booking's events by time: the unuse must come after the use, which
+    # may be later than the catalog's second-precision event time.
+    assert event.unused_at.ToDatetime(tzinfo=UTC) > stored["USED"].booking.used_at
 
 
 async def test_a_showtime_moved_within_48h_keeps_used_bookings_used(

@@ -13,11 +13,11 @@ from aiosmtpd.controller import Controller
 
 from booking import worker
 from booking.api.convert import booking_facts, cancelled_event, timestamp
-from booking.testing import consumed, isolated, running_consumers, store_booking, store_venue
+from booking.testing import isolated, store_booking, store_venue
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
-from pclib.testing import eventually
+from pclib.testing import consumed, eventually, running_consumers
 
 # Saturday 13 March 2027, 20:30 in Réunion (UTC+4).
 STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)

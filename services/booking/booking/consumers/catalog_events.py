@@ -82,7 +82,10 @@ async def on_stock_updated(
         booking.cancellation_limit_at = rules.limit_after_move(starts_at, now)
         if unuses and booking.status == "USED":
             booking.status, booking.used_at, booking.validated_by = "CONFIRMED", None, None
-            await add_event(session, "booking.unused", unused_event(booking, venue, now))
+            # Stamped now, not with the catalog's second-precision time: payments orders a
+            # booking's events by their times, and the use may be later in that same second.
+            unused_at = datetime.now(UTC)
+            await add_event(session, "booking.unused", unused_event(booking, venue, unused_at))
 
 
 async def on_stock_deleted(
