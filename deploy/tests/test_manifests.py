@@ -492,7 +492,7 @@ def test_dashboard_shows_golden_signals_per_service_and_business_figures():
         "http_requests_total",
         "outbox_backlog",
         "import_showtimes_total",
-        "payments_batch_bookings_total",
+        "payments_batch_last_bookings",
     ):
         assert metric in expressions, metric
 
