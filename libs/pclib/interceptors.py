@@ -1,11 +1,12 @@
 """Server interceptors: Prometheus metrics, caller authentication, domain errors → gRPC status.
 
-Order matters: metrics (outermost, sees the final code) → errors → auth (innermost).
+Order matters: metrics (outermost, sees the final code) → errors → auth (innermost). Each wraps
+unary-unary calls and unary-stream calls (whose handlers are async generators).
 """
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 import grpc
 from google.protobuf import any_pb2
@@ -14,7 +15,7 @@ from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DataError
 
-from pclib.auth import TokenVerifier, reset_principal, set_principal
+from pclib.auth import Principal, TokenVerifier, reset_principal, set_principal
 from pclib.errors import ERROR_DOMAIN, DomainError, InvalidArgument, Unauthenticated
 
 log = logging.getLogger(__name__)
@@ -32,19 +33,28 @@ HANDLING_SECONDS = Histogram(
 )
 
 Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
+StreamBehavior = Callable[[object, grpc.aio.ServicerContext], AsyncIterator[object]]
 
 
-def _wrap_unary(
-    handler: grpc.RpcMethodHandler | None, wrap: Callable[[Behavior], Behavior]
+def _wrap(
+    handler: grpc.RpcMethodHandler | None,
+    wrap: Callable[[Behavior], Behavior],
+    wrap_stream: Callable[[StreamBehavior], StreamBehavior],
 ) -> grpc.RpcMethodHandler | None:
-    """Wraps a unary-unary handler's behavior; other kinds pass through untouched."""
-    if handler is None or handler.unary_unary is None:
-        return handler
-    return grpc.unary_unary_rpc_method_handler(
-        wrap(handler.unary_unary),
-        request_deserializer=handler.request_deserializer,
-        response_serializer=handler.response_serializer,
-    )
+    """Wraps a unary-unary or unary-stream handler's behavior; other kinds pass through."""
+    if handler is None:
+        return None
+    serializers = {
+        "request_deserializer": handler.request_deserializer,
+        "response_serializer": handler.response_serializer,
+    }
+    if handler.unary_unary is not None:
+        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary), **serializers)
+    if handler.unary_stream is not None:
+        return grpc.unary_stream_rpc_method_handler(
+            wrap_stream(handler.unary_stream), **serializers
+        )
+    return handler
 
 
 def _split_method(full_method: str) -> tuple[str, str]:
@@ -67,6 +77,10 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
     async def intercept_service(self, continuation, handler_call_details):
         service, method = _split_method(handler_call_details.method)
 
+        def record(code: str, start: float) -> None:
+            HANDLED.labels(service, method, code).inc()
+            HANDLING_SECONDS.labels(service, method, code).observe(time.perf_counter() - start)
+
         def wrap(behavior: Behavior) -> Behavior:
             async def measured(request, context):
                 start = time.perf_counter()
@@ -79,14 +93,27 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
                     code = _code_name(context, grpc.StatusCode.UNKNOWN)
                     raise
                 finally:
-                    HANDLED.labels(service, method, code).inc()
-                    HANDLING_SECONDS.labels(service, method, code).observe(
-                        time.perf_counter() - start
-                    )
+                    record(code, start)
 
             return measured
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def measured(request, context):
+                start = time.perf_counter()
+                code = "OK"
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                    code = _code_name(context, grpc.StatusCode.OK)
+                except BaseException:
+                    code = _code_name(context, grpc.StatusCode.UNKNOWN)
+                    raise
+                finally:
+                    record(code, start)
+
+            return measured
+
+        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
 
 
 def status_of(error: DomainError) -> grpc.Status:
@@ -102,6 +129,19 @@ def status_of(error: DomainError) -> grpc.Status:
     )
 
 
+async def _abort(error: Exception, context: grpc.aio.ServicerContext, method: str) -> None:
+    """Ends the call with the status `error` stands for (never returns)."""
+    if isinstance(error, DataError):
+        # PostgreSQL refused a value the checks let through (e.g. a NUL character).
+        log.warning("invalid value in %s", method, exc_info=error)
+        error = InvalidArgument("INVALID_VALUE", "a value is not valid")
+    if isinstance(error, DomainError):
+        status = status_of(error)
+        await context.abort(status.code, status.details, status.trailing_metadata)
+    log.error("unexpected error in %s", method, exc_info=error)
+    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+
+
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Domain errors become their status; anything unexpected is logged and becomes INTERNAL."""
 
@@ -112,23 +152,26 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             async def guarded(request, context):
                 try:
                     return await behavior(request, context)
-                except DomainError as error:
-                    status = status_of(error)
-                    await context.abort(status.code, status.details, status.trailing_metadata)
                 except grpc.aio.AbortError:
                     raise
-                except DataError:
-                    # PostgreSQL refused a value the checks let through (e.g. a NUL character).
-                    log.warning("invalid value in %s", method, exc_info=True)
-                    status = status_of(InvalidArgument("INVALID_VALUE", "a value is not valid"))
-                    await context.abort(status.code, status.details, status.trailing_metadata)
-                except Exception:
-                    log.exception("unexpected error in %s", method)
-                    await context.abort(grpc.StatusCode.INTERNAL, "internal error")
+                except Exception as error:
+                    await _abort(error, context, method)
 
             return guarded
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def guarded(request, context):
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                except grpc.aio.AbortError:
+                    raise
+                except Exception as error:
+                    await _abort(error, context, method)
+
+            return guarded
+
+        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -141,19 +184,21 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
     def __init__(self, verifier: TokenVerifier) -> None:
         self._verifier = verifier
 
+    def _principal(self, authorization: str) -> Principal | None:
+        if not authorization:
+            return None
+        scheme, _, token = authorization.partition(" ")
+        if scheme.lower() != "bearer" or not token:
+            raise Unauthenticated("INVALID_TOKEN", "expected a Bearer token")
+        return self._verifier.verify(token)
+
     async def intercept_service(self, continuation, handler_call_details):
         metadata = dict(handler_call_details.invocation_metadata or ())
         authorization = metadata.get("authorization", "")
 
         def wrap(behavior: Behavior) -> Behavior:
             async def authenticated(request, context):
-                principal = None
-                if authorization:
-                    scheme, _, token = authorization.partition(" ")
-                    if scheme.lower() != "bearer" or not token:
-                        raise Unauthenticated("INVALID_TOKEN", "expected a Bearer token")
-                    principal = self._verifier.verify(token)
-                reset_token = set_principal(principal)
+                reset_token = set_principal(self._principal(authorization))
                 try:
                     return await behavior(request, context)
                 finally:
@@ -161,7 +206,18 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
             return authenticated
 
-        return _wrap_unary(await continuation(handler_call_details), wrap)
+        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
+            async def authenticated(request, context):
+                reset_token = set_principal(self._principal(authorization))
+                try:
+                    async for response in behavior(request, context):
+                        yield response
+                finally:
+                    reset_principal(reset_token)
+
+            return authenticated
+
+        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
 
 
 def server_interceptors(verifier: TokenVerifier) -> list[grpc.aio.ServerInterceptor]:

@@ -13,6 +13,7 @@ from pclib.errors import NotFound
 from pclib.grpc_client import error_info
 from pclib.grpc_server import GrpcServer
 from pclib.keys import ensure_key_pair
+from pclib.testing import eventually
 
 SERVICE = "test.v1.EchoService"
 
@@ -35,6 +36,17 @@ async def slow(request: bytes, context) -> bytes:
     return b"done"
 
 
+async def items(request: bytes, context):
+    principal = current_principal()
+    for number in range(3):
+        yield f"{principal.role if principal else 'anonymous'}:{number}".encode()
+
+
+async def items_then_missing(request: bytes, context):
+    yield b"first"
+    raise NotFound("THING_NOT_FOUND", "no such thing")
+
+
 def register(servicer, server: grpc.aio.Server) -> None:
     handlers = {
         name: grpc.unary_unary_rpc_method_handler(function)
@@ -45,6 +57,8 @@ def register(servicer, server: grpc.aio.Server) -> None:
             "Slow": slow,
         }.items()
     }
+    handlers["Items"] = grpc.unary_stream_rpc_method_handler(items)
+    handlers["ItemsThenMissing"] = grpc.unary_stream_rpc_method_handler(items_then_missing)
     server.add_generic_rpc_handlers((grpc.method_handlers_generic_handler(SERVICE, handlers),))
 
 
@@ -147,3 +161,42 @@ async def test_stopping_drains_calls_in_flight(keys):
             pass  # already refusing new calls: never SERVING again either way
         assert await in_flight == b"done"
         await stopping
+
+
+def stream(channel: grpc.aio.Channel, method: str):
+    return channel.unary_stream(f"/{SERVICE}/{method}")
+
+
+async def test_streams_are_authenticated_and_counted(server, keys):
+    _, channel = server
+    before = handled("Items", "OK")
+    assert [item async for item in stream(channel, "Items")(b"")] == [
+        b"anonymous:0",
+        b"anonymous:1",
+        b"anonymous:2",
+    ]
+    token = keys[0].issue("someone", "pro")
+    answers = stream(channel, "Items")(b"", metadata=bearer_metadata(token))
+    assert [item async for item in answers] == [b"pro:0", b"pro:1", b"pro:2"]
+    # A stream's status can reach the client before the server's generator has unwound.
+    await eventually(lambda: handled("Items", "OK") == before + 2, within=2)
+
+    refused = handled("Items", "UNAUTHENTICATED")
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await anext(aiter(stream(channel, "Items")(b"", metadata=(("authorization", "Basic x"),))))
+    assert failure.value.code() == grpc.StatusCode.UNAUTHENTICATED
+    assert error_info(failure.value).reason == "INVALID_TOKEN"
+    await eventually(lambda: handled("Items", "UNAUTHENTICATED") == refused + 1, within=2)
+
+
+async def test_a_domain_error_ends_a_stream_with_its_reason(server):
+    _, channel = server
+    before = handled("ItemsThenMissing", "NOT_FOUND")
+    received = []
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        async for item in stream(channel, "ItemsThenMissing")(b""):
+            received.append(item)
+    assert received == [b"first"]
+    assert failure.value.code() == grpc.StatusCode.NOT_FOUND
+    assert error_info(failure.value).reason == "THING_NOT_FOUND"
+    await eventually(lambda: handled("ItemsThenMissing", "NOT_FOUND") == before + 1, within=2)

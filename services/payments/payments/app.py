@@ -65,7 +65,7 @@ def build_server(
             ),
             (
                 batch_service_pb2_grpc.add_BatchServiceServicer_to_server,
-                BatchServicer(engine, sessions, debtor(settings), verifier),
+                BatchServicer(engine, sessions, debtor(settings)),
                 _name(batch_service_pb2, "BatchService"),
             ),
         ],

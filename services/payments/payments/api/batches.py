@@ -2,7 +2,6 @@
 
 from collections.abc import AsyncIterator
 
-import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
 
 from passculture.payments.v1 import batch_service_pb2 as pb
@@ -12,25 +11,17 @@ from payments.api.convert import batch_pb, parse_id, payment_pb, to_datetime
 from payments.batch.run import create_batch
 from payments.domain.batch_dates import sepa_filename
 from payments.sepa.pain001 import Debtor
-from pclib.auth import TokenVerifier, require_role, reset_principal, set_principal
-from pclib.errors import DomainError, NotFound, Unauthenticated
-from pclib.interceptors import status_of
+from pclib.auth import require_role
+from pclib.errors import NotFound
 
 CHUNK_BYTES = 64 * 1024
 
 
 class BatchServicer(pb_grpc.BatchServiceServicer):
-    def __init__(
-        self,
-        engine: AsyncEngine,
-        sessions: async_sessionmaker,
-        debtor: Debtor,
-        verifier: TokenVerifier,
-    ) -> None:
+    def __init__(self, engine: AsyncEngine, sessions: async_sessionmaker, debtor: Debtor) -> None:
         self._engine = engine
         self._sessions = sessions
         self._debtor = debtor
-        self._verifier = verifier
 
     async def CreatePaymentBatch(self, request, context):
         require_role("admin")
@@ -51,33 +42,13 @@ class BatchServicer(pb_grpc.BatchServiceServicer):
         )
 
     async def GetSepaFile(self, request, context) -> AsyncIterator[pb.GetSepaFileResponse]:
-        # pclib's interceptors wrap unary calls only: this stream authenticates and maps its
-        # domain errors itself.
-        try:
-            token = set_principal(self._verified_caller(context))
-            try:
-                require_role("admin")
-                filename, document = await self._sepa_file(request.batch_id)
-            finally:
-                reset_principal(token)
-        except DomainError as error:
-            status = status_of(error)
-            await context.abort(status.code, status.details, status.trailing_metadata)
+        require_role("admin")
+        filename, document = await self._sepa_file(request.batch_id)
         for start in range(0, len(document), CHUNK_BYTES):
             yield pb.GetSepaFileResponse(
                 chunk=document[start : start + CHUNK_BYTES],
                 filename=filename if start == 0 else "",
             )
-
-    def _verified_caller(self, context: grpc.aio.ServicerContext):
-        metadata = dict(context.invocation_metadata() or ())
-        authorization = metadata.get("authorization", "")
-        if not authorization:
-            return None
-        scheme, _, token = authorization.partition(" ")
-        if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("INVALID_TOKEN", "expected a Bearer token")
-        return self._verifier.verify(token)
 
     async def _sepa_file(self, batch_id: str) -> tuple[str, bytes]:
         async with self._sessions() as session:
