@@ -18,7 +18,7 @@ import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from sqlalchemy import func, select, update
+from sqlalchemy import Row, exists, func, null, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,6 +29,7 @@ from booking.domain import rules
 from booking.domain.countermark import new_countermark
 from booking.models import ACTIVE_STATUSES, Beneficiary, Booking, Credit, Venue
 from passculture.booking.v1 import events_pb2
+from pclib.db import autocommit_engine
 from pclib.errors import (
     DomainError,
     FailedPrecondition,
@@ -64,11 +65,13 @@ def refusal(reason: str) -> DomainError:
     return error_type(reason, _REFUSAL_MESSAGES.get(reason, reason))
 
 
-async def spent_cents(session: AsyncSession, credit_id: uuid.UUID) -> int:
+def _spent(credit_id: uuid.UUID):
     total = func.coalesce(func.sum(Booking.amount_cents * Booking.quantity), 0)
-    return await session.scalar(
-        select(total).where(Booking.credit_id == credit_id, Booking.status.in_(ACTIVE_STATUSES))
-    )
+    return select(total).where(Booking.credit_id == credit_id, Booking.status.in_(ACTIVE_STATUSES))
+
+
+async def spent_cents(session: AsyncSession, credit_id: uuid.UUID) -> int:
+    return await session.scalar(_spent(credit_id))
 
 
 async def remaining_cents(session: AsyncSession, credit: Credit, now: datetime) -> int:
@@ -92,8 +95,9 @@ def _check_stock(stock: StockDetails, quantity: int) -> None:
         raise refusal("SOLD_OUT")
 
 
-async def _upsert_venue(session: AsyncSession, stock: StockDetails) -> None:
-    """Keeps the local copy of the venue current; writes (and locks) only when it changed."""
+async def _upsert_venue(session: AsyncSession, stock: StockDetails, current: Venue | None) -> Venue:
+    """Keeps the local copy of the venue current (`current`: as read); writes (and locks) only
+    when it changed. Returns the venue as it now is."""
     values = {
         "offerer_id": stock.offerer_id,
         "offerer_siren": stock.offerer_siren,
@@ -102,15 +106,15 @@ async def _upsert_venue(session: AsyncSession, stock: StockDetails) -> None:
         "booking_email": stock.venue_booking_email,
         "timezone": stock.venue_timezone,
     }
-    current = await session.get(Venue, stock.venue_id)
     if current is not None and all(getattr(current, k) == v for k, v in values.items()):
-        return
+        return current
     upsert = insert(Venue).values(id=stock.venue_id, **values)
     await session.execute(
         upsert.on_conflict_do_update(
             index_elements=[Venue.id], set_={**values, "updated_at": func.now()}
         )
     )
+    return Venue(id=stock.venue_id, **values)
 
 
 async def _lock_credit(session: AsyncSession, beneficiary_id: uuid.UUID) -> Credit | None:
@@ -120,26 +124,50 @@ async def _lock_credit(session: AsyncSession, beneficiary_id: uuid.UUID) -> Cred
     )
 
 
+async def _after_lock(
+    session: AsyncSession,
+    credit: Credit,
+    offer_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    key: str | None,
+) -> Row:
+    """What step 1 reads once the credit is locked (so that it sees what a concurrent booking
+    of this beneficiary committed), in one round trip: the beneficiary (for the answer), the
+    local copy of the venue (None when unknown yet), the id of the booking made with this
+    Idempotency-Key, whether this offer is already booked, and the cents the credit spent."""
+    beneficiary_id = credit.beneficiary_id
+    by_key = (
+        select(Booking.id)
+        .where(Booking.beneficiary_id == beneficiary_id, Booking.idempotency_key == key)
+        .scalar_subquery()
+        if key
+        else null()
+    )
+    held = exists().where(
+        Booking.beneficiary_id == beneficiary_id,
+        Booking.offer_id == offer_id,
+        Booking.status.in_(ACTIVE_STATUSES),
+    )
+    query = (
+        select(
+            Beneficiary,
+            Venue,
+            by_key.label("existing_id"),
+            held.label("held"),
+            _spent(credit.id).scalar_subquery().label("spent"),
+        )
+        .outerjoin(Venue, Venue.id == venue_id)
+        .where(Beneficiary.id == beneficiary_id)
+    )
+    return (await session.execute(query)).one()
+
+
 async def _by_key(session: AsyncSession, beneficiary_id: uuid.UUID, key: str) -> Booking | None:
     return await session.scalar(
         select(Booking).where(
             Booking.beneficiary_id == beneficiary_id, Booking.idempotency_key == key
         )
     )
-
-
-async def _check_not_booked(
-    session: AsyncSession, beneficiary_id: uuid.UUID, offer_id: uuid.UUID
-) -> None:
-    held = await session.scalar(
-        select(Booking.id).where(
-            Booking.beneficiary_id == beneficiary_id,
-            Booking.offer_id == offer_id,
-            Booking.status.in_(ACTIVE_STATUSES),
-        )
-    )
-    if held is not None:
-        raise FailedPrecondition("ALREADY_BOOKED", "you already booked this film here")
 
 
 async def _insert_booking(session: AsyncSession, values: dict) -> Booking:
@@ -171,8 +199,11 @@ async def _transition(
     return await session.scalar(statement)
 
 
-async def _publish_created(session: AsyncSession, booking: Booking) -> None:
-    venue = await session.get(Venue, booking.venue_id)
+async def _publish_created(
+    session: AsyncSession, booking: Booking, venue: Venue | None = None
+) -> None:
+    if venue is None:
+        venue = await session.get(Venue, booking.venue_id)
     event = events_pb2.BookingCreated(
         booking=booking_facts(booking, venue), booked_at=timestamp(booking.booked_at)
     )
@@ -187,6 +218,8 @@ class BookingSaga:
         crash_after_reserve: bool = False,
     ) -> None:
         self._sessions = sessions
+        # Single reads: one round trip each, no BEGIN and no ROLLBACK.
+        self._reads = async_sessionmaker(autocommit_engine(sessions), expire_on_commit=False)
         self._catalog = catalog
         self._crash_after_reserve = crash_after_reserve
 
@@ -208,10 +241,10 @@ class BookingSaga:
                 return await self._replay(existing, stock_uuid, quantity)
         stock = await self._stock(stock_id)
         _check_stock(stock, quantity)
-        booking, is_new = await self._open(beneficiary_id, stock, quantity, idempotency_key)
-        if not is_new:
+        booking, opened = await self._open(beneficiary_id, stock, quantity, idempotency_key)
+        if opened is None:
             return await self._replay(booking, stock_uuid, quantity)
-        return await self._reserve_and_settle(booking)
+        return await self._reserve_and_settle(booking, opened)
 
     async def _stock(self, stock_id: str) -> StockDetails:
         try:
@@ -229,23 +262,29 @@ class BookingSaga:
         stock: StockDetails,
         quantity: int,
         idempotency_key: str | None,
-    ) -> tuple[Booking, bool]:
-        """Step 1: the booking PENDING, or the one a concurrent call with this key made."""
+    ) -> tuple[Booking, tuple[Beneficiary, Venue] | None]:
+        """Step 1: the booking PENDING with its beneficiary and venue, or (booking, None): the
+        one a concurrent call with this key made."""
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            await _upsert_venue(session, stock)
             credit = await _lock_credit(session, beneficiary_id)
             if credit is None:
                 raise PermissionDenied("NO_CREDIT", "no credit was granted to you")
-            if idempotency_key and (
-                existing := await _by_key(session, beneficiary_id, idempotency_key)
-            ):
-                return existing, False
+            facts = await _after_lock(
+                session, credit, stock.offer_id, stock.venue_id, idempotency_key
+            )
+            if facts.existing_id is not None:
+                return await session.get(Booking, facts.existing_id), None
             if now >= credit.expires_at:
                 raise PermissionDenied("CREDIT_EXPIRED", "your credit has expired")
-            await _check_not_booked(session, beneficiary_id, stock.offer_id)
-            if await remaining_cents(session, credit, now) < stock.price_cents * quantity:
+            if facts.held:
+                raise FailedPrecondition("ALREADY_BOOKED", "you already booked this film here")
+            remaining = credit_rules.remaining(
+                credit.initial_cents, facts.spent, credit.expires_at, now
+            )
+            if remaining < stock.price_cents * quantity:
                 raise FailedPrecondition("INSUFFICIENT_CREDIT", "your credit is not enough")
+            venue = await _upsert_venue(session, stock, facts.Venue)
             booking = await _insert_booking(
                 session,
                 {
@@ -266,7 +305,7 @@ class BookingSaga:
                     "cancellation_limit_at": rules.cancellation_limit(stock.starts_at, now),
                 },
             )
-        return booking, True
+        return booking, (facts.Beneficiary, venue)
 
     async def _replay(self, booking: Booking, stock_id: uuid.UUID, quantity: int) -> BookingView:
         if booking.stock_id != stock_id or booking.quantity != quantity:
@@ -278,14 +317,21 @@ class BookingSaga:
             return await self._reserve_and_settle(booking)
         return await self._outcome(booking.id)
 
-    async def _reserve_and_settle(self, booking: Booking) -> BookingView:
-        """Steps 2 and 3; the answer is the booking's final state, whoever settled it."""
+    async def _reserve_and_settle(
+        self, booking: Booking, opened: tuple[Beneficiary, Venue] | None = None
+    ) -> BookingView:
+        """Steps 2 and 3; the answer is the booking's final state, whoever settled it.
+
+        `opened`: the beneficiary and venue step 1 just read, so that the answer needs no
+        further read when this call settles the booking itself."""
         try:
             await self._catalog.reserve(booking.stock_id, booking.quantity, booking.id)
         except SeatsRefused as refused:
             async with self._sessions.begin() as session:
                 reason = (refused.reason or "NOT_BOOKABLE")[:32]
-                await _transition(session, booking.id, "FAILED", failure_reason=reason)
+                failed = await _transition(session, booking.id, "FAILED", failure_reason=reason)
+            if failed is not None:
+                raise refusal(reason) from None
         except grpc.aio.AioRpcError as error:
             # The seats may or may not be held: leave it PENDING for the reconciler.
             log.warning("catalog ReserveStock failed for %s: %s", booking.id, error.code())
@@ -293,17 +339,22 @@ class BookingSaga:
         else:
             if self._crash_after_reserve:
                 os._exit(1)
-            await self._confirm(booking.id)
+            venue = opened[1] if opened else None
+            confirmed = await self._confirm(booking.id, venue)
+            if confirmed is not None and opened is not None:
+                return confirmed, *opened
         return await self._outcome(booking.id)
 
-    async def _confirm(self, booking_id: uuid.UUID) -> None:
+    async def _confirm(self, booking_id: uuid.UUID, venue: Venue | None = None) -> Booking | None:
+        """PENDING → CONFIRMED with its event; None when the booking was no longer PENDING."""
         async with self._sessions.begin() as session:
             booking = await _transition(session, booking_id, "CONFIRMED")
             if booking is not None:
-                await _publish_created(session, booking)
+                await _publish_created(session, booking, venue)
+        return booking
 
     async def _outcome(self, booking_id: uuid.UUID) -> BookingView:
-        async with self._sessions() as session:
+        async with self._reads() as session:
             booking, beneficiary, venue = (
                 await session.execute(
                     select(Booking, Beneficiary, Venue)

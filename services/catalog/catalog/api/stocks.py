@@ -1,4 +1,6 @@
-"""StockService: a stock with its offer, venue and offerer, for other services (booking)."""
+"""StockService: a stock with its offer, venue and offerer, for other services (booking).
+
+GetStock is one read: it runs in autocommit (one round trip, no BEGIN and no ROLLBACK)."""
 
 from datetime import UTC, datetime
 
@@ -11,17 +13,19 @@ from catalog.models import Offer, Offerer, Stock, Venue
 from passculture.catalog.v1 import stock_service_pb2 as pb
 from passculture.catalog.v1 import stock_service_pb2_grpc as pb_grpc
 from pclib.auth import require_role
+from pclib.db import autocommit_engine
 from pclib.errors import NotFound
 
 
 class StockServicer(pb_grpc.StockServiceServicer):
     def __init__(self, sessions: async_sessionmaker) -> None:
         self._sessions = sessions
+        self._reads = async_sessionmaker(autocommit_engine(sessions), expire_on_commit=False)
 
     async def GetStock(self, request, context):
         require_role("service")
         stock_id = parse_id(request.stock_id, "STOCK_NOT_FOUND")
-        async with self._sessions() as session:
+        async with self._reads() as session:
             row = (
                 await session.execute(
                     select(Stock, Offer, Venue, Offerer)
