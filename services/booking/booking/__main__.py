@@ -1,7 +1,8 @@
 """Commands of the booking service.
 
 python -m booking serve      the gRPC server
-python -m booking relay      the outbox relay (publishes events to RabbitMQ)
+python -m booking relay      the outbox relay (publishes events to RabbitMQ);
+                             trims expired inbox rows and idempotency keys
 python -m booking worker     event consumers (catalog events, emails, payments' reimbursements)
                              and the saga reconciler
 python -m booking auto-use   marks USED the bookings 48h after their showtime (scheduled)
@@ -18,13 +19,13 @@ from booking.app import build_server, catalog_client
 from booking.jobs import auto_use
 from booking.settings import BookingSettings
 from booking.worker import consumers, run_worker
-from pclib import migrations
+from pclib import migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import declare_queues
 from pclib.logs import configure_logging
-from pclib.outbox import OutboxRelay
+from pclib.relay import run_relay_process
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("booking")
@@ -47,14 +48,9 @@ async def serve(settings: BookingSettings) -> None:
 
 
 async def relay(settings: BookingSettings) -> None:
-    engine = make_engine(settings.database_url, pool_size=2)
-    start_metrics_server(settings.metrics_port)
-    try:
-        await OutboxRelay(engine, settings.amqp_url, settings.events_exchange).run(
-            stop_event_on_signals()
-        )
-    finally:
-        await engine.dispose()
+    await run_relay_process(
+        settings, settings.events_exchange, [retention.INBOX, retention.IDEMPOTENCY_KEYS]
+    )
 
 
 async def worker(settings: BookingSettings) -> None:

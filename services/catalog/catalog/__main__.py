@@ -1,7 +1,8 @@
 """Commands of the catalog service.
 
 python -m catalog serve          the gRPC server
-python -m catalog relay          the outbox relay (publishes events to RabbitMQ)
+python -m catalog relay          the outbox relay (publishes events to RabbitMQ);
+                                 trims expired inbox rows and idempotency keys
 python -m catalog migrate        creates the database if missing, applies migrations
 python -m catalog create-admin   creates or updates the admin from ADMIN_EMAIL/ADMIN_PASSWORD
 """
@@ -17,14 +18,14 @@ from catalog import consumers
 from catalog.app import build_server
 from catalog.models import ProUser
 from catalog.settings import CatalogSettings
-from pclib import migrations
+from pclib import migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import EventConsumer, declare_queues
 from pclib.logs import configure_logging
-from pclib.outbox import OutboxRelay
 from pclib.passwords import hash_password
+from pclib.relay import run_relay_process
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 log = logging.getLogger("catalog")
@@ -45,13 +46,9 @@ async def serve(settings: CatalogSettings) -> None:
 
 
 async def relay(settings: CatalogSettings) -> None:
-    engine = make_engine(settings.database_url, pool_size=2)
-    start_metrics_server(settings.metrics_port)
-    try:
-        relay = OutboxRelay(engine, settings.amqp_url, settings.events_exchange)
-        await relay.run(stop_event_on_signals())
-    finally:
-        await engine.dispose()
+    await run_relay_process(
+        settings, settings.events_exchange, [retention.INBOX, retention.IDEMPOTENCY_KEYS]
+    )
 
 
 def booking_events_consumer(engine, settings: CatalogSettings) -> EventConsumer:

@@ -1,7 +1,8 @@
 """Commands of the import service.
 
 python -m importer serve          the gRPC server (on-demand syncs run in its background)
-python -m importer relay          the outbox relay (publishes sync.finished to RabbitMQ)
+python -m importer relay          the outbox relay (publishes sync.finished to RabbitMQ);
+                                  trims expired inbox rows and idempotency keys
 python -m importer sync-all       the daily sync of every enabled venue (scheduled at 23:00)
 python -m importer migrate        creates the database if missing, applies migrations
 python -m importer fake-allocine  a local Allociné API serving feed files (tests, demo)
@@ -19,13 +20,13 @@ from importer.app import build_server, wiring
 from importer.background import BackgroundSyncs
 from importer.daily import sync_all
 from importer.settings import ImporterSettings
-from pclib import migrations
+from pclib import migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.logs import configure_logging
 from pclib.metrics_push import push_metrics
-from pclib.outbox import OutboxRelay
+from pclib.relay import run_relay_process
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 
@@ -50,14 +51,7 @@ async def serve(settings: ImporterSettings) -> None:
 
 
 async def relay(settings: ImporterSettings) -> None:
-    engine = make_engine(settings.database_url, pool_size=2)
-    start_metrics_server(settings.metrics_port)
-    try:
-        await OutboxRelay(engine, settings.amqp_url, settings.events_exchange).run(
-            stop_event_on_signals()
-        )
-    finally:
-        await engine.dispose()
+    await run_relay_process(settings, settings.events_exchange, [retention.IDEMPOTENCY_KEYS])
 
 
 async def run_sync_all(settings: ImporterSettings, args: argparse.Namespace) -> int:

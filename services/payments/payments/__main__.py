@@ -1,7 +1,8 @@
 """Commands of the payments service.
 
 python -m payments serve     the gRPC server
-python -m payments relay     the outbox relay (publishes booking.reimbursed to RabbitMQ)
+python -m payments relay     the outbox relay (publishes booking.reimbursed to RabbitMQ);
+                             trims expired inbox rows and idempotency keys
 python -m payments worker    the ledger's event consumers (booking and catalog events)
 python -m payments batch     the payment batch (scheduled on the 1st and 16th, Europe/Paris)
 python -m payments migrate   creates the database if missing, applies migrations, declares
@@ -19,7 +20,7 @@ from payments.app import build_server, catalog_client, debtor
 from payments.batch.run import create_batch
 from payments.settings import PaymentsSettings
 from payments.worker import consumers, run_worker
-from pclib import migrations
+from pclib import migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.errors import DomainError
@@ -27,7 +28,7 @@ from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_ev
 from pclib.inbox import declare_queues
 from pclib.logs import configure_logging
 from pclib.metrics_push import push_metrics
-from pclib.outbox import OutboxRelay
+from pclib.relay import run_relay_process
 
 MIGRATIONS = Path(__file__).parent / "migrations"
 BATCH_JOB = "payments-batch"
@@ -49,14 +50,7 @@ async def serve(settings: PaymentsSettings) -> None:
 
 
 async def relay(settings: PaymentsSettings) -> None:
-    engine = make_engine(settings.database_url, pool_size=2)
-    start_metrics_server(settings.metrics_port)
-    try:
-        await OutboxRelay(engine, settings.amqp_url, settings.events_exchange).run(
-            stop_event_on_signals()
-        )
-    finally:
-        await engine.dispose()
+    await run_relay_process(settings, settings.events_exchange, [retention.INBOX])
 
 
 async def worker(settings: PaymentsSettings) -> None:
