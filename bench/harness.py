@@ -132,6 +132,64 @@ async def closed_loop(
     )
 
 
+async def open_loop(
+    name: str,
+    call: Callable[[], Awaitable[object]],
+    *,
+    rate: float,
+    warmup_s: float,
+    window_s: float,
+    probe: CpuProbe,
+) -> ThroughputRun:
+    """Calls started at a fixed rate, whether earlier ones returned or not (arrivals do not
+    wait for the service, as a closed loop's would).
+
+    A latency runs from the call's scheduled start, so time spent queueing for a free client
+    counts: no coordinated omission.
+    """
+    start = time.perf_counter()
+    window_start = start + warmup_s
+    window_end = window_start + window_s
+    latencies: list[float] = []
+    errors: Counter[str] = Counter()
+    cpu: dict[str, float] = {}
+
+    async def one(scheduled: float) -> None:
+        in_window = window_start <= scheduled <= window_end
+        try:
+            await call()
+        except Exception as error:
+            if in_window:
+                errors[_error_key(error)] += 1
+            return
+        if in_window:
+            latencies.append(time.perf_counter() - scheduled)
+
+    async def monitor() -> None:
+        await asyncio.sleep(max(0.0, window_start - time.perf_counter()))
+        before = probe.snapshot()
+        await asyncio.sleep(max(0.0, window_end - time.perf_counter()))
+        cpu.update(CpuProbe.cores_used(before, probe.snapshot()))
+
+    monitoring = asyncio.create_task(monitor())
+    calls = []
+    arrival = 0
+    while (scheduled := start + arrival / rate) < window_end:
+        await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
+        calls.append(asyncio.create_task(one(scheduled)))
+        arrival += 1
+    await asyncio.gather(monitoring, *calls)
+    return ThroughputRun(
+        name=name,
+        concurrency=0,
+        window_s=window_s,
+        completed=len(latencies),
+        errors=dict(errors),
+        latency=latency_stats(latencies),
+        cpu=cpu,
+    )
+
+
 @dataclass
 class LatencyRun:
     name: str
