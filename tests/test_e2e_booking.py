@@ -5,15 +5,14 @@ Every process of `make run` runs for real (see conftest.booking_stack); the emai
 SMTP server in this process (conftest.mailbox).
 """
 
-import asyncio
 import csv
 import io
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from e2e_helpers import eventually, ok, problem, token
 
 from booking.testing import birth_date_for_age
 from catalog.testing import new_siren, siret_of
@@ -21,49 +20,10 @@ from catalog.testing import new_siren, siret_of
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
-PROBLEM = "application/problem+json"
-WAIT_SECONDS = 20
 
 
 def in_hours(hours: float) -> str:
     return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def ok(answer_coroutine, status: int = 200) -> dict:
-    answer = await answer_coroutine
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
-def problem(answer: httpx.Response, status: int, code: str) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body = answer.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-async def eventually(check, within: float = WAIT_SECONDS):
-    """The check's first truthy answer, polled until `within` seconds passed."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"not within {within}s"
-        await asyncio.sleep(0.1)
-
-
-async def token(http: httpx.AsyncClient, path: str, email: str, password: str) -> dict:
-    answer = await ok(http.post(path, json={"email": email, "password": password}))
-    assert answer["token_type"] == "bearer"
-    return bearer(answer["access_token"])
 
 
 async def publish_cinema(http: httpx.AsyncClient, admin: dict, booking_email: str):

@@ -6,6 +6,7 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from e2e_helpers import problem
 
 from catalog.testing import new_siren, siret_of
 
@@ -15,19 +16,10 @@ PASSWORD = "correct horse battery"
 PARIS = (48.8606, 2.3376)
 NEAR_PARIS = (48.8566, 2.3522)
 TOULOUSE = (43.6047, 1.4442)  # ~590 km from Paris
-PROBLEM = "application/problem+json"
 
 
 def in_days(days: float) -> str:
     return (datetime.now(UTC) + timedelta(days=days)).isoformat()
-
-
-def problem(answer: httpx.Response, status: int, code: str) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body = answer.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
 
 
 async def sign_up(http: httpx.AsyncClient) -> tuple[dict, dict[str, str], str]:

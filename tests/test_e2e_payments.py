@@ -8,12 +8,12 @@ Every process of `make run` runs for real (see conftest.booking_stack).
 """
 
 import asyncio
-import time
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
+from e2e_helpers import eventually, ok, problem, token
 from lxml import etree
 
 from booking.testing import birth_date_for_age
@@ -22,47 +22,11 @@ from catalog.testing import new_siren, siret_of
 pytestmark = pytest.mark.e2e
 
 PASSWORD = "correct horse battery"
-PROBLEM = "application/problem+json"
-WAIT_SECONDS = 20
 # Enough to publish, book and validate the showtime before it starts: the batch pays only
 # bookings whose showtime has started, and the catalog takes no showtime in the past.
 SHOWTIME_IN_SECONDS = 15
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
 PAIN_001 = "{urn:iso:std:iso:20022:tech:xsd:pain.001.001.03}"
-
-
-def bearer(token: str) -> dict[str, str]:
-    return {"Authorization": f"Bearer {token}"}
-
-
-async def ok(answer_coroutine, status: int = 200) -> dict:
-    answer = await answer_coroutine
-    assert answer.status_code == status, answer.text
-    return answer.json()
-
-
-def problem(answer: httpx.Response, status: int, code: str) -> dict:
-    assert answer.status_code == status, answer.text
-    assert answer.headers["content-type"] == PROBLEM
-    body = answer.json()
-    assert (body["status"], body["code"]) == (status, code)
-    return body
-
-
-async def eventually(check, within: float = WAIT_SECONDS):
-    """The check's first truthy answer, polled until `within` seconds passed."""
-    deadline = time.monotonic() + within
-    while True:
-        result = await check()
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"not within {within}s"
-        await asyncio.sleep(0.2)
-
-
-async def token(http: httpx.AsyncClient, path: str, email: str, password: str) -> dict:
-    answer = await ok(http.post(path, json={"email": email, "password": password}))
-    return bearer(answer["access_token"])
 
 
 async def open_cinema(http: httpx.AsyncClient, admin: dict) -> tuple[dict, dict, dict]:
