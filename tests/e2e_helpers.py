@@ -1,9 +1,8 @@
 """What the end-to-end tests share: talking to the gateway as its clients do."""
 
-import asyncio
-import time
-
 import httpx
+
+from pclib import testing as pclib_testing
 
 PROBLEM = "application/problem+json"
 WAIT_SECONDS = 20
@@ -28,16 +27,9 @@ def problem(answer: httpx.Response, status: int, code: str) -> dict:
 
 
 async def eventually(check, within: float = WAIT_SECONDS):
-    """The check's first truthy answer (a check may be async), polled until `within` seconds."""
-    deadline = time.monotonic() + within
-    while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
-        if result:
-            return result
-        assert time.monotonic() < deadline, f"not within {within}s"
-        await asyncio.sleep(0.1)
+    """The check's first truthy answer, polled until `within` seconds (processes take longer
+    than in-process servers: a longer default)."""
+    return await pclib_testing.eventually(check, within)
 
 
 async def token(http: httpx.AsyncClient, path: str, email: str, password: str) -> dict:

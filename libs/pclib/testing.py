@@ -14,6 +14,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
+from typing import TypeVar
 
 import aio_pika
 import psycopg
@@ -36,6 +37,8 @@ HOW_TO_START = (
     "{what} is needed: set {var} (e.g. {example}), or run a Docker engine so that "
     "testcontainers can start one. On this project's machines: {start}."
 )
+
+T = TypeVar("T")
 
 
 def _docker_available() -> bool:
@@ -231,14 +234,15 @@ async def proxy(amqp_url: str) -> AsyncIterator[TcpProxy]:
     await proxy.stop()
 
 
-async def eventually(check: Callable[[], Awaitable[bool] | bool], within: float = 10.0) -> None:
+async def eventually(check: Callable[[], Awaitable[T] | T], within: float = 10.0) -> T:
+    """The check's first truthy answer (a check may be async), polled until `within` seconds."""
     deadline = time.monotonic() + within
     while True:
         result = check()
         if asyncio.iscoroutine(result):
             result = await result
         if result:
-            return
+            return result
         if time.monotonic() > deadline:
             raise AssertionError(f"condition not met within {within}s")
         await asyncio.sleep(0.02)
