@@ -5,7 +5,7 @@ import time
 
 import pytest
 
-from pclib.auth import Principal, TokenVerifier
+from pclib.auth import Principal, ServiceToken, TokenVerifier
 from pclib.errors import Unauthenticated
 from pclib.keys import ensure_key_pair
 
@@ -68,3 +68,18 @@ def test_a_key_rotation_logs_no_one_out(jwt_keys, issuer, tmp_path):
 def test_a_file_without_a_public_key_is_refused_at_start():
     with pytest.raises(ValueError, match="no PEM public key"):
         TokenVerifier(b"not a key")
+
+
+def test_a_service_token_is_reused_then_minted_again_halfway(issuer, verifier, monkeypatch):
+    now = 1_000.0
+    monkeypatch.setattr(time, "monotonic", lambda: now)
+    service_token = ServiceToken(issuer, "booking", ttl_seconds=600)
+    first = service_token.metadata()
+    ((name, value),) = first
+    assert name == "authorization"
+    assert verifier.verify(value.removeprefix("Bearer ")) == Principal("booking", "service")
+
+    now += 299
+    assert service_token.metadata() is first
+    now += 1
+    assert service_token.metadata() != first

@@ -1,6 +1,5 @@
 """The catalog, as the booking service sees it: stock details, seats, and a pro's offerers."""
 
-import time
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -13,7 +12,7 @@ from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as reservations_grpc
 from passculture.catalog.v1 import stock_service_pb2 as stocks_pb
 from passculture.catalog.v1 import stock_service_pb2_grpc as stocks_grpc
-from pclib.auth import TokenIssuer, bearer_metadata
+from pclib.auth import ServiceToken, TokenIssuer
 from pclib.errors import Unavailable
 from pclib.grpc_client import error_info
 
@@ -60,24 +59,15 @@ class CatalogClient:
         self._stocks = stocks_grpc.StockServiceStub(channel)
         self._reservations = reservations_grpc.ReservationServiceStub(channel)
         self._accounts = accounts_grpc.AccountServiceStub(channel)
-        self._issuer = issuer
+        self._service_token = ServiceToken(issuer, SERVICE_NAME, TOKEN_TTL_SECONDS)
         self._timeout = timeout
-        self._token = ""
-        self._token_renew_at = 0.0
-
-    def _service_metadata(self) -> tuple:
-        """A service token, minted again a while before it expires."""
-        if time.monotonic() >= self._token_renew_at:
-            self._token = self._issuer.issue(SERVICE_NAME, "service", TOKEN_TTL_SECONDS)
-            self._token_renew_at = time.monotonic() + TOKEN_TTL_SECONDS / 2
-        return bearer_metadata(self._token)
 
     async def get_stock(self, stock_id: str) -> StockDetails | None:
         """The stock with its offer and venue; None when the catalog does not know it."""
         try:
             reply = await self._stocks.GetStock(
                 stocks_pb.GetStockRequest(stock_id=stock_id),
-                metadata=self._service_metadata(),
+                metadata=self._service_token.metadata(),
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
@@ -113,7 +103,7 @@ class CatalogClient:
         )
         try:
             await self._reservations.ReserveStock(
-                request, metadata=self._service_metadata(), timeout=self._timeout
+                request, metadata=self._service_token.metadata(), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in (
@@ -129,7 +119,7 @@ class CatalogClient:
         """Frees the seats, or leaves a tombstone so that the id never reserves again."""
         await self._reservations.ReleaseStock(
             reservations_pb.ReleaseStockRequest(reservation_id=str(reservation_id)),
-            metadata=self._service_metadata(),
+            metadata=self._service_token.metadata(),
             timeout=self._timeout,
         )
 
@@ -139,7 +129,7 @@ class CatalogClient:
         try:
             reply = await self._reservations.GetReservation(
                 reservations_pb.GetReservationRequest(reservation_id=str(reservation_id)),
-                metadata=self._service_metadata(),
+                metadata=self._service_token.metadata(),
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:

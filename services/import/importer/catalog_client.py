@@ -1,7 +1,6 @@
 """The catalog, as the import service sees it: venues, and the batch upsert of provider offers."""
 
 import asyncio
-import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
@@ -12,7 +11,7 @@ from passculture.catalog.v1 import provider_service_pb2 as provider_pb
 from passculture.catalog.v1 import provider_service_pb2_grpc as provider_grpc
 from passculture.catalog.v1 import resources_pb2, venue_service_pb2
 from passculture.catalog.v1 import venue_service_pb2_grpc as venue_grpc
-from pclib.auth import TokenIssuer, bearer_metadata
+from pclib.auth import ServiceToken, TokenIssuer
 from pclib.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
 from pclib.grpc_client import error_info
 
@@ -56,18 +55,9 @@ class CatalogClient:
     ) -> None:
         self._venues = venue_grpc.VenueServiceStub(channel)
         self._providers = provider_grpc.ProviderServiceStub(channel)
-        self._issuer = issuer
+        self._service_token = ServiceToken(issuer, SERVICE_NAME, TOKEN_TTL_SECONDS)
         self._timeout = timeout
         self._chunk_stocks = chunk_stocks
-        self._token = ""
-        self._token_renew_at = 0.0
-
-    def _service_metadata(self) -> tuple:
-        """A service token, minted again a while before it expires."""
-        if time.monotonic() >= self._token_renew_at:
-            self._token = self._issuer.issue(SERVICE_NAME, "service", TOKEN_TTL_SECONDS)
-            self._token_renew_at = time.monotonic() + TOKEN_TTL_SECONDS / 2
-        return bearer_metadata(self._token)
 
     async def venue_of_caller(self, venue_id: str, caller_metadata: tuple) -> CatalogVenue:
         """The venue, asked with the caller's own token: NOT_FOUND unless it is theirs."""
@@ -110,7 +100,7 @@ class CatalogClient:
         for attempt in range(RETRIES + 1):
             try:
                 return await method(
-                    request, metadata=self._service_metadata(), timeout=self._timeout
+                    request, metadata=self._service_token.metadata(), timeout=self._timeout
                 )
             except grpc.aio.AioRpcError as error:
                 if error.code() in TRANSIENT and attempt < RETRIES:
