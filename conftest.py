@@ -1,1 +1,1 @@
-pytest_plugins = ["pclib.testing"]
+pytest_plugins = ["pclib.testing", "catalog.fixtures"]

@@ -8,28 +8,7 @@ import pytest
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
 from booking.testing import BookingStubs, running_booking
-from catalog.__main__ import MIGRATIONS as CATALOG_MIGRATIONS
-from catalog.testing import Stubs, running_catalog
 from pclib.db import make_engine
-
-
-@pytest.fixture
-async def catalog_engine(migrated_database):
-    url = migrated_database("catalog", CATALOG_MIGRATIONS)
-    engine = make_engine(url, pool_size=20)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def catalog_server(catalog_engine, verifier) -> AsyncIterator[tuple[str, Stubs]]:
-    async with running_catalog(catalog_engine, verifier) as server:
-        yield server
-
-
-@pytest.fixture
-def catalog(catalog_server) -> Stubs:
-    return catalog_server[1]
 
 
 @pytest.fixture

@@ -6,8 +6,6 @@ from pathlib import Path
 
 import pytest
 
-from catalog.__main__ import MIGRATIONS as CATALOG_MIGRATIONS
-from catalog.testing import running_catalog
 from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
 from importer.settings import ImporterSettings
@@ -16,25 +14,6 @@ from pclib.db import make_engine
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-allocine-key"
-
-
-@pytest.fixture
-async def catalog_engine(migrated_database):
-    url = migrated_database("catalog", CATALOG_MIGRATIONS)
-    engine = make_engine(url, pool_size=20)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def catalog_server(catalog_engine, verifier):
-    async with running_catalog(catalog_engine, verifier) as server:
-        yield server
-
-
-@pytest.fixture
-def catalog(catalog_server):
-    return catalog_server[1]
 
 
 @pytest.fixture

@@ -6,31 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from catalog.__main__ import MIGRATIONS as CATALOG_MIGRATIONS
-from catalog.testing import Stubs, auth, running_catalog
+from catalog.testing import auth
 from payments.__main__ import MIGRATIONS as PAYMENTS_MIGRATIONS
 from payments.settings import PaymentsSettings
 from payments.testing import PaymentsStubs, running_payments
 from pclib.db import make_engine
-
-
-@pytest.fixture
-async def catalog_engine(migrated_database):
-    url = migrated_database("catalog", CATALOG_MIGRATIONS)
-    engine = make_engine(url, pool_size=10)
-    yield engine
-    await engine.dispose()
-
-
-@pytest.fixture
-async def catalog_server(catalog_engine, verifier) -> AsyncIterator[tuple[str, Stubs]]:
-    async with running_catalog(catalog_engine, verifier) as server:
-        yield server
-
-
-@pytest.fixture
-def catalog(catalog_server) -> Stubs:
-    return catalog_server[1]
 
 
 @pytest.fixture

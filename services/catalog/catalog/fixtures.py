@@ -1,0 +1,32 @@
+"""Pytest fixtures of a real catalog for the other services' tests: a migrated database and the
+gRPC server in the test's process, on a free port. A pytest plugin of the root conftest; the
+catalog's and the gateway's own tests override them with their own."""
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from catalog.__main__ import MIGRATIONS
+from catalog.testing import Stubs, running_catalog
+from pclib.db import make_engine
+
+
+@pytest.fixture
+async def catalog_engine(migrated_database):
+    url = migrated_database("catalog", MIGRATIONS)
+    # Room for concurrency tests' storms of calls.
+    engine = make_engine(url, pool_size=20)
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+async def catalog_server(catalog_engine, verifier) -> AsyncIterator[tuple[str, Stubs]]:
+    """(address, stubs) of the running catalog."""
+    async with running_catalog(catalog_engine, verifier) as server:
+        yield server
+
+
+@pytest.fixture
+def catalog(catalog_server) -> Stubs:
+    return catalog_server[1]
