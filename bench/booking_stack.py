@@ -14,7 +14,7 @@ from pathlib import Path
 
 import httpx
 
-from bench.database import DEFAULT_PG_URL
+from bench.database import DEFAULT_PG_URL, migrate
 from bench.paths import REPO_ROOT, python_path
 from bench.server import CatalogServer, catalog_server, free_port, stop, wait_until_serving
 from pclib.db import drop_database
@@ -39,21 +39,6 @@ class BookingStack:
         }
 
 
-def migrate(service: str, database_url: str) -> None:
-    """`python -m <service> migrate`: creates the database and applies the migrations."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": python_path()}
-    done = subprocess.run(  # noqa: S603 (our own commands)
-        [sys.executable, "-m", service, "migrate"],
-        env=env,
-        cwd=REPO_ROOT,
-        capture_output=True,
-        text=True,
-        check=False,
-    )
-    if done.returncode != 0:
-        raise RuntimeError(f"{service} migrate failed:\n{done.stdout}\n{done.stderr}")
-
-
 @contextmanager
 def service_databases(*services: str) -> Iterator[dict[str, str]]:
     """A freshly migrated database per service (service → URL), dropped on exit."""
@@ -61,7 +46,7 @@ def service_databases(*services: str) -> Iterator[dict[str, str]]:
     urls = {name: f"{server}/bench_{name}_{uuid.uuid4().hex[:8]}" for name in services}
     try:
         for name, url in urls.items():
-            migrate(name, url)
+            migrate(url, name)
         yield urls
     finally:
         for url in urls.values():

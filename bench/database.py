@@ -24,11 +24,11 @@ def new_database_url() -> str:
     return f"{server}/bench_catalog_{uuid.uuid4().hex[:8]}"
 
 
-def migrate(database_url: str) -> None:
-    """`python -m catalog migrate`: creates the database and applies the migrations."""
+def migrate(database_url: str, service: str = "catalog") -> None:
+    """`python -m <service> migrate`: creates the database and applies the migrations."""
     env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": python_path()}
-    done = subprocess.run(
-        [sys.executable, "-m", "catalog", "migrate"],
+    done = subprocess.run(  # noqa: S603 (our own commands)
+        [sys.executable, "-m", service, "migrate"],
         env=env,
         cwd=REPO_ROOT,
         capture_output=True,
@@ -36,7 +36,7 @@ def migrate(database_url: str) -> None:
         check=False,
     )
     if done.returncode != 0:
-        raise RuntimeError(f"catalog migrate failed:\n{done.stdout}\n{done.stderr}")
+        raise RuntimeError(f"{service} migrate failed:\n{done.stdout}\n{done.stderr}")
 
 
 @contextmanager
