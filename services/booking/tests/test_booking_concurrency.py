@@ -163,11 +163,16 @@ async def test_negative_control_without_the_credit_lock_the_spree_overspends(
     booking, catalog, issuer, booking_engine, monkeypatch
 ):
     async def read_without_lock(session, beneficiary_id):
-        credit = await session.scalar(select(Credit).where(Credit.beneficiary_id == beneficiary_id))
+        return await session.scalar(select(Credit).where(Credit.beneficiary_id == beneficiary_id))
+
+    insert_booking = saga._insert_booking
+
+    async def insert_later(session, values):
         await asyncio.sleep(0.05)  # any delay between the check and the insert opens the race
-        return credit
+        return await insert_booking(session, values)
 
     monkeypatch.setattr(saga, "_lock_credit", read_without_lock)
+    monkeypatch.setattr(saga, "_insert_booking", insert_later)
     young = await make_beneficiary(booking, issuer)
     answers, peak = await while_watching_spending(
         booking_engine, young, spree(booking, catalog, issuer, young)
