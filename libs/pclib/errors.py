@@ -1,8 +1,12 @@
 """Domain errors, raised by services and turned into gRPC status by an interceptor.
 
-The reason is a stable UPPER_SNAKE code carried as a google.rpc.ErrorInfo; the gateway uses it
-as the problem+json `code`. Metadata values travel as strings (e.g. `validatable_from`).
+The reason is a member of the raising service's `Reason` enum, generated from its
+`passculture/<service>/v1/errors.proto` (shared ones: passculture.common.v1.reasons): its name
+travels in a google.rpc.ErrorInfo and the gateway answers it as the problem+json `code`.
+Metadata values travel as strings (e.g. `validatable_from`).
 """
+
+from enum import StrEnum
 
 import grpc
 
@@ -12,7 +16,7 @@ ERROR_DOMAIN = "passculture.app"
 class DomainError(Exception):
     code: grpc.StatusCode = grpc.StatusCode.FAILED_PRECONDITION
 
-    def __init__(self, reason: str, message: str = "", **metadata: str) -> None:
+    def __init__(self, reason: StrEnum, message: str = "", **metadata: object) -> None:
         super().__init__(message or reason)
         self.reason = reason
         self.message = message or reason

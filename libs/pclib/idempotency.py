@@ -16,6 +16,7 @@ from sqlalchemy import Column, DateTime, LargeBinary, MetaData, Table, Text, fun
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from passculture.common.v1.reasons import Reason
 from pclib.errors import FailedPrecondition
 
 METADATA_KEY = "idempotency-key"
@@ -80,7 +81,8 @@ async def idempotent(
             stored = (await session.execute(select(_keys).where(*where))).one()
             if stored.request_hash != request_hash:
                 raise FailedPrecondition(
-                    "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used for another request"
+                    Reason.IDEMPOTENCY_KEY_REUSED,
+                    "this Idempotency-Key was used for another request",
                 )
             return response_type.FromString(stored.response)
         response = await create(session)

@@ -15,6 +15,7 @@ from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
 from sqlalchemy.exc import DataError
 
+from passculture.common.v1.reasons import Reason
 from pclib.auth import Principal, TokenVerifier, reset_principal, set_principal
 from pclib.errors import ERROR_DOMAIN, DomainError, InvalidArgument, Unauthenticated
 
@@ -134,7 +135,7 @@ async def _abort(error: Exception, context: grpc.aio.ServicerContext, method: st
     if isinstance(error, DataError):
         # PostgreSQL refused a value the checks let through (e.g. a NUL character).
         log.warning("invalid value in %s", method, exc_info=error)
-        error = InvalidArgument("INVALID_VALUE", "a value is not valid")
+        error = InvalidArgument(Reason.INVALID_VALUE, "a value is not valid")
     if isinstance(error, DomainError):
         status = status_of(error)
         await context.abort(status.code, status.details, status.trailing_metadata)
@@ -189,7 +190,7 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             return None
         scheme, _, token = authorization.partition(" ")
         if scheme.lower() != "bearer" or not token:
-            raise Unauthenticated("INVALID_TOKEN", "expected a Bearer token")
+            raise Unauthenticated(Reason.INVALID_TOKEN, "expected a Bearer token")
         return self._verifier.verify(token)
 
     async def intercept_service(self, continuation, handler_call_details):

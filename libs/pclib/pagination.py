@@ -3,6 +3,7 @@
 import base64
 import binascii
 
+from passculture.common.v1.reasons import Reason
 from pclib.errors import InvalidArgument
 
 DEFAULT_PAGE_SIZE = 50
@@ -11,7 +12,7 @@ MAX_PAGE_SIZE = 500
 
 def page_size(requested: int) -> int:
     if requested < 0:
-        raise InvalidArgument("INVALID_PAGE_SIZE", "page_size must be positive")
+        raise InvalidArgument(Reason.INVALID_PAGE_SIZE, "page_size must be positive")
     return min(requested or DEFAULT_PAGE_SIZE, MAX_PAGE_SIZE)
 
 
@@ -26,9 +27,9 @@ def decode_token(token: str) -> int:
         kind, _, value = base64.urlsafe_b64decode(token.encode()).decode().partition(":")
         offset = int(value)
     except (binascii.Error, UnicodeDecodeError, ValueError):
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not valid") from None
+        raise InvalidArgument(Reason.INVALID_PAGE_TOKEN, "page_token is not valid") from None
     if kind != "o" or offset < 0:
-        raise InvalidArgument("INVALID_PAGE_TOKEN", "page_token is not valid")
+        raise InvalidArgument(Reason.INVALID_PAGE_TOKEN, "page_token is not valid")
     return offset
 
 

@@ -19,12 +19,11 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
+from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.inbox import inbox_table
 from pclib.outbox import outbox_table
-
-# Statuses that hold a place and count against credit.
-ACTIVE_STATUSES = ("PENDING", "CONFIRMED", "USED", "REIMBURSED")
 
 
 class Base(DeclarativeBase):
@@ -108,7 +107,7 @@ class Booking(Base):
     credit_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("credits.id"))
     idempotency_key: Mapped[str | None] = mapped_column(Text)
     countermark: Mapped[str] = mapped_column(String(6), unique=True)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[BookingStatus] = mapped_column(status_column_type(BookingStatus))
     quantity: Mapped[int] = mapped_column(Integer)
     # Unit price at booking time.
     amount_cents: Mapped[int] = mapped_column(Integer)
@@ -122,9 +121,13 @@ class Booking(Base):
     booked_at: Mapped[datetime]
     cancellation_limit_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    validated_by: Mapped[str | None] = mapped_column(String(16))
+    validated_by: Mapped[ValidationAuthor | None] = mapped_column(
+        status_column_type(ValidationAuthor)
+    )
     cancelled_at: Mapped[datetime | None]
-    cancellation_reason: Mapped[str | None] = mapped_column(String(16))
+    cancellation_reason: Mapped[CancellationReason | None] = mapped_column(
+        status_column_type(CancellationReason)
+    )
     reimbursed_at: Mapped[datetime | None]
     # Why the seats were refused (FAILED): a retry with the same Idempotency-Key answers it again.
     failure_reason: Mapped[str | None] = mapped_column(String(32))

@@ -27,7 +27,8 @@ from booking.catalog_client import CatalogClient, SeatsRefused, StockDetails, ca
 from booking.domain import credit as credit_rules
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
-from booking.models import ACTIVE_STATUSES, Beneficiary, Booking, Credit, Venue
+from booking.domain.status import ACTIVE_STATUSES
+from booking.models import Beneficiary, Booking, Credit, Venue
 from passculture.booking.v1 import events_pb2
 from pclib.db import autocommit_engine
 from pclib.errors import (

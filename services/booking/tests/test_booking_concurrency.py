@@ -13,7 +13,8 @@ import pytest
 from sqlalchemy import select, text
 
 from booking import saga
-from booking.models import ACTIVE_STATUSES, Credit
+from booking.domain.status import ACTIVE_STATUSES
+from booking.models import Credit
 from booking.testing import book, insert_beneficiaries, make_beneficiary, make_showtime
 from catalog.testing import make_pro, make_venue, reason_of
 from passculture.booking.v1 import resources_pb2 as resources
