@@ -1,5 +1,7 @@
 """Composition root: wires the database, the catalog client, the servicers and the workers."""
 
+from types import ModuleType
+
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -26,8 +28,9 @@ from pclib.grpc_client import channel
 from pclib.grpc_server import GrpcServer
 
 
-def _name(module, service: str) -> str:
-    return module.DESCRIPTOR.services_by_name[service].full_name
+def _name(module: ModuleType, service: str) -> str:
+    name: str = module.DESCRIPTOR.services_by_name[service].full_name
+    return name
 
 
 def catalog_client(settings: BookingSettings) -> tuple[grpc.aio.Channel, CatalogClient]:
@@ -43,7 +46,7 @@ def build_server(
     settings: BookingSettings,
 ) -> GrpcServer:
     sessions = make_session_factory(engine)
-    saga = BookingSaga(sessions, catalog, crash_after_reserve=settings.crash_after_reserve)
+    saga = BookingSaga(sessions, catalog)
     return GrpcServer(
         [
             (

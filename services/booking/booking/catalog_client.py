@@ -6,14 +6,17 @@ from datetime import UTC, datetime
 
 import grpc
 
+from passculture.booking.v1.reasons import Reason
 from passculture.catalog.v1 import account_service_pb2, resources_pb2
 from passculture.catalog.v1 import account_service_pb2_grpc as accounts_grpc
 from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as reservations_grpc
 from passculture.catalog.v1 import stock_service_pb2 as stocks_pb
 from passculture.catalog.v1 import stock_service_pb2_grpc as stocks_grpc
+from passculture.catalog.v1.reasons import Reason as CatalogReason
+from passculture.common.v1 import reasons as common
 from pclib.auth import ServiceToken, TokenIssuer
-from pclib.errors import Unavailable
+from pclib.errors import DomainError, Unauthenticated, Unavailable
 from pclib.grpc_client import error_info
 
 SERVICE_NAME = "booking"
@@ -41,17 +44,48 @@ class StockDetails:
     remaining_quantity: int | None
 
 
+# The catalog's refusals of seats, as the booking service answers them (anything else: the
+# showtime cannot be booked). A released reservation is one the reconciler gave up.
+REFUSALS = {
+    CatalogReason.SOLD_OUT: Reason.SOLD_OUT,
+    CatalogReason.NOT_BOOKABLE: Reason.NOT_BOOKABLE,
+    CatalogReason.STOCK_NOT_FOUND: Reason.STOCK_NOT_FOUND,
+    CatalogReason.INVALID_QUANTITY: Reason.INVALID_QUANTITY,
+    CatalogReason.RESERVATION_RELEASED: Reason.BOOKING_TIMED_OUT,
+}
+REFUSING_CODES = (
+    grpc.StatusCode.FAILED_PRECONDITION,
+    grpc.StatusCode.NOT_FOUND,
+    grpc.StatusCode.INVALID_ARGUMENT,
+)
+
+
 def catalog_unavailable() -> Unavailable:
-    return Unavailable("CATALOG_UNAVAILABLE", "the catalog did not answer, try again later")
+    return Unavailable(Reason.CATALOG_UNAVAILABLE, "the catalog did not answer, try again later")
 
 
 class SeatsRefused(Exception):
     """The catalog refused the seats for good (SOLD_OUT, NOT_BOOKABLE, …)."""
 
-    def __init__(self, reason: str, message: str) -> None:
+    def __init__(self, reason: Reason, message: str) -> None:
         super().__init__(message)
         self.reason = reason
         self.message = message
+
+
+def _refusal(error: grpc.aio.AioRpcError) -> SeatsRefused:
+    info = error_info(error)
+    reason = next((ours for theirs, ours in REFUSALS.items() if theirs == info.reason), None)
+    return SeatsRefused(reason or Reason.NOT_BOOKABLE, info.message)
+
+
+def _offerers_failure(error: grpc.aio.AioRpcError) -> DomainError | None:
+    """What to answer when the catalog could not tell a pro's offerers (None: unexpected)."""
+    if error.code() == grpc.StatusCode.UNAUTHENTICATED:
+        return Unauthenticated(common.Reason.INVALID_TOKEN, error_info(error).message)
+    if error.code() in (grpc.StatusCode.UNAVAILABLE, grpc.StatusCode.DEADLINE_EXCEEDED):
+        return catalog_unavailable()
+    return None
 
 
 class CatalogClient:
@@ -106,13 +140,8 @@ class CatalogClient:
                 request, metadata=self._service_token.metadata(), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
-            if error.code() in (
-                grpc.StatusCode.FAILED_PRECONDITION,
-                grpc.StatusCode.NOT_FOUND,
-                grpc.StatusCode.INVALID_ARGUMENT,
-            ):
-                info = error_info(error)
-                raise SeatsRefused(info.reason, info.message) from error
+            if error.code() in REFUSING_CODES:
+                raise _refusal(error) from error
             raise
 
     async def release(self, reservation_id: uuid.UUID) -> None:
@@ -138,11 +167,17 @@ class CatalogClient:
             raise
         return reply.reservation.status == reservations_pb.RESERVATION_STATUS_RESERVED
 
-    async def offerer_ids_of(self, pro_metadata: tuple) -> set[uuid.UUID]:
+    async def offerer_ids_of(self, pro_metadata: tuple[tuple[str, str], ...]) -> set[uuid.UUID]:
         """The offerers the calling pro belongs to, asked with the pro's own token."""
-        reply = await self._accounts.ListMyOfferers(
-            account_service_pb2.ListMyOfferersRequest(),
-            metadata=pro_metadata,
-            timeout=self._timeout,
-        )
+        try:
+            reply = await self._accounts.ListMyOfferers(
+                account_service_pb2.ListMyOfferersRequest(),
+                metadata=pro_metadata,
+                timeout=self._timeout,
+            )
+        except grpc.aio.AioRpcError as error:
+            failure = _offerers_failure(error)
+            if failure is None:
+                raise
+            raise failure from error
         return {uuid.UUID(offerer.id) for offerer in reply.offerers}

@@ -7,10 +7,10 @@ from datetime import UTC, datetime
 from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
-from booking import models
-from booking.api.convert import used_event
+from booking import events, lifecycle
 from booking.domain import rules
-from pclib.outbox import add_event
+from booking.domain.status import BookingStatus, ValidationAuthor
+from booking.models import Booking, Venue
 
 log = logging.getLogger(__name__)
 
@@ -50,7 +50,7 @@ async def _unlock(conn: AsyncConnection, key: int) -> None:
 async def use_due_bookings(conn: AsyncConnection, batch_size: int) -> int:
     """The work of auto_use, in batches of one transaction each, without the advisory lock: the
     row locks alone already keep two runners from using a booking twice."""
-    sessions = async_sessionmaker(bind=conn, expire_on_commit=False)
+    sessions = async_sessionmaker[AsyncSession](bind=conn, expire_on_commit=False)
     now = datetime.now(UTC)
     total = 0
     while True:
@@ -65,16 +65,15 @@ async def use_due_bookings(conn: AsyncConnection, batch_size: int) -> int:
 async def _use_batch(session: AsyncSession, before: datetime, now: datetime, size: int) -> int:
     rows = (
         await session.execute(
-            select(models.Booking, models.Venue)
-            .join(models.Venue, models.Venue.id == models.Booking.venue_id)
-            .where(models.Booking.status == "CONFIRMED", models.Booking.starts_at < before)
-            .order_by(models.Booking.starts_at, models.Booking.id)
+            select(Booking, Venue)
+            .join(Venue, Venue.id == Booking.venue_id)
+            .where(Booking.status == BookingStatus.CONFIRMED, Booking.starts_at < before)
+            .order_by(Booking.starts_at, Booking.id)
             .limit(size)
             # A booking being used or cancelled at the counter right now is left to the next run.
-            .with_for_update(of=models.Booking, skip_locked=True)
+            .with_for_update(of=Booking, skip_locked=True)
         )
     ).all()
     for booking, venue in rows:
-        booking.status, booking.used_at, booking.validated_by = "USED", now, "AUTO"
-        await add_event(session, "booking.used", used_event(booking, venue, now, "AUTO"))
+        await events.record(session, lifecycle.use(booking, venue, now, ValidationAuthor.AUTO))
     return len(rows)

@@ -1,6 +1,7 @@
 """The booking service's tables (its own database only)."""
 
 import uuid
+from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import (
@@ -12,6 +13,7 @@ from sqlalchemy import (
     Integer,
     String,
     Text,
+    TextClause,
     UniqueConstraint,
     func,
     text,
@@ -19,11 +21,21 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
-from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
+from booking.domain.status import (
+    ACTIVE_STATUSES,
+    BookingStatus,
+    CancellationReason,
+    ValidationAuthor,
+)
 from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.inbox import inbox_table
 from pclib.outbox import outbox_table
+
+
+def status_in(statuses: Sequence[BookingStatus]) -> TextClause:
+    """A partial index's condition on the status (SQL text: the table is not declared yet)."""
+    return text(f"status IN ({', '.join(repr(str(status)) for status in statuses)})")
 
 
 class Base(DeclarativeBase):
@@ -89,17 +101,19 @@ class Booking(Base):
             "beneficiary_id",
             "offer_id",
             unique=True,
-            postgresql_where=text("status IN ('PENDING', 'CONFIRMED', 'USED', 'REIMBURSED')"),
+            postgresql_where=status_in(ACTIVE_STATUSES),
         ),
         Index("ix_bookings_beneficiary_booked", "beneficiary_id", "booked_at"),
         Index("ix_bookings_offerer_booked", "offerer_id", "booked_at"),
         Index("ix_bookings_stock", "stock_id"),
         # The reconciler's and auto-validation's scans.
-        Index("ix_bookings_pending", "booked_at", postgresql_where=text("status = 'PENDING'")),
+        Index(
+            "ix_bookings_pending", "booked_at", postgresql_where=status_in([BookingStatus.PENDING])
+        ),
         Index(
             "ix_bookings_confirmed_starts",
             "starts_at",
-            postgresql_where=text("status = 'CONFIRMED'"),
+            postgresql_where=status_in([BookingStatus.CONFIRMED]),
         ),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)

@@ -13,23 +13,23 @@ status = 'PENDING', so the request path, retries and several reconcilers never a
 
 import asyncio
 import logging
-import os
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import grpc
-from sqlalchemy import Row, exists, func, null, select, update
+from sqlalchemy import Row, exists, func, null, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking.api.convert import booking_facts, timestamp
+from booking import credits, events, lifecycle, queries
 from booking.catalog_client import CatalogClient, SeatsRefused, StockDetails, catalog_unavailable
 from booking.domain import credit as credit_rules
 from booking.domain import rules
-from booking.domain.countermark import new_countermark
-from booking.domain.status import ACTIVE_STATUSES
+from booking.domain.status import ACTIVE_STATUSES, BookingStatus
 from booking.models import Beneficiary, Booking, Credit, Venue
-from passculture.booking.v1 import events_pb2
+from booking.queries import BookingView
+from passculture.booking.v1.reasons import Reason
+from passculture.common.v1 import reasons as common
 from pclib.db import autocommit_engine
 from pclib.errors import (
     DomainError,
@@ -38,62 +38,53 @@ from pclib.errors import (
     NotFound,
     PermissionDenied,
 )
-from pclib.outbox import add_event
 from pclib.topology import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
-COUNTERMARK_ATTEMPTS = 20
 RECONCILE_BATCH = 100
-# Why the reconciler fails a booking whose seats were never reserved in time.
-TIMED_OUT = "BOOKING_TIMED_OUT"
 
-BookingView = tuple[Booking, Beneficiary, Venue]
-
-
-_REFUSAL_TYPES = {"STOCK_NOT_FOUND": NotFound, "INVALID_QUANTITY": InvalidArgument}
+_REFUSAL_TYPES: dict[Reason, type[DomainError]] = {
+    Reason.STOCK_NOT_FOUND: NotFound,
+    Reason.INVALID_QUANTITY: InvalidArgument,
+}
 _REFUSAL_MESSAGES = {
-    "SOLD_OUT": "not enough places left",
-    "NOT_BOOKABLE": "this showtime cannot be booked",
-    TIMED_OUT: "the places could not be reserved in time, please book again",
+    Reason.SOLD_OUT: "not enough places left",
+    Reason.NOT_BOOKABLE: "this showtime cannot be booked",
+    Reason.BOOKING_TIMED_OUT: "the places could not be reserved in time, please book again",
 }
 
 
-def refusal(reason: str) -> DomainError:
+def refusal(reason: Reason) -> DomainError:
     """The error a client gets for seats refused by the catalog (or given up by the reconciler),
     the first time and on every retry with the same Idempotency-Key."""
     error_type = _REFUSAL_TYPES.get(reason, FailedPrecondition)
     return error_type(reason, _REFUSAL_MESSAGES.get(reason, reason))
 
 
-def _spent(credit_id: uuid.UUID):
-    total = func.coalesce(func.sum(Booking.amount_cents * Booking.quantity), 0)
-    return select(total).where(Booking.credit_id == credit_id, Booking.status.in_(ACTIVE_STATUSES))
-
-
-async def spent_cents(session: AsyncSession, credit_id: uuid.UUID) -> int:
-    return await session.scalar(_spent(credit_id))
-
-
-async def remaining_cents(session: AsyncSession, credit: Credit, now: datetime) -> int:
-    spent = await spent_cents(session, credit.id)
-    return credit_rules.remaining(credit.initial_cents, spent, credit.expires_at, now)
+def _failure_reason(booking: Booking) -> Reason:
+    """Why a FAILED booking failed, as stored (a value this version does not know: not
+    bookable)."""
+    try:
+        return Reason(booking.failure_reason or Reason.BOOKING_TIMED_OUT)
+    except ValueError:
+        return Reason.NOT_BOOKABLE
 
 
 def _stock_uuid(stock_id: str) -> uuid.UUID:
     try:
         return uuid.UUID(stock_id)
     except ValueError:
-        raise NotFound("STOCK_NOT_FOUND", "stock not found") from None
+        raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found") from None
 
 
 def _check_stock(stock: StockDetails, quantity: int) -> None:
     rules.check_quantity(quantity, stock.is_duo)
     remaining = stock.remaining_quantity
     if not stock.is_bookable:
-        raise refusal("SOLD_OUT" if remaining == 0 else "NOT_BOOKABLE")
+        raise refusal(Reason.SOLD_OUT if remaining == 0 else Reason.NOT_BOOKABLE)
     if remaining is not None and remaining < quantity:
-        raise refusal("SOLD_OUT")
+        raise refusal(Reason.SOLD_OUT)
 
 
 async def _upsert_venue(session: AsyncSession, stock: StockDetails, current: Venue | None) -> Venue:
@@ -116,13 +107,6 @@ async def _upsert_venue(session: AsyncSession, stock: StockDetails, current: Ven
         )
     )
     return Venue(id=stock.venue_id, **values)
-
-
-async def _lock_credit(session: AsyncSession, beneficiary_id: uuid.UUID) -> Credit | None:
-    """Serialises every booking of this beneficiary: no overspend, no double booking."""
-    return await session.scalar(
-        select(Credit).where(Credit.beneficiary_id == beneficiary_id).with_for_update()
-    )
 
 
 async def _after_lock(
@@ -155,7 +139,7 @@ async def _after_lock(
             Venue,
             by_key.label("existing_id"),
             held.label("held"),
-            _spent(credit.id).scalar_subquery().label("spent"),
+            credits.spent(credit.id).scalar_subquery().label("spent"),
         )
         .outerjoin(Venue, Venue.id == venue_id)
         .where(Beneficiary.id == beneficiary_id)
@@ -171,58 +155,12 @@ async def _by_key(session: AsyncSession, beneficiary_id: uuid.UUID, key: str) ->
     )
 
 
-async def _insert_booking(session: AsyncSession, values: dict) -> Booking:
-    """Inserts with a fresh countermark, drawing again when it is taken."""
-    for _ in range(COUNTERMARK_ATTEMPTS):
-        statement = (
-            insert(Booking)
-            .values(countermark=new_countermark(), **values)
-            .on_conflict_do_nothing(index_elements=[Booking.countermark])
-            .returning(Booking)
-        )
-        booking = await session.scalar(statement)
-        if booking is not None:
-            return booking
-    raise RuntimeError("no free countermark found")
-
-
-async def _transition(
-    session: AsyncSession, booking_id: uuid.UUID, status: str, **values
-) -> Booking | None:
-    """PENDING → status; None when the booking was no longer PENDING."""
-    statement = (
-        update(Booking)
-        .where(Booking.id == booking_id, Booking.status == "PENDING")
-        .values(status=status, **values)
-        .returning(Booking)
-        .execution_options(populate_existing=True)
-    )
-    return await session.scalar(statement)
-
-
-async def _publish_created(
-    session: AsyncSession, booking: Booking, venue: Venue | None = None
-) -> None:
-    if venue is None:
-        venue = await session.get(Venue, booking.venue_id)
-    event = events_pb2.BookingCreated(
-        booking=booking_facts(booking, venue), booked_at=timestamp(booking.booked_at)
-    )
-    await add_event(session, "booking.created", event)
-
-
 class BookingSaga:
-    def __init__(
-        self,
-        sessions: async_sessionmaker,
-        catalog: CatalogClient,
-        crash_after_reserve: bool = False,
-    ) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession], catalog: CatalogClient) -> None:
         self._sessions = sessions
         # Single reads: one round trip each, no BEGIN and no ROLLBACK.
         self._reads = async_sessionmaker(autocommit_engine(sessions), expire_on_commit=False)
         self._catalog = catalog
-        self._crash_after_reserve = crash_after_reserve
 
     # --- the request path -------------------------------------------------------------------
 
@@ -254,7 +192,7 @@ class BookingSaga:
             log.warning("catalog GetStock failed: %s %s", error.code(), error.details())
             raise catalog_unavailable() from None
         if stock is None:
-            raise NotFound("STOCK_NOT_FOUND", "stock not found")
+            raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
         return stock
 
     async def _open(
@@ -268,52 +206,50 @@ class BookingSaga:
         one a concurrent call with this key made."""
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            credit = await _lock_credit(session, beneficiary_id)
+            credit = await credits.lock(session, beneficiary_id)
             if credit is None:
-                raise PermissionDenied("NO_CREDIT", "no credit was granted to you")
+                raise PermissionDenied(Reason.NO_CREDIT, "no credit was granted to you")
             facts = await _after_lock(
                 session, credit, stock.offer_id, stock.venue_id, idempotency_key
             )
             if facts.existing_id is not None:
-                return await session.get(Booking, facts.existing_id), None
+                return await session.get_one(Booking, facts.existing_id), None
             if now >= credit.expires_at:
-                raise PermissionDenied("CREDIT_EXPIRED", "your credit has expired")
+                raise PermissionDenied(Reason.CREDIT_EXPIRED, "your credit has expired")
             if facts.held:
-                raise FailedPrecondition("ALREADY_BOOKED", "you already booked this film here")
+                raise FailedPrecondition(Reason.ALREADY_BOOKED, "you already booked this film here")
             remaining = credit_rules.remaining(
                 credit.initial_cents, facts.spent, credit.expires_at, now
             )
             if remaining < stock.price_cents * quantity:
-                raise FailedPrecondition("INSUFFICIENT_CREDIT", "your credit is not enough")
+                raise FailedPrecondition(Reason.INSUFFICIENT_CREDIT, "your credit is not enough")
             venue = await _upsert_venue(session, stock, facts.Venue)
-            booking = await _insert_booking(
+            booking = await lifecycle.create(
                 session,
-                {
-                    "beneficiary_id": beneficiary_id,
-                    "credit_id": credit.id,
-                    "idempotency_key": idempotency_key,
-                    "status": "PENDING",
-                    "quantity": quantity,
-                    "amount_cents": stock.price_cents,
-                    "stock_id": stock.stock_id,
-                    "offer_id": stock.offer_id,
-                    "offer_title": stock.offer_title,
-                    "features": stock.features,
-                    "venue_id": stock.venue_id,
-                    "offerer_id": stock.offerer_id,
-                    "starts_at": stock.starts_at,
-                    "booked_at": now,
-                    "cancellation_limit_at": rules.cancellation_limit(stock.starts_at, now),
-                },
+                beneficiary_id=beneficiary_id,
+                credit_id=credit.id,
+                idempotency_key=idempotency_key,
+                quantity=quantity,
+                amount_cents=stock.price_cents,
+                stock_id=stock.stock_id,
+                offer_id=stock.offer_id,
+                offer_title=stock.offer_title,
+                features=stock.features,
+                venue_id=stock.venue_id,
+                offerer_id=stock.offerer_id,
+                starts_at=stock.starts_at,
+                booked_at=now,
+                cancellation_limit_at=rules.cancellation_limit(stock.starts_at, now),
             )
         return booking, (facts.Beneficiary, venue)
 
     async def _replay(self, booking: Booking, stock_id: uuid.UUID, quantity: int) -> BookingView:
         if booking.stock_id != stock_id or booking.quantity != quantity:
             raise FailedPrecondition(
-                "IDEMPOTENCY_KEY_REUSED", "this Idempotency-Key was used for another booking"
+                common.Reason.IDEMPOTENCY_KEY_REUSED,
+                "this Idempotency-Key was used for another booking",
             )
-        if booking.status == "PENDING":
+        if booking.status == BookingStatus.PENDING:
             # Drive the saga on: ReserveStock is idempotent on the booking id.
             return await self._reserve_and_settle(booking)
         return await self._outcome(booking.id)
@@ -329,50 +265,42 @@ class BookingSaga:
             await self._catalog.reserve(booking.stock_id, booking.quantity, booking.id)
         except SeatsRefused as refused:
             async with self._sessions.begin() as session:
-                reason = (refused.reason or "NOT_BOOKABLE")[:32]
-                failed = await _transition(session, booking.id, "FAILED", failure_reason=reason)
+                failed = await lifecycle.fail(session, booking.id, refused.reason)
             if failed is not None:
-                raise refusal(reason) from None
+                raise refusal(refused.reason) from None
         except grpc.aio.AioRpcError as error:
             # The seats may or may not be held: leave it PENDING for the reconciler.
             log.warning("catalog ReserveStock failed for %s: %s", booking.id, error.code())
             raise catalog_unavailable() from None
         else:
-            if self._crash_after_reserve:
-                os._exit(1)
-            venue = opened[1] if opened else None
-            confirmed = await self._confirm(booking.id, venue)
+            confirmed = await self._confirm(booking.id, opened[1] if opened else None)
             if confirmed is not None and opened is not None:
-                return confirmed, *opened
+                return BookingView(confirmed, *opened)
         return await self._outcome(booking.id)
 
-    async def _confirm(self, booking_id: uuid.UUID, venue: Venue | None = None) -> Booking | None:
-        """PENDING → CONFIRMED with its event; None when the booking was no longer PENDING."""
+    async def _confirm(self, booking_id: uuid.UUID, venue: Venue | None) -> Booking | None:
+        """Step 3; None when the booking was no longer PENDING."""
         async with self._sessions.begin() as session:
-            booking = await _transition(session, booking_id, "CONFIRMED")
-            if booking is not None:
-                await _publish_created(session, booking, venue)
+            confirmed = await lifecycle.confirm(session, booking_id, venue)
+            if confirmed is None:
+                return None
+            booking, event = confirmed
+            await events.record(session, event)
         return booking
 
     async def _outcome(self, booking_id: uuid.UUID) -> BookingView:
         async with self._reads() as session:
-            booking, beneficiary, venue = (
-                await session.execute(
-                    select(Booking, Beneficiary, Venue)
-                    .join(Beneficiary, Beneficiary.id == Booking.beneficiary_id)
-                    .join(Venue, Venue.id == Booking.venue_id)
-                    .where(Booking.id == booking_id)
-                )
-            ).one()
-        if booking.status == "FAILED":
-            raise refusal(booking.failure_reason or TIMED_OUT)
-        if booking.status == "PENDING":
+            view = await queries.by_id(session, booking_id)
+        assert view is not None  # this booking was read or written by this very call
+        if view.booking.status == BookingStatus.FAILED:
+            raise refusal(_failure_reason(view.booking))
+        if view.booking.status == BookingStatus.PENDING:
             raise catalog_unavailable()
-        return booking, beneficiary, venue
+        return view
 
     # --- the reconciler ---------------------------------------------------------------------
 
-    async def settle(self, booking_id: uuid.UUID) -> str | None:
+    async def settle(self, booking_id: uuid.UUID) -> BookingStatus | None:
         """Settles a PENDING booking from what the catalog knows; returns its new status, or
         None when it is not PENDING (or another reconciler is settling it).
 
@@ -380,23 +308,23 @@ class BookingSaga:
         transition waits for this one and then finds the booking settled.
         """
         async with self._sessions.begin() as session:
-            booking = await session.scalar(
-                select(Booking)
-                .where(Booking.id == booking_id, Booking.status == "PENDING")
+            pending = await session.scalar(
+                select(Booking.id)
+                .where(Booking.id == booking_id, Booking.status == BookingStatus.PENDING)
                 .with_for_update(skip_locked=True)
             )
-            if booking is None:
+            if pending is None:
                 return None
-            reserved = await self._catalog.is_reserved(booking.id)
+            reserved = await self._catalog.is_reserved(booking_id)
             if reserved is None:
-                await self._catalog.release(booking.id)
+                await self._catalog.release(booking_id)
             if reserved:
-                booking.status = "CONFIRMED"
-                await _publish_created(session, booking)
-            else:
-                booking.status = "FAILED"
-                booking.failure_reason = TIMED_OUT
-            return booking.status
+                confirmed = await lifecycle.confirm(session, booking_id)
+                assert confirmed is not None  # locked PENDING above
+                await events.record(session, confirmed[1])
+                return BookingStatus.CONFIRMED
+            await lifecycle.fail(session, booking_id, Reason.BOOKING_TIMED_OUT)
+            return BookingStatus.FAILED
 
     async def reconcile_once(self, older_than: float) -> int:
         """Settles the PENDING bookings older than `older_than` seconds (one batch); returns
@@ -405,7 +333,7 @@ class BookingSaga:
         async with self._sessions() as session:
             pending = await session.scalars(
                 select(Booking.id)
-                .where(Booking.status == "PENDING", Booking.booked_at <= cutoff)
+                .where(Booking.status == BookingStatus.PENDING, Booking.booked_at <= cutoff)
                 .order_by(Booking.booked_at)
                 .limit(RECONCILE_BATCH)
             )

@@ -27,5 +27,3 @@ class BookingSettings(BaseServiceSettings):
     # Wrong countermarks a pro account may type per window before 429.
     counter_max_failures: int = 10
     counter_window_seconds: int = 600
-    # Fault injection for the crash test only: exit right after the seats were reserved.
-    crash_after_reserve: bool = False

@@ -12,7 +12,7 @@ import grpc
 import pytest
 from sqlalchemy import select, text
 
-from booking import saga
+from booking import credits, lifecycle
 from booking.domain.status import ACTIVE_STATUSES
 from booking.models import Credit
 from booking.testing import book, insert_beneficiaries, make_beneficiary, make_showtime
@@ -166,14 +166,14 @@ async def test_negative_control_without_the_credit_lock_the_spree_overspends(
     async def read_without_lock(session, beneficiary_id):
         return await session.scalar(select(Credit).where(Credit.beneficiary_id == beneficiary_id))
 
-    insert_booking = saga._insert_booking
+    create_booking = lifecycle.create
 
-    async def insert_later(session, values):
+    async def create_later(session, **values):
         await asyncio.sleep(0.05)  # any delay between the check and the insert opens the race
-        return await insert_booking(session, values)
+        return await create_booking(session, **values)
 
-    monkeypatch.setattr(saga, "_lock_credit", read_without_lock)
-    monkeypatch.setattr(saga, "_insert_booking", insert_later)
+    monkeypatch.setattr(credits, "lock", read_without_lock)
+    monkeypatch.setattr(lifecycle, "create", create_later)
     young = await make_beneficiary(booking, issuer)
     answers, peak = await while_watching_spending(
         booking_engine, young, spree(booking, catalog, issuer, young)

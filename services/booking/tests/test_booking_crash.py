@@ -1,7 +1,8 @@
 """A booking service killed between the reservation and the confirmation loses nothing.
 
-The booking service runs as a real process (`python -m booking serve`) with the fault injection
-CRASH_AFTER_RESERVE: it exits right after the catalog reserved the seats. The booking is left
+The booking service runs as a real process: `python -m booking serve`, or, to crash,
+crash_after_reserve.py, the same server patched from the test side to exit right after the
+catalog reserved the seats. The booking is left
 PENDING with its seats held; once restarted, the reconciler (or the client's retry with the same
 Idempotency-Key) confirms it, reserving and charging once. The reverse case, a reservation that
 never reached the catalog, is in test_booking_saga.py.
@@ -21,6 +22,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from sqlalchemy import select
 
 from booking.catalog_client import CatalogClient
+from booking.domain.status import BookingStatus
 from booking.models import Booking
 from booking.saga import BookingSaga
 from booking.testing import (
@@ -41,6 +43,7 @@ from pclib.testing import eventually
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = ("gen", "libs", "services/catalog", "services/booking")
+CRASH_AFTER_RESERVE = Path(__file__).with_name("crash_after_reserve.py")
 
 
 async def serving(address: str) -> bool:
@@ -74,12 +77,12 @@ async def start_booking_process(booking_settings, tmp_path):
             "CATALOG_ADDR": booking_settings.catalog_addr,
             "JWT_PRIVATE_KEY_FILE": booking_settings.jwt_private_key_file,
             "JWT_PUBLIC_KEY_FILE": booking_settings.jwt_public_key_file,
-            "CRASH_AFTER_RESERVE": str(crash_after_reserve).lower(),
             "GRPC_DRAIN_SECONDS": "1",
         }
         log = (tmp_path / f"booking-{port}.log").open("wb")
+        command = [str(CRASH_AFTER_RESERVE)] if crash_after_reserve else ["-m", "booking", "serve"]
         process = await asyncio.create_subprocess_exec(
-            sys.executable, "-m", "booking", "serve", env=env, stdout=log, stderr=log, cwd=REPO
+            sys.executable, *command, env=env, stdout=log, stderr=log, cwd=REPO
         )
         processes.append(process)
         address = f"127.0.0.1:{port}"
@@ -143,7 +146,7 @@ async def test_a_crash_after_the_reservation_is_settled_by_the_reconciler(
     start_booking_process, young, showtime, booking_engine, catalog_engine, booking_settings, issuer
 ):
     await crash_while_booking(start_booking_process, young, showtime)
-    assert (await the_booking(booking_engine)).status == "PENDING"
+    assert (await the_booking(booking_engine)).status == BookingStatus.PENDING
     assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
 
     async with start_booking_process(crash_after_reserve=False) as (_, booking):
@@ -161,7 +164,7 @@ async def test_a_crash_after_the_reservation_is_settled_by_the_clients_retry(
     key = str(uuid.uuid4())
     await crash_while_booking(start_booking_process, young, showtime, key=key)
     pending = await the_booking(booking_engine)
-    assert pending.status == "PENDING"
+    assert pending.status == BookingStatus.PENDING
 
     async with start_booking_process(crash_after_reserve=False) as (_, booking):
         retried = await book(booking, young, showtime.stock.id, key=key)

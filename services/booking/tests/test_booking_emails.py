@@ -11,13 +11,13 @@ from email.policy import default as default_policy
 import pytest
 from aiosmtpd.controller import Controller
 
-from booking import worker
-from booking.api.convert import booking_facts, cancelled_event, timestamp
+from booking import events, worker
 from booking.testing import isolated, store_booking, store_venue
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
 from pclib.testing import consumed, eventually, running_consumers
+from pclib.timestamps import timestamp
 
 # Saturday 13 March 2027, 20:30 in Réunion (UTC+4).
 STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)
@@ -126,7 +126,7 @@ async def emit(engine, routing_key: str, event) -> None:
 
 def created(stored) -> events_pb2.BookingCreated:
     return events_pb2.BookingCreated(
-        booking=booking_facts(stored.booking, stored.venue),
+        booking=events.booking_facts(stored.booking, stored.venue),
         booked_at=timestamp(stored.booking.booked_at),
     )
 
@@ -175,7 +175,7 @@ async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_only(
     handled = consumed(pipeline.queue, "booking.cancelled", "handled")
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue, status="CANCELLED")
-        await emit(booking_engine, "booking.cancelled", cancelled_event(stored.booking, venue))
+        await emit(booking_engine, "booking.cancelled", events.cancelled(stored.booking, venue))
         # Handled: every email of the event was sent.
         await eventually(
             lambda: consumed(pipeline.queue, "booking.cancelled", "handled") == handled + 1
@@ -199,7 +199,7 @@ async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
         stored = await store(
             booking_engine, venue, status="CANCELLED", cancellation_reason="OFFERER"
         )
-        await emit(booking_engine, "booking.cancelled", cancelled_event(stored.booking, venue))
+        await emit(booking_engine, "booking.cancelled", events.cancelled(stored.booking, venue))
         await eventually(lambda: len(mailbox.received) == 2)
 
     (to_venue,) = mailbox.to("resa@soleil.test")

@@ -12,8 +12,9 @@ import grpc
 import pytest
 from sqlalchemy import select, text
 
+from booking.credits import remaining_cents
 from booking.models import Booking, Credit
-from booking.saga import BookingSaga, remaining_cents
+from booking.saga import BookingSaga
 from booking.testing import (
     UnreliableCatalog,
     booked_quantity,

@@ -1,5 +1,6 @@
 """JobService: an admin runs a scheduled job now."""
 
+import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.jobs import auto_use
@@ -12,7 +13,9 @@ class JobServicer(pb_grpc.JobServiceServicer):
     def __init__(self, engine: AsyncEngine) -> None:
         self._engine = engine
 
-    async def RunAutoUse(self, request, context):
+    async def RunAutoUse(
+        self, request: pb.RunAutoUseRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RunAutoUseResponse:
         require_role("admin")
         # 0 when a scheduled run holds the lock: that run does the work.
         return pb.RunAutoUseResponse(bookings_used=await auto_use(self._engine))

@@ -9,21 +9,12 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking import models
-from booking.api.convert import cancelled_event, unused_event
+from booking import events, lifecycle, models
 from booking.domain import rules
+from booking.domain.status import BookingStatus
 from passculture.catalog.v1 import events_pb2
 from pclib.inbox import EventMeta
-from pclib.outbox import add_event
-
-# Bookings a deleted showtime cancels: everything the venue has not been paid for yet.
-CANCELLED_BY_DELETION = ("PENDING", "CONFIRMED", "USED")
-# Bookings a moved showtime moves.
-MOVED = ("PENDING", "CONFIRMED", "USED", "REIMBURSED")
-
-
-def _to_datetime(ts) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
+from pclib.timestamps import to_datetime
 
 
 def _changed_at(meta: EventMeta) -> datetime:
@@ -32,7 +23,7 @@ def _changed_at(meta: EventMeta) -> datetime:
 
 
 async def _bookings_of_stock(
-    session: AsyncSession, stock_id: str, statuses: Iterable[str]
+    session: AsyncSession, stock_id: str, statuses: Iterable[BookingStatus]
 ) -> list[tuple[models.Booking, models.Venue]]:
     rows = await session.execute(
         select(models.Booking, models.Venue)
@@ -71,21 +62,14 @@ async def on_venue_upserted(
 async def on_stock_updated(
     session: AsyncSession, event: events_pb2.StockUpdated, meta: EventMeta
 ) -> None:
-    """A moved showtime: new start and cancellation limit; USED bookings go back to CONFIRMED
-    when the new start is more than 48h away. Bookings keep their price."""
+    """A moved showtime moves its bookings (domain: lifecycle.move)."""
     if not event.HasField("previous_starts_at"):
         return
-    starts_at, now = _to_datetime(event.stock.starts_at), _changed_at(meta)
-    unuses = rules.move_unuses(starts_at, now)
-    for booking, venue in await _bookings_of_stock(session, event.stock.id, MOVED):
-        booking.starts_at = starts_at
-        booking.cancellation_limit_at = rules.limit_after_move(starts_at, now)
-        if unuses and booking.status == "USED":
-            booking.status, booking.used_at, booking.validated_by = "CONFIRMED", None, None
-            # Stamped now, not with the catalog's second-precision time: payments orders a
-            # booking's events by their times, and the use may be later in that same second.
-            unused_at = datetime.now(UTC)
-            await add_event(session, "booking.unused", unused_event(booking, venue, unused_at))
+    starts_at, moved_at = to_datetime(event.stock.starts_at), _changed_at(meta)
+    for booking, venue in await _bookings_of_stock(session, event.stock.id, rules.MOVABLE):
+        unused = lifecycle.move(booking, venue, starts_at, moved_at, datetime.now(UTC))
+        if unused is not None:
+            await events.record(session, unused)
 
 
 async def on_stock_deleted(
@@ -94,12 +78,13 @@ async def on_stock_deleted(
     """Cancels the showtime's bookings (reason OFFERER); the emails consumer tells each young
     person from the `booking.cancelled` events."""
     deleted_at = (
-        _to_datetime(event.deleted_at) if event.HasField("deleted_at") else _changed_at(meta)
+        to_datetime(event.deleted_at) if event.HasField("deleted_at") else _changed_at(meta)
     )
-    for booking, venue in await _bookings_of_stock(session, event.stock_id, CANCELLED_BY_DELETION):
-        booking.status = "CANCELLED"
-        booking.cancelled_at, booking.cancellation_reason = deleted_at, "OFFERER"
-        await add_event(session, "booking.cancelled", cancelled_event(booking, venue))
+    bookings = await _bookings_of_stock(session, event.stock_id, rules.CANCELLABLE_BY_OFFERER)
+    for booking, venue in bookings:
+        cancelled = lifecycle.cancel_by_cinema(booking, venue, deleted_at)
+        if cancelled is not None:
+            await events.record(session, cancelled)
 
 
 HANDLERS = {

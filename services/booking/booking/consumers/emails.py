@@ -15,10 +15,10 @@ from email.utils import formataddr
 from zoneinfo import ZoneInfo
 
 import aiosmtplib
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from booking import models
+from booking import models, queries
+from booking.domain.status import CancellationReason
 from booking.settings import BookingSettings
 from passculture.booking.v1 import events_pb2
 from pclib.inbox import EventMeta
@@ -183,17 +183,10 @@ def cancelled_by_cinema_email(context: Context) -> EmailMessage:
 
 
 async def _load(session: AsyncSession, facts: events_pb2.BookingFacts) -> Context:
-    row = (
-        await session.execute(
-            select(models.Booking, models.Beneficiary, models.Venue)
-            .join(models.Beneficiary, models.Beneficiary.id == models.Booking.beneficiary_id)
-            .join(models.Venue, models.Venue.id == models.Booking.venue_id)
-            .where(models.Booking.id == uuid.UUID(facts.booking_id))
-        )
-    ).one_or_none()
-    if row is None:  # our own event: the booking is in this database
+    view = await queries.by_id(session, uuid.UUID(facts.booking_id))
+    if view is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")
-    return Context(*row)
+    return Context(*view)
 
 
 def handlers(mailer: Mailer) -> dict:
@@ -206,13 +199,17 @@ def handlers(mailer: Mailer) -> dict:
             else:
                 log.warning("no address to send %r to (%s)", message["Subject"], meta.message_id)
 
-    async def on_created(session, event: events_pb2.BookingCreated, meta: EventMeta) -> None:
+    async def on_created(
+        session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
+    ) -> None:
         context = await _load(session, event.booking)
         await send_all([new_booking_email(context)], meta)
 
-    async def on_cancelled(session, event: events_pb2.BookingCancelled, meta: EventMeta) -> None:
+    async def on_cancelled(
+        session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
+    ) -> None:
         context = await _load(session, event.booking)
-        by_cinema = event.reason == "OFFERER"
+        by_cinema = event.reason == CancellationReason.OFFERER
         messages = [cancellation_email(context, by_cinema=by_cinema)]
         if by_cinema:
             messages.append(cancelled_by_cinema_email(context))

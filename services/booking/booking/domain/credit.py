@@ -3,6 +3,7 @@
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
+from passculture.booking.v1.reasons import Reason
 from pclib.errors import InvalidArgument
 
 CREDIT_CENTS = 30_000
@@ -19,7 +20,7 @@ def check_eligible(birth_date: date, now: datetime, timezone: str) -> None:
     """The credit goes to 18-year-olds, their age taken on today's date where they live."""
     today = now.astimezone(ZoneInfo(timezone)).date()
     if age_on(birth_date, today) != ELIGIBLE_AGE:
-        raise InvalidArgument("NOT_ELIGIBLE", "the credit is granted at 18 only")
+        raise InvalidArgument(Reason.NOT_ELIGIBLE, "the credit is granted at 18 only")
 
 
 def expiry(granted_at: datetime) -> datetime:

@@ -3,16 +3,31 @@
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from booking.domain.status import BookingStatus
+from passculture.booking.v1.reasons import Reason
 from pclib.errors import FailedPrecondition, InvalidArgument, PermissionDenied
 
 CANCELLATION_DELAY = timedelta(hours=48)
 AUTO_USE_AFTER = timedelta(hours=48)
 
+# Bookings a deleted showtime cancels: everything the venue has not been paid for yet.
+CANCELLABLE_BY_OFFERER = (BookingStatus.PENDING, BookingStatus.CONFIRMED, BookingStatus.USED)
+# Bookings a moved showtime moves.
+MOVABLE = (
+    BookingStatus.PENDING,
+    BookingStatus.CONFIRMED,
+    BookingStatus.USED,
+    BookingStatus.REIMBURSED,
+)
+# Bookings a payment reimburses. CONFIRMED: the pro unused the booking after the batch priced
+# it; the money went out all the same, so it is reimbursed too.
+REIMBURSABLE = (BookingStatus.USED, BookingStatus.CONFIRMED)
+
 
 def check_quantity(quantity: int, is_duo: bool) -> None:
     if quantity not in ((1, 2) if is_duo else (1,)):
         allowed = "1 or 2 (duo offer)" if is_duo else "1"
-        raise InvalidArgument("INVALID_QUANTITY", f"quantity must be {allowed}")
+        raise InvalidArgument(Reason.INVALID_QUANTITY, f"quantity must be {allowed}")
 
 
 def cancellation_limit(starts_at: datetime, booked_at: datetime) -> datetime:
@@ -31,14 +46,15 @@ def move_unuses(new_starts_at: datetime, now: datetime) -> bool:
     return new_starts_at > now + CANCELLATION_DELAY
 
 
-def check_cancellable(status: str, limit: datetime, now: datetime) -> None:
-    if status == "CANCELLED":
-        raise FailedPrecondition("ALREADY_CANCELLED", "this booking is already cancelled")
-    if status in ("USED", "REIMBURSED"):
-        raise FailedPrecondition("ALREADY_USED", "this booking was already used")
-    if status != "CONFIRMED" or now >= limit:
+def check_cancellable(status: BookingStatus, limit: datetime, now: datetime) -> None:
+    """What the young person may cancel."""
+    if status == BookingStatus.CANCELLED:
+        raise FailedPrecondition(Reason.ALREADY_CANCELLED, "this booking is already cancelled")
+    if status in (BookingStatus.USED, BookingStatus.REIMBURSED):
+        raise FailedPrecondition(Reason.ALREADY_USED, "this booking was already used")
+    if status != BookingStatus.CONFIRMED or now >= limit:
         raise FailedPrecondition(
-            "CANCELLATION_LIMIT_PASSED", "this booking can no longer be cancelled"
+            Reason.CANCELLATION_LIMIT_PASSED, "this booking can no longer be cancelled"
         )
 
 
@@ -47,30 +63,39 @@ def local_time(moment: datetime, timezone: str) -> str:
     return moment.astimezone(ZoneInfo(timezone)).isoformat()
 
 
-def check_usable(status: str, limit: datetime, now: datetime, timezone: str) -> None:
-    """What the counter answers before validating a booking found among the pro's own.
-    BOOKING_CANCELLED, BOOKING_ALREADY_USED and BOOKING_NOT_USED are HTTP 410 at the gateway."""
-    if status == "CANCELLED":
-        raise FailedPrecondition("BOOKING_CANCELLED", "this booking was cancelled")
-    if status == "USED":
-        raise FailedPrecondition("BOOKING_ALREADY_USED", "this booking was already used")
-    if status == "REIMBURSED":
-        raise PermissionDenied("BOOKING_REIMBURSED", "this booking was already reimbursed")
-    if status != "CONFIRMED":
-        raise FailedPrecondition("BOOKING_NOT_CONFIRMED", "this booking is not confirmed")
+def check_usable(
+    status: BookingStatus,
+    limit: datetime,
+    now: datetime,
+    timezone: str,
+    used_at: datetime | None = None,
+) -> None:
+    """What the counter answers before validating a booking found among the pro's own."""
+    if status == BookingStatus.CANCELLED:
+        raise FailedPrecondition(Reason.BOOKING_CANCELLED, "this booking was cancelled")
+    if status == BookingStatus.USED:
+        # `used_at` lets the counter say when it was validated.
+        when = {} if used_at is None else {"used_at": local_time(used_at, timezone)}
+        raise FailedPrecondition(
+            Reason.BOOKING_ALREADY_USED, "this booking was already used", **when
+        )
+    if status == BookingStatus.REIMBURSED:
+        raise PermissionDenied(Reason.BOOKING_REIMBURSED, "this booking was already reimbursed")
+    if status != BookingStatus.CONFIRMED:
+        raise FailedPrecondition(Reason.BOOKING_NOT_CONFIRMED, "this booking is not confirmed")
     if now < limit:
         raise PermissionDenied(
-            "BOOKING_NOT_YET_VALIDATABLE",
+            Reason.BOOKING_NOT_YET_VALIDATABLE,
             "the young person may still cancel this booking",
             validatable_from=local_time(limit, timezone),
         )
 
 
-def check_unusable(status: str) -> None:
-    if status == "REIMBURSED":
-        raise PermissionDenied("BOOKING_REIMBURSED", "this booking was already reimbursed")
-    if status != "USED":
-        raise FailedPrecondition("BOOKING_NOT_USED", "this booking is not used")
+def check_unusable(status: BookingStatus) -> None:
+    if status == BookingStatus.REIMBURSED:
+        raise PermissionDenied(Reason.BOOKING_REIMBURSED, "this booking was already reimbursed")
+    if status != BookingStatus.USED:
+        raise FailedPrecondition(Reason.BOOKING_NOT_USED, "this booking is not used")
 
 
 def auto_use_before(now: datetime) -> datetime:
