@@ -140,8 +140,11 @@ demo: gen
 test: gen deploy-tools
 	$(BIN)/pytest
 
+# Load from wrk (Debian's package: a compiled load generator), profiles from py-spy (PyPI).
 bench: gen
-	$(BIN)/python -m bench
+	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }
+	$(BIN)/pip install -q --disable-pip-version-check -r bench/requirements.txt
+	$(BIN)/python -m bench $(BENCH_ARGS)
 
 clean:
 	rm -rf gen .dev $(TOOLS)

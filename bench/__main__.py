@@ -46,8 +46,10 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument("--searches", type=int, default=300, help="measured searches")
     parser.add_argument("--search-warmup", type=int, default=30)
     parser.add_argument("--profile-server", type=Path, help="cProfile the server to this file")
-    parser.add_argument("--booking-clients", type=int, default=50, help="young people booking")
-    parser.add_argument("--booking-showtimes", type=int, default=1000)
+    parser.add_argument("--connections", type=int, default=50, help="wrk's connections")
+    parser.add_argument(
+        "--booking-seconds", type=float, default=15.0, help="measured window of each booking run"
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     return parser.parse_args()
 
@@ -120,10 +122,8 @@ def main() -> int:
             machine = machine_info({"postgresql": server_settings(database_url)})
             results = asyncio.run(run_benchmarks(database_url, Path(tmp), dataset, stocks, args))
     if args.only in ("all", "bookings"):
-        params = BookingParams(
-            args.booking_clients, args.booking_showtimes, args.warmup_seconds, args.seconds
-        )
-        results.append(run_booking_benchmark(params, args.db_pool_size))
+        params = BookingParams(connections=args.connections, seconds=args.booking_seconds)
+        results.append(run_booking_benchmark(params))
     if args.only in ("all", "payments"):
         results.append(run_payments_bench(PaymentsParams()))
     print_explain(results)

@@ -24,9 +24,10 @@ def new_database_url() -> str:
     return f"{server}/bench_catalog_{uuid.uuid4().hex[:8]}"
 
 
-def migrate(database_url: str, service: str = "catalog") -> None:
-    """`python -m <service> migrate`: creates the database and applies the migrations."""
-    env = {**os.environ, "DATABASE_URL": database_url, "PYTHONPATH": python_path()}
+def migrate(database_url: str, service: str = "catalog", env: dict[str, str] | None = None) -> None:
+    """`python -m <service> migrate`: creates the database, applies the migrations and declares
+    the service's queues (with `env`'s settings)."""
+    env = {**os.environ, **(env or {}), "DATABASE_URL": database_url, "PYTHONPATH": python_path()}
     done = subprocess.run(  # noqa: S603 (our own commands)
         [sys.executable, "-m", service, "migrate"],
         env=env,

@@ -11,6 +11,7 @@ SOURCE_ROOTS = (
     "services/catalog",
     "services/booking",
     "services/import",
+    "services/payments",
     "gateway",
 )
 
