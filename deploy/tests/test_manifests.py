@@ -1,9 +1,11 @@
 """The deployment: every kustomize overlay renders; every resource validates against the
 Kubernetes schemas (custom resources against the operators' schemas); the invariants hold
-(probes, limits, non-root read-only containers, grace periods longer than the drains, an HPA per
-service in prod, callers-only network policies, migrations as Jobs, the scheduled jobs); the
-alert rules pass promtool's unit tests and the dashboard's queries parse; the compose file and
-the Dockerfile keep their promises. The negative tests show the checks fail on broken copies.
+(probes, limits, non-root read-only containers, grace periods longer than the drains, in prod an
+autoscaler per Deployment — an HPA, or a KEDA ScaledObject on the worker's queues or the relay's
+outbox — within the databases' connections, callers-only network policies, migrations as Jobs,
+the scheduled jobs); the alert rules pass promtool's unit tests and the dashboard's queries
+parse; the compose file and the Dockerfile keep their promises. The negative tests show the
+checks fail on broken copies.
 
 The tools come from `make deploy-tools` (a prerequisite of `make test`): kubectl (kustomize),
 promtool, kubernetes-validate, the Prometheus Operator's validators.
@@ -14,6 +16,7 @@ import json
 import re
 import shutil
 import subprocess
+from collections import defaultdict
 from pathlib import Path
 
 import jsonschema
@@ -46,6 +49,13 @@ CRONJOBS = {
     "payments-batch": (["payments", "batch"], "0 3 1,16 * *"),
 }
 PRESTOP_SLEEP_SECONDS = 5
+# A relay's engine has a pool of 2 (libs/pclib/relay.py); other processes use DB_POOL_SIZE. A pool
+# opens up to twice its size (max_overflow). PostgreSQL keeps 3 connections for superusers; 10
+# more are left for the Jobs, CronJobs and an operator's psql.
+RELAY_POOL_SIZE = 2
+RESERVED_CONNECTIONS = 3 + 10
+# The slowest a relay or worker's autoscaler may scale down: no fewer seconds of calm first.
+SCALE_DOWN_WINDOW_SECONDS = 300
 WORKLOAD_KINDS = ("Deployment", "StatefulSet", "Job", "CronJob")
 
 
@@ -167,22 +177,156 @@ def grace_problems(docs: list[dict]) -> list[str]:
     return problems
 
 
-def hpa_problems(docs: list[dict]) -> list[str]:
+def service_setting(docs: list[dict], deployment: dict, name: str) -> str:
+    """A setting of the service's code (its settings.py default) unless its config overrides it."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    env = config_of(docs, container)
+    if name.upper() in env:
+        return env[name.upper()]
+    package = container["args"][0]
+    service = deployment["metadata"]["labels"]["app.kubernetes.io/name"]
+    settings = (ROOT / "services" / service / package / "settings.py").read_text()
+    found = re.search(rf'^\s*{name}: str = "([^"]+)"', settings, re.MULTILINE)
+    assert found, f"services/{service}/{package}/settings.py: no {name} default"
+    return found.group(1)
+
+
+def consumed_queues(docs: list[dict], deployment: dict) -> set[str]:
+    """The queues a worker consumes, as its service's code names them:
+    f"{settings.queue_prefix}.NAME" (the consumers of worker.py, __main__.py, …)."""
+    container = deployment["spec"]["template"]["spec"]["containers"][0]
+    service = deployment["metadata"]["labels"]["app.kubernetes.io/name"]
+    package = ROOT / "services" / service / container["args"][0]
+    names = {
+        name
+        for path in package.rglob("*.py")
+        for name in re.findall(r"\{settings\.queue_prefix\}\.([\w-]+)", path.read_text())
+    }
+    prefix = service_setting(docs, deployment, "queue_prefix")
+    return {f"{prefix}.{name}" for name in names}
+
+
+def scaled_object_problems(docs: list[dict], scaled: dict, deployment: dict) -> list[str]:
+    where = f"ScaledObject/{scaled['metadata']['name']}"
+    spec = scaled["spec"]
     problems = []
-    targets = {
+    low, high = spec.get("minReplicaCount", 0), spec.get("maxReplicaCount")
+    if low < 2:
+        problems.append(f"{where}: fewer than 2 replicas (at zero, events wait)")
+    if high is None or high < low:
+        problems.append(f"{where}: no maxReplicaCount at least minReplicaCount")
+    behavior = spec.get("advanced", {}).get("horizontalPodAutoscalerConfig", {}).get("behavior", {})
+    window = behavior.get("scaleDown", {}).get("stabilizationWindowSeconds", 0)
+    if window < SCALE_DOWN_WINDOW_SECONDS:
+        problems.append(
+            f"{where}: scales down after {window}s of calm, under {SCALE_DOWN_WINDOW_SECONDS}s"
+        )
+    triggers = spec["triggers"]
+    component = deployment["metadata"]["labels"]["app.kubernetes.io/component"]
+    if component == "worker":
+        authentications = by_kind(docs, "TriggerAuthentication")
+        queues = set()
+        for trigger in triggers:
+            metadata = trigger["metadata"]
+            if trigger["type"] != "rabbitmq" or metadata.get("mode") != "QueueLength":
+                problems.append(f"{where}: a trigger is not a rabbitmq QueueLength one")
+                continue
+            queues.add(metadata["queueName"])
+            authentication = authentications.get(trigger.get("authenticationRef", {}).get("name"))
+            parameters = {
+                ref["parameter"]
+                for ref in (authentication or {}).get("spec", {}).get("secretTargetRef", [])
+            }
+            if "host" not in metadata and "host" not in parameters:
+                problems.append(f"{where}: the {metadata['queueName']} trigger has no host")
+        consumed = consumed_queues(docs, deployment)
+        for queue in sorted(consumed - queues):
+            problems.append(f"{where}: no trigger on the queue {queue}")
+        for queue in sorted(queues - consumed):
+            problems.append(f"{where}: a trigger on {queue}, a queue the worker does not consume")
+    elif component == "relay":
+        exchange = service_setting(docs, deployment, "events_exchange")
+        if not any(
+            trigger["type"] == "prometheus"
+            and "serverAddress" in trigger["metadata"]
+            and re.search(
+                rf'outbox_backlog\{{[^}}]*exchange="{re.escape(exchange)}"',
+                trigger["metadata"]["query"],
+            )
+            for trigger in triggers
+        ):
+            problems.append(f"{where}: no prometheus trigger on outbox_backlog of {exchange}")
+    return problems
+
+
+def autoscaler_problems(docs: list[dict]) -> list[str]:
+    """Every Deployment of the suite has one autoscaler, which owns its replica count: a
+    HorizontalPodAutoscaler (servers, gateway) or a KEDA ScaledObject (relays on their outbox
+    backlog, workers on each queue they consume), from 2 replicas up."""
+    deployments = by_kind(docs, "Deployment")
+    hpas = {
         hpa["spec"]["scaleTargetRef"]["name"]: hpa
         for hpa in by_kind(docs, "HorizontalPodAutoscaler").values()
         if hpa["spec"]["scaleTargetRef"]["kind"] == "Deployment"
     }
-    for name in [*SERVICES, "gateway"]:
-        hpa = targets.get(name)
-        if hpa is None:
-            problems.append(f"Deployment/{name}: no HorizontalPodAutoscaler")
+    scaled_objects = {
+        scaled["spec"]["scaleTargetRef"]["name"]: scaled
+        for scaled in by_kind(docs, "ScaledObject").values()
+        if scaled["spec"]["scaleTargetRef"].get("kind", "Deployment") == "Deployment"
+    }
+    problems = []
+    for name, deployment in deployments.items():
+        if deployment["metadata"]["labels"].get("app.kubernetes.io/part-of") != "passculture":
             continue
-        if hpa["spec"]["minReplicas"] < 2:
-            problems.append(f"HorizontalPodAutoscaler/{name}: fewer than 2 replicas")
-        if "replicas" in by_kind(docs, "Deployment")[name]["spec"]:
-            problems.append(f"Deployment/{name}: sets replicas, which its HPA owns")
+        hpa, scaled = hpas.get(name), scaled_objects.get(name)
+        if hpa is None and scaled is None:
+            problems.append(
+                f"Deployment/{name}: no autoscaler (HorizontalPodAutoscaler or ScaledObject)"
+            )
+            continue
+        if hpa is not None and scaled is not None:
+            problems.append(f"Deployment/{name}: both a HorizontalPodAutoscaler and a ScaledObject")
+        if "replicas" in deployment["spec"]:
+            problems.append(f"Deployment/{name}: sets replicas, which its autoscaler owns")
+        if hpa is not None and hpa["spec"].get("minReplicas", 1) < 2:
+            problems.append(
+                f"HorizontalPodAutoscaler/{hpa['metadata']['name']}: fewer than 2 replicas"
+            )
+        if scaled is not None:
+            problems += scaled_object_problems(docs, scaled, deployment)
+    return problems
+
+
+def connection_problems(docs: list[dict]) -> list[str]:
+    """Each database's max_connections holds its clients' pools with every Deployment at its
+    autoscaler's maximum."""
+    clusters = by_kind(docs, "Cluster")
+    maxima = {
+        hpa["spec"]["scaleTargetRef"]["name"]: hpa["spec"]["maxReplicas"]
+        for hpa in by_kind(docs, "HorizontalPodAutoscaler").values()
+    } | {
+        scaled["spec"]["scaleTargetRef"]["name"]: scaled["spec"].get("maxReplicaCount", 100)
+        for scaled in by_kind(docs, "ScaledObject").values()
+    }
+    opened: dict[str, int] = defaultdict(int)
+    for name, deployment in by_kind(docs, "Deployment").items():
+        container = deployment["spec"]["template"]["spec"]["containers"][0]
+        env = config_of(docs, container)
+        cluster = env.get("DB_HOST", "").removesuffix("-rw")
+        if cluster not in clusters:
+            continue
+        relay = container.get("args", [])[1:] == ["relay"]
+        pool = RELAY_POOL_SIZE if relay else int(env.get("DB_POOL_SIZE", 10))
+        opened[cluster] += maxima.get(name, deployment["spec"].get("replicas", 1)) * 2 * pool
+    problems = []
+    for cluster, connections in sorted(opened.items()):
+        parameters = clusters[cluster]["spec"].get("postgresql", {}).get("parameters", {})
+        available = int(parameters.get("max_connections", 100)) - RESERVED_CONNECTIONS
+        if connections > available:
+            problems.append(
+                f"Cluster/{cluster}: its clients may open {connections} connections, "
+                f"over the {available} that max_connections leaves them"
+            )
     return problems
 
 
@@ -361,8 +505,40 @@ def test_scheduled_commands_are_cronjobs_in_paris_time(rendered, overlay):
         assert container["args"] == args
 
 
-def test_prod_has_an_autoscaler_per_service(rendered):
-    assert hpa_problems(rendered["prod"]) == []
+def test_prod_has_an_autoscaler_per_deployment(rendered):
+    docs = rendered["prod"]
+    assert autoscaler_problems(docs) == []
+    background = {
+        name
+        for name, deployment in by_kind(docs, "Deployment").items()
+        if deployment["metadata"]["labels"]["app.kubernetes.io/component"] in ("relay", "worker")
+    }
+    targets = [s["spec"]["scaleTargetRef"]["name"] for s in by_kind(docs, "ScaledObject").values()]
+    assert len(background) == 7
+    assert sorted(targets) == sorted(background)
+
+
+def test_prod_databases_hold_every_pool_at_the_autoscalers_maximum(rendered):
+    assert connection_problems(rendered["prod"]) == []
+
+
+def test_workers_scale_on_the_queues_their_code_consumes(rendered):
+    docs = rendered["prod"]
+    deployments = by_kind(docs, "Deployment")
+    assert consumed_queues(docs, deployments["booking-worker"]) == {
+        "booking.catalog-events",
+        "booking.payment-events",
+        "booking.emails",
+    }
+    assert consumed_queues(docs, deployments["catalog-worker"]) == {"catalog.booking-events"}
+    (authentication,) = by_kind(docs, "TriggerAuthentication").values()
+    (host,) = [r for r in authentication["spec"]["secretTargetRef"] if r["parameter"] == "host"]
+    rabbitmq = by_kind(docs, "RabbitmqCluster")["rabbitmq"]
+    # The RabbitMQ Cluster Operator's Secret <cluster>-default-user, with an amqp:// URL.
+    assert (host["name"], host["key"]) == (
+        f"{rabbitmq['metadata']['name']}-default-user",
+        "connection_string",
+    )
 
 
 def test_prod_runs_the_operators_postgresql_and_rabbitmq_clusters(rendered):
@@ -573,7 +749,9 @@ def test_broken_manifests_fail_the_checks(rendered):
         for d in docs
         if not (d["kind"] == "HorizontalPodAutoscaler" and d["metadata"]["name"] == "payments")
     ]
-    assert hpa_problems(without_hpa) == ["Deployment/payments: no HorizontalPodAutoscaler"]
+    assert autoscaler_problems(without_hpa) == [
+        "Deployment/payments: no autoscaler (HorizontalPodAutoscaler or ScaledObject)"
+    ]
 
     policy = by_kind(docs, "NetworkPolicy")["booking"]
     policy["spec"]["ingress"][0]["from"][0]["podSelector"]["matchExpressions"][0]["values"].append(
@@ -582,6 +760,38 @@ def test_broken_manifests_fail_the_checks(rendered):
     assert network_problems(docs) == [
         "booking: reachable by ['gateway', 'import'], expected its callers ['gateway']"
     ]
+
+
+def test_broken_autoscalers_fail_the_checks(rendered):
+    docs = copy.deepcopy(rendered["prod"])
+    without = [
+        d
+        for d in docs
+        if not (d["kind"] == "ScaledObject" and d["metadata"]["name"] == "booking-worker")
+    ]
+    assert autoscaler_problems(without) == [
+        "Deployment/booking-worker: no autoscaler (HorizontalPodAutoscaler or ScaledObject)"
+    ]
+
+    scaled = by_kind(docs, "ScaledObject")
+    scaled["booking-worker"]["spec"]["triggers"].pop()  # booking.emails
+    scaled["catalog-relay"]["spec"]["triggers"][0]["metadata"]["query"] = (
+        'max(outbox_backlog{exchange="booking"})'
+    )
+    del scaled["payments-relay"]["spec"]["minReplicaCount"]
+    del scaled["payments-worker"]["spec"]["advanced"]
+    by_kind(docs, "Deployment")["import-relay"]["spec"]["replicas"] = 2
+    assert sorted(autoscaler_problems(docs)) == [
+        "Deployment/import-relay: sets replicas, which its autoscaler owns",
+        "ScaledObject/booking-worker: no trigger on the queue booking.emails",
+        "ScaledObject/catalog-relay: no prometheus trigger on outbox_backlog of catalog",
+        "ScaledObject/payments-relay: fewer than 2 replicas (at zero, events wait)",
+        "ScaledObject/payments-worker: scales down after 0s of calm, under 300s",
+    ]
+
+    scaled["booking-worker"]["spec"]["maxReplicaCount"] = 10
+    (problem,) = connection_problems(docs)
+    assert problem.startswith("Cluster/booking-db: its clients may open 456 connections")
 
 
 def test_schema_validation_refuses_misspelt_fields(rendered):
@@ -600,3 +810,22 @@ def test_schema_validation_refuses_misspelt_fields(rendered):
     assert "instance" in problems[1]
     assert problems[2].startswith("RabbitmqCluster/rabbitmq: spec.replicas")
     assert problems[3].startswith("ServiceMonitor/catalog") and "selector" in problems[3]
+
+
+def test_schema_validation_refuses_misspelt_keda_fields(rendered):
+    docs = copy.deepcopy(rendered["prod"])
+    scaled = by_kind(docs, "ScaledObject")["booking-worker"]
+    scaled["spec"]["maxReplicaCont"] = scaled["spec"].pop("maxReplicaCount")
+    relay = by_kind(docs, "ScaledObject")["booking-relay"]
+    relay["spec"]["triggers"][0]["metadata"]["threshold"] = 100
+    authentication = by_kind(docs, "TriggerAuthentication")["rabbitmq"]
+    reference = authentication["spec"]["secretTargetRef"][0]
+    reference["paramter"] = reference.pop("parameter")
+    problems = schema_problems([scaled, relay, authentication])
+    assert len(problems) == 4, problems
+    assert (
+        problems[0].startswith("ScaledObject/booking-worker: spec: ")
+        and "maxReplicaCont" in problems[0]
+    )
+    assert problems[1].startswith("ScaledObject/booking-relay: spec.triggers.0.metadata.threshold")
+    assert "paramter" in " ".join(problems[2:]) and "parameter" in " ".join(problems[2:])
