@@ -6,7 +6,7 @@ import grpc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog import access, events
+from catalog import access, events, stocks
 from catalog.domain import stocks as rules
 from catalog.domain.offers import check_offer
 from catalog.domain.status import OfferSource
@@ -23,12 +23,6 @@ from pclib.errors import InvalidArgument
 from pclib.idempotency import idempotent
 
 OFFER_FIELDS = ("title", "description", "poster_url", "duration_minutes", "is_duo", "is_active")
-
-
-def _values(stock: Stock) -> rules.StockValues:
-    return rules.StockValues(
-        stock.starts_at, stock.price_cents, stock.quantity, stock.booking_limit_at
-    )
 
 
 def _quantity(request: pb.UpdateStockRequest) -> int | rules.Unset | None:
@@ -146,20 +140,10 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             now=datetime.now(UTC),
         )
         offer, venue = await access.get_offer(session, principal, request.offer_id)
-        stock = Stock(
-            offer_id=offer.id,
-            starts_at=values.starts_at,
-            price_cents=values.price_cents,
-            quantity=values.quantity,
-            booked_quantity=0,
-            booking_limit_at=values.booking_limit_at,
-            features=features_from_pb(request.features),
-            is_active=True,
-            edited_fields=[],
+        stock, event = await stocks.create(
+            session, offer.id, venue.id, values, features_from_pb(request.features)
         )
-        session.add(stock)
-        await session.flush()
-        await events.record(session, events.stock_updated(stock_pb(stock), venue.id))
+        await events.record(session, event)
         return pb.CreateStockResponse(stock=stock_pb(stock))
 
     async def ListStocks(
@@ -170,7 +154,7 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
         offset = pagination.decode_token(request.page_token)
         async with self._sessions() as session:
             offer, _ = await access.get_offer(session, principal, request.offer_id)
-            stocks = list(
+            found = list(
                 await session.scalars(
                     select(Stock)
                     .where(Stock.offer_id == offer.id, Stock.deleted_at.is_(None))
@@ -180,8 +164,8 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
                 )
             )
         return pb.ListStocksResponse(
-            stocks=[stock_pb(s) for s in stocks[:size]],
-            next_page_token=pagination.next_token(offset, size, len(stocks)),
+            stocks=[stock_pb(s) for s in found[:size]],
+            next_page_token=pagination.next_token(offset, size, len(found)),
         )
 
     async def UpdateStock(
@@ -193,26 +177,18 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             stock, _, venue = await access.get_stock(
                 session, principal, request.stock_id, for_update=True
             )
-            before = _values(stock)
-            values = rules.updated_stock(
-                before,
-                stock.booked_quantity,
+            event = stocks.edit(
+                stock,
+                venue.id,
                 now,
                 starts_at=optional_datetime(request, "starts_at"),
                 price_cents=request.price_cents if request.HasField("price_cents") else None,
                 quantity=_quantity(request),
                 booking_limit_at=optional_datetime(request, "booking_limit_at"),
+                is_active=request.is_active if request.HasField("is_active") else None,
             )
-            stock.starts_at = values.starts_at
-            stock.price_cents = values.price_cents
-            stock.quantity = values.quantity
-            stock.booking_limit_at = values.booking_limit_at
-            if request.HasField("is_active"):
-                stock.is_active = request.is_active
-            stock.edited_fields = rules.edited_fields(stock.edited_fields, before, values)
             await session.flush()
-            moved = before.starts_at if values.starts_at != before.starts_at else None
-            await events.record(session, events.stock_updated(stock_pb(stock), venue.id, moved))
+            await events.record(session, event)
         return pb.UpdateStockResponse(stock=stock_pb(stock))
 
     async def DeleteStock(
@@ -221,10 +197,8 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
         principal = access.require_pro()
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            stock, offer, venue = await access.get_stock(
+            stock, _, venue = await access.get_stock(
                 session, principal, request.stock_id, for_update=True
             )
-            rules.check_deletable(stock.starts_at, now)
-            stock.deleted_at = now
-            await events.record(session, events.stock_deleted(stock.id, offer.id, venue.id, now))
+            await events.record(session, stocks.delete(stock, venue.id, now))
         return pb.DeleteStockResponse()
