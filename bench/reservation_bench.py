@@ -23,7 +23,7 @@ from bench.harness import ThroughputRun, closed_loop
 from bench.report import Baseline, BenchResult, Figure, Target
 from bench.seed import ReservationStocks, vacuum_analyze
 from bench.server import CatalogServer
-from catalog.api.reservations import RESERVE_SQL
+from catalog.reservations import RESERVE_SQL
 from passculture.catalog.v1 import reservation_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as pb_grpc
 

@@ -13,9 +13,11 @@ import logging
 from pathlib import Path
 
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog import consumers
 from catalog.app import build_server
+from catalog.domain.accounts import normalised_email
 from catalog.models import ProUser
 from catalog.settings import CatalogSettings
 from pclib import migrations, retention
@@ -51,7 +53,7 @@ async def relay(settings: CatalogSettings) -> None:
     )
 
 
-def booking_events_consumer(engine, settings: CatalogSettings) -> EventConsumer:
+def booking_events_consumer(engine: AsyncEngine, settings: CatalogSettings) -> EventConsumer:
     return EventConsumer(
         engine,
         settings.amqp_url,
@@ -82,7 +84,7 @@ async def create_admin(settings: CatalogSettings) -> None:
     if not (settings.admin_email and settings.admin_password):
         log.info("ADMIN_EMAIL/ADMIN_PASSWORD not set: no admin created")
         return
-    email = settings.admin_email.strip().lower()
+    email = normalised_email(settings.admin_email)
     password_hash = await hash_password(settings.admin_password)
     engine = make_engine(settings.database_url, pool_size=1)
     async with make_session_factory(engine).begin() as session:

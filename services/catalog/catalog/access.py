@@ -5,11 +5,14 @@ Anything outside the caller's reach is reported exactly like something that does
 
 import uuid
 
-from sqlalchemy import Select, select, true
+from sqlalchemy import ColumnElement, Select, select, true
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
-from catalog.api.convert import parse_id
+from catalog.ids import parse_id
 from catalog.models import Membership, Offer, Offerer, Stock, Venue
+from passculture.catalog.v1.reasons import Reason
+from passculture.common.v1 import reasons as common
 from pclib.auth import Principal, require_role
 from pclib.errors import NotFound, Unauthenticated
 
@@ -24,42 +27,48 @@ def user_id(principal: Principal) -> uuid.UUID:
     try:
         return uuid.UUID(principal.subject)
     except ValueError:
-        raise Unauthenticated("INVALID_TOKEN", "the token's subject is not a user") from None
+        raise Unauthenticated(
+            common.Reason.INVALID_TOKEN, "the token's subject is not a user"
+        ) from None
 
 
-def member_of(principal: Principal, offerer_column):
+def member_of(
+    principal: Principal, offerer_column: InstrumentedAttribute[uuid.UUID]
+) -> ColumnElement[bool]:
     """A SQL condition: the caller belongs to the offerer."""
     mine = select(Membership.offerer_id).where(Membership.user_id == user_id(principal))
     return offerer_column.in_(mine)
 
 
-def offerer_visible(principal: Principal, offerer_column):
+def offerer_visible(
+    principal: Principal, offerer_column: InstrumentedAttribute[uuid.UUID]
+) -> ColumnElement[bool]:
     """A SQL condition: the offerer is one of the caller's (admins see every offerer)."""
     return true() if principal.role == "admin" else member_of(principal, offerer_column)
 
 
 async def get_offerer(session: AsyncSession, principal: Principal, offerer_id: str) -> Offerer:
-    oid = parse_id(offerer_id, "OFFERER_NOT_FOUND")
+    oid = parse_id(offerer_id, Reason.OFFERER_NOT_FOUND)
     offerer = await session.scalar(
         select(Offerer).where(Offerer.id == oid, offerer_visible(principal, Offerer.id))
     )
     if offerer is None:
-        raise NotFound("OFFERER_NOT_FOUND", "offerer not found")
+        raise NotFound(Reason.OFFERER_NOT_FOUND, "offerer not found")
     return offerer
 
 
 async def get_venue(session: AsyncSession, principal: Principal, venue_id: str) -> Venue:
-    vid = parse_id(venue_id, "VENUE_NOT_FOUND")
+    vid = parse_id(venue_id, Reason.VENUE_NOT_FOUND)
     query = select(Venue).where(Venue.id == vid)
     if principal.role != "service":
         query = query.where(offerer_visible(principal, Venue.offerer_id))
     venue = await session.scalar(query)
     if venue is None:
-        raise NotFound("VENUE_NOT_FOUND", "venue not found")
+        raise NotFound(Reason.VENUE_NOT_FOUND, "venue not found")
     return venue
 
 
-def _offers_of(principal: Principal) -> Select:
+def _offers_of(principal: Principal) -> Select[Offer, Venue]:
     return (
         select(Offer, Venue)
         .join(Venue, Venue.id == Offer.venue_id)
@@ -70,17 +79,17 @@ def _offers_of(principal: Principal) -> Select:
 async def get_offer(
     session: AsyncSession, principal: Principal, offer_id: str
 ) -> tuple[Offer, Venue]:
-    oid = parse_id(offer_id, "OFFER_NOT_FOUND")
+    oid = parse_id(offer_id, Reason.OFFER_NOT_FOUND)
     row = (await session.execute(_offers_of(principal).where(Offer.id == oid))).one_or_none()
     if row is None:
-        raise NotFound("OFFER_NOT_FOUND", "offer not found")
+        raise NotFound(Reason.OFFER_NOT_FOUND, "offer not found")
     return row.Offer, row.Venue
 
 
 async def get_stock(
     session: AsyncSession, principal: Principal, stock_id: str, *, for_update: bool = False
 ) -> tuple[Stock, Offer, Venue]:
-    sid = parse_id(stock_id, "STOCK_NOT_FOUND")
+    sid = parse_id(stock_id, Reason.STOCK_NOT_FOUND)
     query = (
         select(Stock, Offer, Venue)
         .join(Offer, Offer.id == Stock.offer_id)
@@ -95,5 +104,5 @@ async def get_stock(
         query = query.with_for_update(of=Stock)
     row = (await session.execute(query)).one_or_none()
     if row is None:
-        raise NotFound("STOCK_NOT_FOUND", "stock not found")
+        raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
     return row.Stock, row.Offer, row.Venue

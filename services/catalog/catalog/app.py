@@ -1,6 +1,7 @@
 """Composition root: wires the database, the servicers and the gRPC server."""
 
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from google.protobuf.descriptor import FileDescriptor
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.api.accounts import AccountServicer
 from catalog.api.offers import OfferServicer
@@ -29,47 +30,47 @@ from pclib.auth import TokenVerifier
 from pclib.grpc_server import GrpcServer
 
 
-def _name(module, service: str) -> str:
-    return module.DESCRIPTOR.services_by_name[service].full_name
+def _name(descriptor: FileDescriptor, service: str) -> str:
+    return descriptor.services_by_name[service].full_name
 
 
-def build_server(sessions: async_sessionmaker, verifier: TokenVerifier) -> GrpcServer:
+def build_server(sessions: async_sessionmaker[AsyncSession], verifier: TokenVerifier) -> GrpcServer:
     return GrpcServer(
         [
             (
                 account_service_pb2_grpc.add_AccountServiceServicer_to_server,
                 AccountServicer(sessions),
-                _name(account_service_pb2, "AccountService"),
+                _name(account_service_pb2.DESCRIPTOR, "AccountService"),
             ),
             (
                 venue_service_pb2_grpc.add_VenueServiceServicer_to_server,
                 VenueServicer(sessions),
-                _name(venue_service_pb2, "VenueService"),
+                _name(venue_service_pb2.DESCRIPTOR, "VenueService"),
             ),
             (
                 offer_service_pb2_grpc.add_OfferServiceServicer_to_server,
                 OfferServicer(sessions),
-                _name(offer_service_pb2, "OfferService"),
+                _name(offer_service_pb2.DESCRIPTOR, "OfferService"),
             ),
             (
                 search_service_pb2_grpc.add_SearchServiceServicer_to_server,
                 SearchServicer(sessions),
-                _name(search_service_pb2, "SearchService"),
+                _name(search_service_pb2.DESCRIPTOR, "SearchService"),
             ),
             (
                 reservation_service_pb2_grpc.add_ReservationServiceServicer_to_server,
                 ReservationServicer(sessions),
-                _name(reservation_service_pb2, "ReservationService"),
+                _name(reservation_service_pb2.DESCRIPTOR, "ReservationService"),
             ),
             (
                 stock_service_pb2_grpc.add_StockServiceServicer_to_server,
                 StockServicer(sessions),
-                _name(stock_service_pb2, "StockService"),
+                _name(stock_service_pb2.DESCRIPTOR, "StockService"),
             ),
             (
                 provider_service_pb2_grpc.add_ProviderServiceServicer_to_server,
                 ProviderServicer(sessions),
-                _name(provider_service_pb2, "ProviderService"),
+                _name(provider_service_pb2.DESCRIPTOR, "ProviderService"),
             ),
         ],
         verifier,

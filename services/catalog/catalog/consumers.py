@@ -2,18 +2,21 @@
 
 import uuid
 
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog import seats
+from catalog import reservations
 from passculture.booking.v1 import events_pb2 as booking_events
-from pclib.inbox import EventMeta
+from pclib.inbox import EventMeta, Handler
 
 
 async def on_booking_cancelled(
     session: AsyncSession, event: booking_events.BookingCancelled, meta: EventMeta
 ) -> None:
     # The reservation id is the booking id (architecture.md, the booking saga).
-    await seats.release(session, uuid.UUID(event.booking.booking_id))
+    await reservations.release(session, uuid.UUID(event.booking.booking_id))
 
 
-HANDLERS = {"booking.cancelled": (booking_events.BookingCancelled, on_booking_cancelled)}
+HANDLERS: dict[str, tuple[type[Message], Handler]] = {
+    "booking.cancelled": (booking_events.BookingCancelled, on_booking_cancelled)
+}

@@ -21,6 +21,8 @@ from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import UserDefinedType
 
+from catalog.domain.status import OffererStatus, OfferSource, ReservationStatus
+from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.inbox import inbox_table
 from pclib.outbox import outbox_table
@@ -32,7 +34,7 @@ class Earth(UserDefinedType):
 
     cache_ok = True
 
-    def get_col_spec(self, **kw) -> str:
+    def get_col_spec(self, **kw: object) -> str:
         return "earth"
 
 
@@ -53,7 +55,9 @@ class Offerer(Base):
     id: Mapped[uuid.UUID] = _id()
     siren: Mapped[str] = mapped_column(String(9), unique=True)
     name: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16), default="PENDING")
+    status: Mapped[OffererStatus] = mapped_column(
+        status_column_type(OffererStatus), default=OffererStatus.PENDING
+    )
     created_at: Mapped[datetime] = _created_at()
     validated_at: Mapped[datetime | None]
 
@@ -114,7 +118,9 @@ class Offer(Base):
     duration_minutes: Mapped[int | None] = mapped_column(Integer)
     is_duo: Mapped[bool] = mapped_column(default=False)
     is_active: Mapped[bool] = mapped_column(default=True)
-    source: Mapped[str] = mapped_column(String(16), default="MANUAL")
+    source: Mapped[OfferSource] = mapped_column(
+        status_column_type(OfferSource), default=OfferSource.MANUAL
+    )
     # Set for imported offers (e.g. the Allociné movie id).
     provider_reference: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = _created_at()
@@ -160,7 +166,7 @@ class StockReservation(Base):
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     stock_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stocks.id"), index=True)
     quantity: Mapped[int] = mapped_column(BigInteger, default=0)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[ReservationStatus] = mapped_column(status_column_type(ReservationStatus))
     created_at: Mapped[datetime] = _created_at()
     released_at: Mapped[datetime | None]
 

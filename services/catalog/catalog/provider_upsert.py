@@ -16,15 +16,23 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import text
+from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from catalog.api.convert import FEATURE_TO_PB, timestamp
+from catalog import events
 from catalog.domain import provider_import as rules
-from catalog.domain.provider_import import CurrentStock, ImportedValues, ProposedOffer
-from passculture.catalog.v1 import events_pb2, resources_pb2
-from pclib.outbox import add_event
+from catalog.domain.provider_import import (
+    CurrentStock,
+    ImportedValues,
+    ProposedOffer,
+    ProposedStock,
+)
+from catalog.domain.status import OfferSource
+from catalog.resources import features_pb
+from catalog.timestamps import timestamp
+from passculture.catalog.v1 import resources_pb2
 
 SELECT_OFFERS = text("""
 SELECT id, provider_reference, title, description, poster_url, duration_minutes
@@ -115,11 +123,11 @@ class UpsertCounts:
     stocks_skipped: int = 0
 
 
-def _json(rows: list) -> str:
+def _json(rows: list[dict[str, Any]]) -> str:
     return json.dumps(rows, separators=(",", ":"))
 
 
-def _current(row) -> CurrentStock:
+def _current(row: Row[Any]) -> CurrentStock:
     return CurrentStock(
         id=row.id,
         starts_at=row.starts_at,
@@ -133,14 +141,16 @@ def _current(row) -> CurrentStock:
     )
 
 
-def _content(row) -> tuple:
+def _content(row: Row[Any]) -> tuple[str, str, str, int | None]:
     return (row.title, row.description, row.poster_url, row.duration_minutes)
 
 
 class ProviderUpsert:
     """One batch of a venue's provider offers, written in the session's transaction."""
 
-    def __init__(self, session: AsyncSession, venue_id: uuid.UUID, source: str, now: datetime):
+    def __init__(
+        self, session: AsyncSession, venue_id: uuid.UUID, source: OfferSource, now: datetime
+    ) -> None:
         self._session = session
         self._venue_id = venue_id
         self._source = source
@@ -155,7 +165,7 @@ class ProviderUpsert:
 
     # --- offers -------------------------------------------------------------------------
 
-    async def _select_offers(self, references: list[str]) -> dict:
+    async def _select_offers(self, references: list[str]) -> dict[str, Row[Any]]:
         rows = await self._session.execute(
             SELECT_OFFERS, {"venue_id": self._venue_id, "references": references}
         )
@@ -240,7 +250,8 @@ class ProviderUpsert:
         to_check = await self._session.execute(
             SELECT_STOCKS_TO_CHECK, {"rows": _json(rows), "now": self._now}
         )
-        creates, to_update = [], {}
+        creates: list[dict[str, Any]] = []
+        to_update: dict[uuid.UUID, ProposedStock] = {}
         for row in to_check:
             _, proposed = proposals[row.position]
             if row.id is None:
@@ -260,15 +271,17 @@ class ProviderUpsert:
         if to_update:
             await self._update_stocks(to_update)
 
-    async def _insert_stocks(self, rows: list[dict]) -> None:
-        result = await self._session.execute(INSERT_STOCKS, {"rows": _json(rows)})
+    async def _insert_stocks(self, rows: list[dict[str, Any]]) -> None:
+        # The connection's result, which counts the rows (the session's does not say).
+        connection = await self._session.connection()
+        result = await connection.execute(INSERT_STOCKS, {"rows": _json(rows)})
         self.counts.stocks_created += result.rowcount
 
-    async def _update_stocks(self, proposals: dict) -> None:
+    async def _update_stocks(self, proposals: dict[uuid.UUID, ProposedStock]) -> None:
         """Locks the stocks, applies the rules again to their locked values, writes the changes
         and records a `stock.updated` event for each."""
         locked = (await self._session.execute(LOCK_STOCKS, {"ids": list(proposals)})).all()
-        updates = []
+        updates: list[tuple[Row[Any], ImportedValues]] = []
         for row in locked:
             current = _current(row)
             values = rules.imported_values(current, proposals[row.id], self._now)
@@ -292,9 +305,9 @@ class ProviderUpsert:
         await self._session.execute(UPDATE_STOCKS, {"rows": _json(rows)})
         self.counts.stocks_updated += len(updates)
         for row, values in updates:
-            await add_event(self._session, "stock.updated", self._updated_event(row, values))
+            await events.record(self._session, self._updated_event(row, values))
 
-    def _updated_event(self, row, values: ImportedValues) -> events_pb2.StockUpdated:
+    def _updated_event(self, row: Row[Any], values: ImportedValues) -> events.Event:
         stock = resources_pb2.Stock(
             id=str(row.id),
             offer_id=str(row.offer_id),
@@ -303,10 +316,8 @@ class ProviderUpsert:
             quantity=values.quantity,
             booked_quantity=row.booked_quantity,
             booking_limit_at=timestamp(values.booking_limit_at),
-            features=[FEATURE_TO_PB[feature] for feature in values.features],
+            features=features_pb(values.features),
             is_active=row.is_active,
         )
-        event = events_pb2.StockUpdated(stock=stock, venue_id=str(self._venue_id))
-        if values.starts_at != row.starts_at:
-            event.previous_starts_at.CopyFrom(timestamp(row.starts_at))
-        return event
+        moved = row.starts_at if values.starts_at != row.starts_at else None
+        return events.stock_updated(stock, self._venue_id, moved)

@@ -1,16 +1,20 @@
 """Builders of catalog data for tests (this service's and the cross-service ones)."""
 
+from __future__ import annotations
+
 import contextlib
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from typing import Any
 
 import grpc
+from sqlalchemy.ext.asyncio import AsyncEngine
 
-from catalog.api.convert import timestamp
 from catalog.app import build_server
 from catalog.domain.identifiers import luhn_valid
+from catalog.timestamps import timestamp
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -18,6 +22,7 @@ from passculture.catalog.v1 import (
     offer_service_pb2_grpc,
     provider_service_pb2_grpc,
     reservation_service_pb2_grpc,
+    resources_pb2,
     search_service_pb2_grpc,
     stock_service_pb2_grpc,
     venue_service_pb2,
@@ -31,7 +36,9 @@ PARIS = (48.8566, 2.3522)
 
 
 @contextlib.asynccontextmanager
-async def running_catalog(engine, verifier: TokenVerifier) -> AsyncIterator[tuple[str, "Stubs"]]:
+async def running_catalog(
+    engine: AsyncEngine, verifier: TokenVerifier
+) -> AsyncIterator[tuple[str, Stubs]]:
     """The catalog's gRPC server on a free port: (its address, stubs on a channel to it)."""
     server = build_server(make_session_factory(engine), verifier)
     port = await server.start(0, host="127.0.0.1")
@@ -43,16 +50,16 @@ async def running_catalog(engine, verifier: TokenVerifier) -> AsyncIterator[tupl
 
 @dataclass
 class Stubs:
-    accounts: account_service_pb2_grpc.AccountServiceStub
-    venues: venue_service_pb2_grpc.VenueServiceStub
-    offers: offer_service_pb2_grpc.OfferServiceStub
-    search: search_service_pb2_grpc.SearchServiceStub
-    reservations: reservation_service_pb2_grpc.ReservationServiceStub
-    stocks: stock_service_pb2_grpc.StockServiceStub
-    providers: provider_service_pb2_grpc.ProviderServiceStub
+    accounts: account_service_pb2_grpc.AccountServiceAsyncStub
+    venues: venue_service_pb2_grpc.VenueServiceAsyncStub
+    offers: offer_service_pb2_grpc.OfferServiceAsyncStub
+    search: search_service_pb2_grpc.SearchServiceAsyncStub
+    reservations: reservation_service_pb2_grpc.ReservationServiceAsyncStub
+    stocks: stock_service_pb2_grpc.StockServiceAsyncStub
+    providers: provider_service_pb2_grpc.ProviderServiceAsyncStub
 
     @classmethod
-    def on(cls, channel: grpc.aio.Channel) -> "Stubs":
+    def on(cls, channel: grpc.aio.Channel) -> Stubs:
         return cls(
             accounts=account_service_pb2_grpc.AccountServiceStub(channel),
             venues=venue_service_pb2_grpc.VenueServiceStub(channel),
@@ -85,10 +92,10 @@ class Pro:
     user_id: str
     offerer_id: str
     siren: str
-    metadata: tuple
+    metadata: tuple[tuple[str, str], ...]
 
 
-def auth(issuer: TokenIssuer, subject: str, role: str) -> tuple:
+def auth(issuer: TokenIssuer, subject: str, role: str) -> tuple[tuple[str, str], ...]:
     return bearer_metadata(issuer.issue(subject, role))
 
 
@@ -112,7 +119,14 @@ async def make_pro(catalog: Stubs, issuer: TokenIssuer, *, validated: bool = Tru
     return Pro(created.user.id, created.offerer.id, siren, auth(issuer, created.user.id, "pro"))
 
 
-async def make_venue(catalog: Stubs, pro: Pro, *, at=PARIS, postal_code="75001", **fields):
+async def make_venue(
+    catalog: Stubs,
+    pro: Pro,
+    *,
+    at: tuple[float, float] = PARIS,
+    postal_code: str = "75001",
+    **fields: Any,
+) -> resources_pb2.Venue:
     request = venue_service_pb2.CreateVenueRequest(
         offerer_id=pro.offerer_id,
         name=fields.pop("name", "Le Grand Rex"),
@@ -128,7 +142,7 @@ async def make_venue(catalog: Stubs, pro: Pro, *, at=PARIS, postal_code="75001",
     return (await catalog.venues.CreateVenue(request, metadata=pro.metadata)).venue
 
 
-async def make_offer(catalog: Stubs, pro: Pro, venue_id: str, **fields):
+async def make_offer(catalog: Stubs, pro: Pro, venue_id: str, **fields: Any) -> resources_pb2.Offer:
     request = offer_service_pb2.CreateOfferRequest(
         venue_id=venue_id, title=fields.pop("title", "La Dernière Séance"), **fields
     )
@@ -136,8 +150,14 @@ async def make_offer(catalog: Stubs, pro: Pro, venue_id: str, **fields):
 
 
 async def make_stock(
-    catalog: Stubs, pro: Pro, offer_id: str, *, in_days: float = 3, price_cents=800, **fields
-):
+    catalog: Stubs,
+    pro: Pro,
+    offer_id: str,
+    *,
+    in_days: float = 3,
+    price_cents: int = 800,
+    **fields: Any,
+) -> resources_pb2.Stock:
     request = offer_service_pb2.CreateStockRequest(
         offer_id=offer_id,
         starts_at=timestamp(datetime.now(UTC) + timedelta(days=in_days)),

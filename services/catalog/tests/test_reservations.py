@@ -7,7 +7,7 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.api.reservations import RESERVE_SQL
+from catalog.reservations import RESERVE_SQL
 from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue, reason_of
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as pb

@@ -9,7 +9,6 @@ import pytest
 from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
-from catalog.api.convert import timestamp
 from catalog.api.search import FAR_FUTURE, SEARCH_SQL
 from catalog.testing import (
     PARIS,
@@ -20,6 +19,7 @@ from catalog.testing import (
     reason_of,
     siret_of,
 )
+from catalog.timestamps import timestamp
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import search_service_pb2 as pb
 from pclib.db import libpq_dsn

@@ -117,3 +117,21 @@ def test_bookability():
         {"booked": 10},
     ):
         assert not bookable(**overrides), overrides
+
+
+def test_an_edit_marks_the_fields_it_changed_as_edited():
+    before = existing()
+    after = rules.updated_stock(before, 0, NOW, price_cents=500, quantity=None)
+    assert rules.edited_fields([], before, after) == ["price_cents", "quantity"]
+
+
+def test_a_moved_showtime_marks_its_start_and_moved_default_limit():
+    before = existing()
+    after = rules.updated_stock(before, 0, NOW, starts_at=LATER + timedelta(days=1))
+    assert rules.edited_fields([], before, after) == ["booking_limit_at", "starts_at"]
+
+
+def test_fields_stay_edited_and_an_unchanged_value_marks_nothing():
+    before = existing()
+    same = rules.updated_stock(before, 0, NOW, price_cents=800)
+    assert rules.edited_fields(["quantity"], before, same) == ["quantity"]

@@ -7,8 +7,8 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.api.convert import timestamp
 from catalog.testing import make_offer, make_pro, make_stock, make_venue, reason_of, siret_of
+from catalog.timestamps import timestamp
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb

@@ -9,8 +9,8 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from catalog.api.convert import timestamp
 from catalog.testing import make_pro, make_venue, siret_of
+from catalog.timestamps import timestamp
 from importer.feed_builder import edge, movie, showtime
 from importer.testing import load_feed, put_settings, sync_now, upcoming
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb

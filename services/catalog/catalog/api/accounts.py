@@ -2,23 +2,23 @@
 
 from datetime import UTC, datetime
 
+import grpc
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog import access
-from catalog.api.convert import offerer_pb, user_pb
-from catalog.domain.identifiers import is_valid_siren
+from catalog import access, offerers
+from catalog.domain.accounts import check_sign_up, normalised_email
 from catalog.models import Membership, Offerer, ProUser
+from catalog.resources import offerer_pb, user_pb
 from passculture.catalog.v1 import account_service_pb2 as pb
 from passculture.catalog.v1 import account_service_pb2_grpc as pb_grpc
+from passculture.catalog.v1.reasons import Reason
 from pclib.auth import require_role
 from pclib.db import violated_constraint
-from pclib.errors import AlreadyExists, InvalidArgument, Unauthenticated
+from pclib.errors import AlreadyExists, Unauthenticated
 from pclib.idempotency import idempotent
 from pclib.passwords import hash_password, verify_password
-
-MIN_PASSWORD_LENGTH = 8
 
 
 def _without_password(request: pb.CreateProAccountRequest) -> pb.CreateProAccountRequest:
@@ -30,20 +30,21 @@ def _without_password(request: pb.CreateProAccountRequest) -> pb.CreateProAccoun
 
 
 class AccountServicer(pb_grpc.AccountServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def CreateProAccount(self, request, context):
-        email = request.email.strip().lower()
-        if "@" not in email:
-            raise InvalidArgument("INVALID_EMAIL", "email is not valid")
-        if len(request.password) < MIN_PASSWORD_LENGTH:
-            raise InvalidArgument("PASSWORD_TOO_SHORT", "password needs 8 characters or more")
-        for field in ("first_name", "last_name", "offerer_name"):
-            if not getattr(request, field).strip():
-                raise InvalidArgument(f"INVALID_{field.upper()}", f"{field} is required")
-        if not is_valid_siren(request.offerer_siren):
-            raise InvalidArgument("INVALID_SIREN", "SIREN must be 9 digits with a valid checksum")
+    async def CreateProAccount(
+        self, request: pb.CreateProAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateProAccountResponse:
+        email = normalised_email(request.email)
+        check_sign_up(
+            email=email,
+            password=request.password,
+            first_name=request.first_name,
+            last_name=request.last_name,
+            offerer_name=request.offerer_name,
+            offerer_siren=request.offerer_siren,
+        )
         password_hash = await hash_password(request.password)
         try:
             return await idempotent(
@@ -57,14 +58,22 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
             )
         except IntegrityError as error:  # a concurrent sign-up won the race
             if violated_constraint(error) == "offerers_siren_key":
-                raise AlreadyExists("OFFERER_EXISTS", "an offerer with this SIREN exists") from None
-            raise AlreadyExists("EMAIL_TAKEN", "this email already has an account") from None
+                raise AlreadyExists(
+                    Reason.OFFERER_EXISTS, "an offerer with this SIREN exists"
+                ) from None
+            raise AlreadyExists(Reason.EMAIL_TAKEN, "this email already has an account") from None
 
-    async def _create(self, session, request, email: str, password_hash: str):
+    async def _create(
+        self,
+        session: AsyncSession,
+        request: pb.CreateProAccountRequest,
+        email: str,
+        password_hash: str,
+    ) -> pb.CreateProAccountResponse:
         if await session.scalar(select(ProUser.id).where(ProUser.email == email)):
-            raise AlreadyExists("EMAIL_TAKEN", "this email already has an account")
+            raise AlreadyExists(Reason.EMAIL_TAKEN, "this email already has an account")
         if await session.scalar(select(Offerer.id).where(Offerer.siren == request.offerer_siren)):
-            raise AlreadyExists("OFFERER_EXISTS", "an offerer with this SIREN already exists")
+            raise AlreadyExists(Reason.OFFERER_EXISTS, "an offerer with this SIREN already exists")
         user = ProUser(
             email=email,
             password_hash=password_hash,
@@ -77,30 +86,36 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
         session.add(Membership(user_id=user.id, offerer_id=offerer.id))
         return pb.CreateProAccountResponse(user=user_pb(user), offerer=offerer_pb(offerer))
 
-    async def AuthenticateProUser(self, request, context):
+    async def AuthenticateProUser(
+        self, request: pb.AuthenticateProUserRequest, context: grpc.aio.ServicerContext
+    ) -> pb.AuthenticateProUserResponse:
         async with self._sessions() as session:
             user = await session.scalar(
-                select(ProUser).where(ProUser.email == request.email.strip().lower())
+                select(ProUser).where(ProUser.email == normalised_email(request.email))
             )
-        if not await verify_password(user.password_hash if user else None, request.password):
-            raise Unauthenticated("INVALID_CREDENTIALS", "wrong email or password")
+        # An unknown email costs a hash too: the answer's time tells nothing.
+        verified = await verify_password(user.password_hash if user else None, request.password)
+        if user is None or not verified:
+            raise Unauthenticated(Reason.INVALID_CREDENTIALS, "wrong email or password")
         return pb.AuthenticateProUserResponse(user=user_pb(user))
 
-    async def ListMyOfferers(self, request, context):
+    async def ListMyOfferers(
+        self, request: pb.ListMyOfferersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListMyOfferersResponse:
         principal = access.require_pro()
         async with self._sessions() as session:
-            offerers = await session.scalars(
+            mine = await session.scalars(
                 select(Offerer)
                 .where(access.member_of(principal, Offerer.id))
                 .order_by(Offerer.name, Offerer.id)
             )
-            return pb.ListMyOfferersResponse(offerers=[offerer_pb(o) for o in offerers])
+            return pb.ListMyOfferersResponse(offerers=[offerer_pb(o) for o in mine])
 
-    async def ValidateOfferer(self, request, context):
+    async def ValidateOfferer(
+        self, request: pb.ValidateOffererRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ValidateOffererResponse:
         principal = require_role("admin")
         async with self._sessions.begin() as session:
             offerer = await access.get_offerer(session, principal, request.offerer_id)
-            if offerer.status != "VALIDATED":
-                offerer.status = "VALIDATED"
-                offerer.validated_at = datetime.now(UTC)
+            offerers.validate(offerer, datetime.now(UTC))
         return pb.ValidateOffererResponse(offerer=offerer_pb(offerer))

@@ -2,60 +2,42 @@
 
 from datetime import UTC, datetime
 
+import grpc
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog import access
-from catalog.api.convert import (
-    features_from_pb,
-    filter_id,
-    offer_pb,
-    optional_datetime,
-    stock_pb,
-    timestamp,
-    to_datetime,
-)
+from catalog import access, events, stocks
 from catalog.domain import stocks as rules
+from catalog.domain.offers import check_offer
+from catalog.domain.status import OfferSource
+from catalog.ids import filter_id
 from catalog.models import Offer, Stock, Venue
-from passculture.catalog.v1 import events_pb2
+from catalog.resources import features_from_pb, offer_pb, stock_pb
+from catalog.timestamps import optional_datetime, to_datetime
 from passculture.catalog.v1 import offer_service_pb2 as pb
 from passculture.catalog.v1 import offer_service_pb2_grpc as pb_grpc
+from passculture.catalog.v1.reasons import Reason
 from pclib import pagination
+from pclib.auth import Principal
 from pclib.errors import InvalidArgument
 from pclib.idempotency import idempotent
-from pclib.outbox import add_event
 
-OFFER_TEXT_FIELDS = ("title", "description", "poster_url")
-OFFER_FIELDS = (*OFFER_TEXT_FIELDS, "duration_minutes", "is_duo", "is_active")
+OFFER_FIELDS = ("title", "description", "poster_url", "duration_minutes", "is_duo", "is_active")
 
 
-def _check_offer(offer: Offer) -> None:
-    if not offer.title.strip():
-        raise InvalidArgument("INVALID_TITLE", "title is required")
-    if offer.duration_minutes is not None and not 0 < offer.duration_minutes <= 1440:
-        raise InvalidArgument("INVALID_DURATION", "duration_minutes must be 1 to 1440")
-
-
-def _values(stock: Stock) -> rules.StockValues:
-    return rules.StockValues(
-        stock.starts_at, stock.price_cents, stock.quantity, stock.booking_limit_at
-    )
-
-
-async def _publish_stock_updated(
-    session: AsyncSession, stock: Stock, venue: Venue, previous_starts_at: datetime | None = None
-) -> None:
-    event = events_pb2.StockUpdated(stock=stock_pb(stock), venue_id=str(venue.id))
-    if previous_starts_at is not None:
-        event.previous_starts_at.CopyFrom(timestamp(previous_starts_at))
-    await add_event(session, "stock.updated", event)
+def _quantity(request: pb.UpdateStockRequest) -> int | rules.Unset | None:
+    if request.clear_quantity:
+        return None
+    return request.quantity if request.HasField("quantity") else rules.UNSET
 
 
 class OfferServicer(pb_grpc.OfferServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def CreateOffer(self, request, context):
+    async def CreateOffer(
+        self, request: pb.CreateOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateOfferResponse:
         principal = access.require_pro()
         return await idempotent(
             self._sessions,
@@ -67,26 +49,29 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             create=lambda session: self._create_offer(session, principal, request),
         )
 
-    async def _create_offer(self, session: AsyncSession, principal, request):
+    async def _create_offer(
+        self, session: AsyncSession, principal: Principal, request: pb.CreateOfferRequest
+    ) -> pb.CreateOfferResponse:
         venue = await access.get_venue(session, principal, request.venue_id)
+        duration = request.duration_minutes if request.HasField("duration_minutes") else None
+        check_offer(request.title, duration)
         offer = Offer(
             venue_id=venue.id,
             title=request.title,
             description=request.description,
             poster_url=request.poster_url,
-            duration_minutes=request.duration_minutes
-            if request.HasField("duration_minutes")
-            else None,
+            duration_minutes=duration,
             is_duo=request.is_duo,
             is_active=True,
-            source="MANUAL",
+            source=OfferSource.MANUAL,
         )
-        _check_offer(offer)
         session.add(offer)
         await session.flush()
         return pb.CreateOfferResponse(offer=offer_pb(offer))
 
-    async def ListOffers(self, request, context):
+    async def ListOffers(
+        self, request: pb.ListOffersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListOffersResponse:
         principal = access.require_pro()
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
@@ -108,26 +93,32 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             next_page_token=pagination.next_token(offset, size, len(offers)),
         )
 
-    async def GetOffer(self, request, context):
+    async def GetOffer(
+        self, request: pb.GetOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetOfferResponse:
         principal = access.require_pro()
         async with self._sessions() as session:
             offer, _ = await access.get_offer(session, principal, request.offer_id)
         return pb.GetOfferResponse(offer=offer_pb(offer))
 
-    async def UpdateOffer(self, request, context):
+    async def UpdateOffer(
+        self, request: pb.UpdateOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateOfferResponse:
         principal = access.require_pro()
         async with self._sessions.begin() as session:
             offer, _ = await access.get_offer(session, principal, request.offer_id)
             for field in OFFER_FIELDS:
                 if request.HasField(field):
                     setattr(offer, field, getattr(request, field))
-            _check_offer(offer)
+            check_offer(offer.title, offer.duration_minutes)
         return pb.UpdateOfferResponse(offer=offer_pb(offer))
 
-    async def CreateStock(self, request, context):
+    async def CreateStock(
+        self, request: pb.CreateStockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateStockResponse:
         principal = access.require_pro()
         if not request.HasField("starts_at"):
-            raise InvalidArgument("INVALID_STARTS_AT", "starts_at is required")
+            raise InvalidArgument(Reason.INVALID_STARTS_AT, "starts_at is required")
         return await idempotent(
             self._sessions,
             context,
@@ -138,7 +129,9 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             create=lambda session: self._create_stock(session, principal, request),
         )
 
-    async def _create_stock(self, session: AsyncSession, principal, request):
+    async def _create_stock(
+        self, session: AsyncSession, principal: Principal, request: pb.CreateStockRequest
+    ) -> pb.CreateStockResponse:
         values = rules.new_stock(
             starts_at=to_datetime(request.starts_at),
             price_cents=request.price_cents,
@@ -147,29 +140,21 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
             now=datetime.now(UTC),
         )
         offer, venue = await access.get_offer(session, principal, request.offer_id)
-        stock = Stock(
-            offer_id=offer.id,
-            starts_at=values.starts_at,
-            price_cents=values.price_cents,
-            quantity=values.quantity,
-            booked_quantity=0,
-            booking_limit_at=values.booking_limit_at,
-            features=features_from_pb(request.features),
-            is_active=True,
-            edited_fields=[],
+        stock, event = await stocks.create(
+            session, offer.id, venue.id, values, features_from_pb(request.features)
         )
-        session.add(stock)
-        await session.flush()
-        await _publish_stock_updated(session, stock, venue)
+        await events.record(session, event)
         return pb.CreateStockResponse(stock=stock_pb(stock))
 
-    async def ListStocks(self, request, context):
+    async def ListStocks(
+        self, request: pb.ListStocksRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListStocksResponse:
         principal = access.require_pro()
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
         async with self._sessions() as session:
             offer, _ = await access.get_offer(session, principal, request.offer_id)
-            stocks = list(
+            found = list(
                 await session.scalars(
                     select(Stock)
                     .where(Stock.offer_id == offer.id, Stock.deleted_at.is_(None))
@@ -179,71 +164,41 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
                 )
             )
         return pb.ListStocksResponse(
-            stocks=[stock_pb(s) for s in stocks[:size]],
-            next_page_token=pagination.next_token(offset, size, len(stocks)),
+            stocks=[stock_pb(s) for s in found[:size]],
+            next_page_token=pagination.next_token(offset, size, len(found)),
         )
 
-    async def UpdateStock(self, request, context):
+    async def UpdateStock(
+        self, request: pb.UpdateStockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateStockResponse:
         principal = access.require_pro()
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             stock, _, venue = await access.get_stock(
                 session, principal, request.stock_id, for_update=True
             )
-            previous_starts_at = stock.starts_at
-            quantity = rules.UNSET
-            if request.clear_quantity:
-                quantity = None
-            elif request.HasField("quantity"):
-                quantity = request.quantity
-            values = rules.updated_stock(
-                _values(stock),
-                stock.booked_quantity,
+            event = stocks.edit(
+                stock,
+                venue.id,
                 now,
                 starts_at=optional_datetime(request, "starts_at"),
                 price_cents=request.price_cents if request.HasField("price_cents") else None,
-                quantity=quantity,
+                quantity=_quantity(request),
                 booking_limit_at=optional_datetime(request, "booking_limit_at"),
+                is_active=request.is_active if request.HasField("is_active") else None,
             )
-            edited = {
-                field
-                for field, changed in (
-                    ("price_cents", values.price_cents != stock.price_cents),
-                    ("quantity", values.quantity != stock.quantity),
-                    ("booking_limit_at", values.booking_limit_at != stock.booking_limit_at),
-                    ("starts_at", values.starts_at != stock.starts_at),
-                )
-                if changed
-            }
-            stock.starts_at = values.starts_at
-            stock.price_cents = values.price_cents
-            stock.quantity = values.quantity
-            stock.booking_limit_at = values.booking_limit_at
-            if request.HasField("is_active"):
-                stock.is_active = request.is_active
-            stock.edited_fields = sorted(set(stock.edited_fields) | edited)
             await session.flush()
-            moved = previous_starts_at if values.starts_at != previous_starts_at else None
-            await _publish_stock_updated(session, stock, venue, moved)
+            await events.record(session, event)
         return pb.UpdateStockResponse(stock=stock_pb(stock))
 
-    async def DeleteStock(self, request, context):
+    async def DeleteStock(
+        self, request: pb.DeleteStockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteStockResponse:
         principal = access.require_pro()
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
-            stock, offer, venue = await access.get_stock(
+            stock, _, venue = await access.get_stock(
                 session, principal, request.stock_id, for_update=True
             )
-            rules.check_deletable(stock.starts_at, now)
-            stock.deleted_at = now
-            await add_event(
-                session,
-                "stock.deleted",
-                events_pb2.StockDeleted(
-                    stock_id=str(stock.id),
-                    offer_id=str(offer.id),
-                    venue_id=str(venue.id),
-                    deleted_at=timestamp(now),
-                ),
-            )
+            await events.record(session, stocks.delete(stock, venue.id, now))
         return pb.DeleteStockResponse()

@@ -5,22 +5,28 @@ first, then looks up offers and showtimes one venue at a time until the page is 
 reads every offer in the radius.
 """
 
+import uuid
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select, text
-from sqlalchemy.ext.asyncio import async_sessionmaker
+import grpc
+from sqlalchemy import Row, select, text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog.api.convert import FEATURE_TO_PB, optional_datetime, parse_id, timestamp
 from catalog.domain import stocks as rules
+from catalog.domain.geo import check_coordinates, search_radius_km
+from catalog.domain.status import OffererStatus
+from catalog.ids import parse_id
 from catalog.models import Offer, Offerer, Stock, Venue
+from catalog.resources import features_pb
+from catalog.timestamps import optional_datetime, timestamp
 from passculture.catalog.v1 import search_service_pb2 as pb
 from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
+from passculture.catalog.v1.reasons import Reason
 from pclib import pagination
 from pclib.db import autocommit_engine
-from pclib.errors import InvalidArgument, NotFound
+from pclib.errors import NotFound
 
-DEFAULT_RADIUS_KM = 50.0
-MAX_RADIUS_KM = 500.0
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 
 # Distances are chords through the Earth (`<->` between earthdistance's cubes); sec_to_gc
@@ -39,7 +45,7 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 # expects the box to hold more than one venue. It guesses 0.5 % of the venues for `&&` (the
 # same as `<@` for a point in a box, guessed at 0.1 %), and the radius test sits in the
 # LATERAL, where it does not shrink that guess: from about 300 venues on, it expects two.
-SEARCH_SQL = text("""
+SEARCH_SQL = text(f"""
 WITH here AS MATERIALIZED (
     SELECT ll_to_earth(:lat, :lon) AS point,
            earth_box(ll_to_earth(:lat, :lon), :radius_m) AS box,
@@ -61,7 +67,8 @@ CROSS JOIN LATERAL (
     FROM offers o
     WHERE o.venue_id = v.id AND o.is_active AND o.title ILIKE :title_pattern
       AND v.chord <= (SELECT max_chord FROM here)
-      AND EXISTS (SELECT FROM offerers f WHERE f.id = v.offerer_id AND f.status = 'VALIDATED')
+      AND EXISTS (SELECT FROM offerers f
+                  WHERE f.id = v.offerer_id AND f.status = '{OffererStatus.VALIDATED}')
     ORDER BY o.id
 ) o
 CROSS JOIN LATERAL (
@@ -75,7 +82,7 @@ CROSS JOIN LATERAL (
 WHERE s.next_starts_at IS NOT NULL
 ORDER BY v.chord, v.id, o.id
 OFFSET :offset LIMIT :limit
-""")
+""")  # noqa: S608 (only a status constant is formatted in)
 
 
 def _like_pattern(query: str) -> str:
@@ -83,26 +90,15 @@ def _like_pattern(query: str) -> str:
     return f"%{escaped}%"
 
 
-def _radius_km(requested: float) -> float:
-    if requested == 0:
-        return DEFAULT_RADIUS_KM
-    if not 0 < requested <= MAX_RADIUS_KM:
-        raise InvalidArgument("INVALID_RADIUS", f"radius_km must be between 0 and {MAX_RADIUS_KM}")
-    return requested
-
-
-def _check_point(latitude: float, longitude: float) -> None:
-    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
-        raise InvalidArgument("INVALID_COORDINATES", "latitude or longitude out of range")
-
-
-def _venue_summary(venue_id, name: str, city: str, latitude: float, longitude: float):
+def _venue_summary(
+    venue_id: uuid.UUID, name: str, city: str, latitude: float, longitude: float
+) -> pb.VenueSummary:
     return pb.VenueSummary(
         id=str(venue_id), name=name, city=city, latitude=latitude, longitude=longitude
     )
 
 
-def _summary(row) -> pb.OfferSummary:
+def _summary(row: Row[Any]) -> pb.OfferSummary:
     return pb.OfferSummary(
         id=str(row.id),
         title=row.title,
@@ -117,13 +113,15 @@ def _summary(row) -> pb.OfferSummary:
 
 
 class SearchServicer(pb_grpc.SearchServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._autocommit = autocommit_engine(sessions)
 
-    async def SearchOffers(self, request, context):
-        _check_point(request.latitude, request.longitude)
-        radius_km = _radius_km(request.radius_km)
+    async def SearchOffers(
+        self, request: pb.SearchOffersRequest, context: grpc.aio.ServicerContext
+    ) -> pb.SearchOffersResponse:
+        check_coordinates(request.latitude, request.longitude)
+        radius_km = search_radius_km(request.radius_km)
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
         params = {
@@ -143,8 +141,10 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
             next_page_token=pagination.next_token(offset, size, len(rows)),
         )
 
-    async def GetPublicOffer(self, request, context):
-        offer_id = parse_id(request.offer_id, "OFFER_NOT_FOUND")
+    async def GetPublicOffer(
+        self, request: pb.GetPublicOfferRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPublicOfferResponse:
+        offer_id = parse_id(request.offer_id, Reason.OFFER_NOT_FOUND)
         now = datetime.now(UTC)
         async with self._sessions() as session:
             row = (
@@ -152,11 +152,15 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
                     select(Offer, Venue)
                     .join(Venue, Venue.id == Offer.venue_id)
                     .join(Offerer, Offerer.id == Venue.offerer_id)
-                    .where(Offer.id == offer_id, Offer.is_active, Offerer.status == "VALIDATED")
+                    .where(
+                        Offer.id == offer_id,
+                        Offer.is_active,
+                        Offerer.status == OffererStatus.VALIDATED,
+                    )
                 )
             ).one_or_none()
             if row is None:
-                raise NotFound("OFFER_NOT_FOUND", "offer not found")
+                raise NotFound(Reason.OFFER_NOT_FOUND, "offer not found")
             stocks = await session.scalars(
                 select(Stock)
                 .where(
@@ -184,7 +188,7 @@ def _public_stock(stock: Stock, offer: Offer, now: datetime) -> pb.PublicStock:
         starts_at=timestamp(stock.starts_at),
         price_cents=stock.price_cents,
         remaining_quantity=rules.remaining(stock.quantity, stock.booked_quantity),
-        features=[FEATURE_TO_PB[feature] for feature in stock.features],
+        features=features_pb(stock.features),
         is_bookable=rules.is_bookable(
             offerer_validated=True,
             offer_active=offer.is_active,

@@ -4,27 +4,33 @@ GetStock is one read: it runs in autocommit (one round trip, no BEGIN and no ROL
 
 from datetime import UTC, datetime
 
+import grpc
 from sqlalchemy import select
-from sqlalchemy.ext.asyncio import async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog.api.convert import offer_pb, offerer_pb, parse_id, stock_pb, venue_pb
 from catalog.domain import stocks as rules
+from catalog.domain.status import OffererStatus
+from catalog.ids import parse_id
 from catalog.models import Offer, Offerer, Stock, Venue
+from catalog.resources import offer_pb, offerer_pb, stock_pb, venue_pb
 from passculture.catalog.v1 import stock_service_pb2 as pb
 from passculture.catalog.v1 import stock_service_pb2_grpc as pb_grpc
+from passculture.catalog.v1.reasons import Reason
 from pclib.auth import require_role
 from pclib.db import autocommit_engine
 from pclib.errors import NotFound
 
 
 class StockServicer(pb_grpc.StockServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
         self._reads = async_sessionmaker(autocommit_engine(sessions), expire_on_commit=False)
 
-    async def GetStock(self, request, context):
+    async def GetStock(
+        self, request: pb.GetStockRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetStockResponse:
         require_role("service")
-        stock_id = parse_id(request.stock_id, "STOCK_NOT_FOUND")
+        stock_id = parse_id(request.stock_id, Reason.STOCK_NOT_FOUND)
         async with self._reads() as session:
             row = (
                 await session.execute(
@@ -36,7 +42,7 @@ class StockServicer(pb_grpc.StockServiceServicer):
                 )
             ).one_or_none()
         if row is None:
-            raise NotFound("STOCK_NOT_FOUND", "stock not found")
+            raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
         stock, offer, venue, offerer = row
         return pb.GetStockResponse(
             stock=stock_pb(stock),
@@ -44,7 +50,7 @@ class StockServicer(pb_grpc.StockServiceServicer):
             venue=venue_pb(venue),
             offerer=offerer_pb(offerer),
             is_bookable=rules.is_bookable(
-                offerer_validated=offerer.status == "VALIDATED",
+                offerer_validated=offerer.status == OffererStatus.VALIDATED,
                 offer_active=offer.is_active,
                 stock_active=stock.is_active,
                 stock_deleted=False,

@@ -1,70 +1,53 @@
 """VenueService: a pro's cinemas, with SIRET checks and the timezone from the postal code."""
 
-import zoneinfo
-
+import grpc
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from catalog import access
-from catalog.api.convert import filter_id, offerer_pb, venue_pb
-from catalog.domain.identifiers import is_valid_siret, siret_belongs_to
+from catalog import access, events
+from catalog.domain.venues import check_siret, check_timezone, check_venue
+from catalog.ids import filter_id
 from catalog.models import Offerer, Venue
-from passculture.catalog.v1 import events_pb2
+from catalog.resources import venue_pb
 from passculture.catalog.v1 import venue_service_pb2 as pb
 from passculture.catalog.v1 import venue_service_pb2_grpc as pb_grpc
+from passculture.catalog.v1.reasons import Reason
 from pclib import pagination
-from pclib.auth import require_role
-from pclib.errors import AlreadyExists, InvalidArgument
+from pclib.auth import Principal, require_role
+from pclib.errors import AlreadyExists
 from pclib.france import timezone_for_postal_code
 from pclib.idempotency import idempotent
-from pclib.outbox import add_event
 
 EDITABLE = ("name", "address", "postal_code", "city", "latitude", "longitude", "booking_email")
 
 
-def _check_siret(siret: str, offerer: Offerer) -> None:
-    if not is_valid_siret(siret):
-        raise InvalidArgument("INVALID_SIRET", "SIRET must be 14 digits with a valid checksum")
-    if not siret_belongs_to(siret, offerer.siren):
-        raise InvalidArgument(
-            "SIRET_NOT_IN_OFFERER", "the SIRET must start with the offerer's SIREN"
-        )
-
-
-def _check_timezone(name: str) -> str:
-    try:
-        zoneinfo.ZoneInfo(name)
-    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
-        raise InvalidArgument("INVALID_TIMEZONE", f"unknown timezone {name!r}") from None
-    return name
-
-
-def _check_place(venue: Venue) -> None:
-    if not (-90 <= venue.latitude <= 90 and -180 <= venue.longitude <= 180):
-        raise InvalidArgument("INVALID_COORDINATES", "latitude or longitude out of range")
-    if not (len(venue.postal_code) == 5 and venue.postal_code.isdigit()):
-        raise InvalidArgument("INVALID_POSTAL_CODE", "postal_code must be 5 digits")
-    if not venue.name.strip():
-        raise InvalidArgument("INVALID_NAME", "name is required")
-    if "@" not in venue.booking_email:
-        raise InvalidArgument("INVALID_BOOKING_EMAIL", "booking_email is not an email address")
-
-
-async def _publish_upserted(session: AsyncSession, venue: Venue) -> None:
-    offerer = await session.get(Offerer, venue.offerer_id)
-    await add_event(
-        session,
-        "venue.upserted",
-        events_pb2.VenueUpserted(venue=venue_pb(venue), offerer=offerer_pb(offerer)),
+def _check(venue: Venue) -> None:
+    check_venue(
+        name=venue.name,
+        postal_code=venue.postal_code,
+        latitude=venue.latitude,
+        longitude=venue.longitude,
+        booking_email=venue.booking_email,
     )
 
 
+async def _publish_upserted(session: AsyncSession, venue: Venue) -> None:
+    offerer = await session.get_one(Offerer, venue.offerer_id)
+    await events.record(session, events.venue_upserted(venue, offerer))
+
+
+def _siret_taken() -> AlreadyExists:
+    return AlreadyExists(Reason.SIRET_TAKEN, "a venue with this SIRET already exists")
+
+
 class VenueServicer(pb_grpc.VenueServiceServicer):
-    def __init__(self, sessions: async_sessionmaker) -> None:
+    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
 
-    async def CreateVenue(self, request, context):
+    async def CreateVenue(
+        self, request: pb.CreateVenueRequest, context: grpc.aio.ServicerContext
+    ) -> pb.CreateVenueResponse:
         principal = access.require_pro()
         try:
             return await idempotent(
@@ -77,12 +60,14 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
                 create=lambda session: self._create_venue(session, principal, request),
             )
         except IntegrityError:
-            raise AlreadyExists("SIRET_TAKEN", "a venue with this SIRET already exists") from None
+            raise _siret_taken() from None
 
-    async def _create_venue(self, session: AsyncSession, principal, request):
+    async def _create_venue(
+        self, session: AsyncSession, principal: Principal, request: pb.CreateVenueRequest
+    ) -> pb.CreateVenueResponse:
         offerer = await access.get_offerer(session, principal, request.offerer_id)
         if request.siret:
-            _check_siret(request.siret, offerer)
+            check_siret(request.siret, offerer.siren)
         venue = Venue(
             offerer_id=offerer.id,
             name=request.name,
@@ -93,17 +78,19 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
             latitude=request.latitude,
             longitude=request.longitude,
             booking_email=request.booking_email,
-            timezone=_check_timezone(request.timezone)
+            timezone=check_timezone(request.timezone)
             if request.HasField("timezone")
             else timezone_for_postal_code(request.postal_code),
         )
-        _check_place(venue)
+        _check(venue)
         session.add(venue)
         await session.flush()
         await _publish_upserted(session, venue)
         return pb.CreateVenueResponse(venue=venue_pb(venue))
 
-    async def ListVenues(self, request, context):
+    async def ListVenues(
+        self, request: pb.ListVenuesRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListVenuesResponse:
         principal = access.require_pro()
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
@@ -121,13 +108,17 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
             next_page_token=pagination.next_token(offset, size, len(venues)),
         )
 
-    async def GetVenue(self, request, context):
+    async def GetVenue(
+        self, request: pb.GetVenueRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetVenueResponse:
         principal = require_role(*access.PRO_ROLES, "service")
         async with self._sessions() as session:
             venue = await access.get_venue(session, principal, request.venue_id)
         return pb.GetVenueResponse(venue=venue_pb(venue))
 
-    async def UpdateVenue(self, request, context):
+    async def UpdateVenue(
+        self, request: pb.UpdateVenueRequest, context: grpc.aio.ServicerContext
+    ) -> pb.UpdateVenueResponse:
         principal = access.require_pro()
         try:
             async with self._sessions.begin() as session:
@@ -137,15 +128,16 @@ class VenueServicer(pb_grpc.VenueServiceServicer):
                         setattr(venue, field, getattr(request, field))
                 if request.HasField("siret"):
                     if request.siret:
-                        _check_siret(request.siret, await session.get(Offerer, venue.offerer_id))
+                        offerer = await session.get_one(Offerer, venue.offerer_id)
+                        check_siret(request.siret, offerer.siren)
                     venue.siret = request.siret or None
                 if request.HasField("timezone"):
-                    venue.timezone = _check_timezone(request.timezone)
+                    venue.timezone = check_timezone(request.timezone)
                 elif request.HasField("postal_code"):
                     venue.timezone = timezone_for_postal_code(venue.postal_code)
-                _check_place(venue)
+                _check(venue)
                 await session.flush()
                 await _publish_upserted(session, venue)
         except IntegrityError:
-            raise AlreadyExists("SIRET_TAKEN", "a venue with this SIRET already exists") from None
+            raise _siret_taken() from None
         return pb.UpdateVenueResponse(venue=venue_pb(venue))

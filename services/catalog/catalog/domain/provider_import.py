@@ -9,12 +9,13 @@ offer's `is_active` (nor its `is_duo` once created).
 from dataclasses import dataclass
 from datetime import datetime
 
-from catalog.domain.stocks import MAX_PRICE_CENTS, MAX_QUANTITY
+from catalog.domain.offers import check_offer
+from catalog.domain.stocks import check_price, check_quantity
+from passculture.catalog.v1.reasons import Reason
 from pclib.errors import InvalidArgument
 
 MAX_OFFERS_PER_CALL = 500
 MAX_STOCKS_PER_CALL = 5_000
-MAX_DURATION_MINUTES = 1440
 
 
 @dataclass(frozen=True)
@@ -36,7 +37,7 @@ class ProposedOffer:
     is_duo: bool
     stocks: tuple[ProposedStock, ...]
 
-    def content(self) -> tuple:
+    def content(self) -> tuple[str, str, str, int | None]:
         """The fields an import keeps up to date on an existing offer."""
         return (self.title, self.description, self.poster_url, self.duration_minutes)
 
@@ -67,29 +68,15 @@ class ImportedValues:
 
 def _check_reference(reference: str, seen: set[str], what: str) -> None:
     if not reference.strip():
-        raise InvalidArgument("INVALID_PROVIDER_REFERENCE", f"{what} provider_reference is empty")
+        raise InvalidArgument(
+            Reason.INVALID_PROVIDER_REFERENCE, f"{what} provider_reference is empty"
+        )
     if reference in seen:
         raise InvalidArgument(
-            "DUPLICATE_PROVIDER_REFERENCE", f"{what} provider_reference {reference!r} is repeated"
+            Reason.DUPLICATE_PROVIDER_REFERENCE,
+            f"{what} provider_reference {reference!r} is repeated",
         )
     seen.add(reference)
-
-
-def _check_stock(stock: ProposedStock) -> None:
-    if not 0 <= stock.price_cents <= MAX_PRICE_CENTS:
-        raise InvalidArgument(
-            "INVALID_PRICE", f"price_cents must be between 0 and {MAX_PRICE_CENTS}"
-        )
-    if stock.quantity is not None and not 0 <= stock.quantity <= MAX_QUANTITY:
-        raise InvalidArgument("INVALID_QUANTITY", f"quantity must be between 0 and {MAX_QUANTITY}")
-
-
-def _check_offer(offer: ProposedOffer) -> None:
-    if not offer.title.strip():
-        raise InvalidArgument("INVALID_TITLE", "title is required")
-    duration = offer.duration_minutes
-    if duration is not None and not 0 < duration <= MAX_DURATION_MINUTES:
-        raise InvalidArgument("INVALID_DURATION", "duration_minutes must be 1 to 1440")
 
 
 def check_batch(offers: list[ProposedOffer]) -> None:
@@ -97,20 +84,23 @@ def check_batch(offers: list[ProposedOffer]) -> None:
     stock_count = sum(len(offer.stocks) for offer in offers)
     if len(offers) > MAX_OFFERS_PER_CALL or stock_count > MAX_STOCKS_PER_CALL:
         raise InvalidArgument(
-            "BATCH_TOO_LARGE",
+            Reason.BATCH_TOO_LARGE,
             f"at most {MAX_OFFERS_PER_CALL} offers and {MAX_STOCKS_PER_CALL} stocks per call",
         )
     offer_references: set[str] = set()
     for offer in offers:
         _check_reference(offer.reference, offer_references, "offer")
-        _check_offer(offer)
+        check_offer(offer.title, offer.duration_minutes)
         stock_references: set[str] = set()
         for stock in offer.stocks:
             _check_reference(stock.reference, stock_references, "stock")
-            _check_stock(stock)
+            check_price(stock.price_cents)
+            check_quantity(stock.quantity)
 
 
-def imported_values(current: CurrentStock, proposed: ProposedStock, now: datetime):
+def imported_values(
+    current: CurrentStock, proposed: ProposedStock, now: datetime
+) -> ImportedValues | None:
     """The values an import leaves on an existing stock: None when it must not touch it
     (deleted, past, or it would move into the past), else the proposal with the pro's edits
     kept. Equal to the current values when there is nothing to change."""

@@ -1,14 +1,25 @@
 """Rules of stocks (showtimes): what may be created, edited, deleted and booked."""
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from enum import Enum
 
+from passculture.catalog.v1.reasons import Reason
 from pclib.errors import FailedPrecondition, InvalidArgument
 
 MAX_PRICE_CENTS = 30_000
 MAX_QUANTITY = 1_000_000
 DELETABLE_AFTER_START = timedelta(hours=48)
-UNSET = object()  # "not changed" in an update, distinct from None ("unlimited")
+
+
+class Unset(Enum):
+    """A value an update leaves as it is, distinct from None (an unlimited quantity)."""
+
+    UNSET = "UNSET"
+
+
+UNSET = Unset.UNSET
 
 
 @dataclass(frozen=True)
@@ -19,21 +30,28 @@ class StockValues:
     booking_limit_at: datetime
 
 
-def _check_price(price_cents: int) -> None:
+# The values a pro's edit marks as edited when it changes them (Stock.edited_fields): an import
+# never overwrites them again.
+EDITABLE_FIELDS = ("starts_at", "price_cents", "quantity", "booking_limit_at")
+
+
+def check_price(price_cents: int) -> None:
     if not 0 <= price_cents <= MAX_PRICE_CENTS:
         raise InvalidArgument(
-            "INVALID_PRICE", f"price_cents must be between 0 and {MAX_PRICE_CENTS}"
+            Reason.INVALID_PRICE, f"price_cents must be between 0 and {MAX_PRICE_CENTS}"
         )
 
 
-def _check_quantity(quantity: int | None, booked: int) -> None:
+def check_quantity(quantity: int | None, booked: int = 0) -> None:
     if quantity is None:
         return
     if not 0 <= quantity <= MAX_QUANTITY:
-        raise InvalidArgument("INVALID_QUANTITY", f"quantity must be between 0 and {MAX_QUANTITY}")
+        raise InvalidArgument(
+            Reason.INVALID_QUANTITY, f"quantity must be between 0 and {MAX_QUANTITY}"
+        )
     if quantity < booked:
         raise FailedPrecondition(
-            "QUANTITY_BELOW_BOOKED",
+            Reason.QUANTITY_BELOW_BOOKED,
             f"quantity cannot go below the {booked} places already booked",
             booked_quantity=booked,
         )
@@ -41,12 +59,14 @@ def _check_quantity(quantity: int | None, booked: int) -> None:
 
 def _check_booking_limit(booking_limit_at: datetime, starts_at: datetime) -> None:
     if booking_limit_at > starts_at:
-        raise InvalidArgument("INVALID_BOOKING_LIMIT", "booking_limit_at cannot be after starts_at")
+        raise InvalidArgument(
+            Reason.INVALID_BOOKING_LIMIT, "booking_limit_at cannot be after starts_at"
+        )
 
 
 def _check_future(starts_at: datetime, now: datetime) -> None:
     if starts_at <= now:
-        raise InvalidArgument("STARTS_AT_IN_PAST", "starts_at must be in the future")
+        raise InvalidArgument(Reason.STARTS_AT_IN_PAST, "starts_at must be in the future")
 
 
 def new_stock(
@@ -58,8 +78,8 @@ def new_stock(
 ) -> StockValues:
     """The values of a new stock, with the booking limit defaulting to the start."""
     _check_future(starts_at, now)
-    _check_price(price_cents)
-    _check_quantity(quantity, booked=0)
+    check_price(price_cents)
+    check_quantity(quantity, booked=0)
     limit = booking_limit_at or starts_at
     _check_booking_limit(limit, starts_at)
     return StockValues(starts_at, price_cents, quantity, limit)
@@ -72,20 +92,20 @@ def updated_stock(
     *,
     starts_at: datetime | None = None,
     price_cents: int | None = None,
-    quantity: int | object | None = UNSET,
+    quantity: int | Unset | None = UNSET,
     booking_limit_at: datetime | None = None,
 ) -> StockValues:
     """The values after an edit; a past showtime cannot be edited."""
     if current.starts_at <= now:
-        raise FailedPrecondition("STOCK_IN_PAST", "a past showtime cannot be edited")
+        raise FailedPrecondition(Reason.STOCK_IN_PAST, "a past showtime cannot be edited")
     new_starts_at = current.starts_at
     if starts_at is not None and starts_at != current.starts_at:
         _check_future(starts_at, now)
         new_starts_at = starts_at
     new_price = current.price_cents if price_cents is None else price_cents
-    _check_price(new_price)
+    check_price(new_price)
     new_quantity = current.quantity if quantity is UNSET else quantity
-    _check_quantity(new_quantity, booked)
+    check_quantity(new_quantity, booked)
     if booking_limit_at is not None:
         new_limit = booking_limit_at
     elif current.booking_limit_at == current.starts_at:
@@ -96,10 +116,19 @@ def updated_stock(
     return StockValues(new_starts_at, new_price, new_quantity, new_limit)
 
 
+def edited_fields(already: Iterable[str], before: StockValues, after: StockValues) -> list[str]:
+    """The stock's edited fields after a pro's edit from `before` to `after`: those `already`
+    edited and those the edit changed, sorted."""
+    changed = {
+        field for field in EDITABLE_FIELDS if getattr(before, field) != getattr(after, field)
+    }
+    return sorted({*already, *changed})
+
+
 def check_deletable(starts_at: datetime, now: datetime) -> None:
     if now > starts_at + DELETABLE_AFTER_START:
         raise FailedPrecondition(
-            "STOCK_NOT_DELETABLE", "a showtime can be deleted until 48h after it starts"
+            Reason.STOCK_NOT_DELETABLE, "a showtime can be deleted until 48h after it starts"
         )
 
 

@@ -1,62 +1,36 @@
-"""Conversions between the catalog's rows and its protobuf messages."""
+"""The catalog's rows as their protobuf resources (passculture.catalog.v1.resources)."""
 
-import uuid
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
+from collections.abc import Iterable
 
 from catalog import models
+from catalog.domain.status import OffererStatus, OfferSource
+from catalog.timestamps import timestamp
 from passculture.catalog.v1 import resources_pb2 as pb
-from pclib.errors import InvalidArgument, NotFound
+from passculture.catalog.v1.reasons import Reason
+from pclib.errors import InvalidArgument
 
 OFFERER_STATUS = {
-    "PENDING": pb.OFFERER_STATUS_PENDING,
-    "VALIDATED": pb.OFFERER_STATUS_VALIDATED,
-    "REJECTED": pb.OFFERER_STATUS_REJECTED,
+    OffererStatus.PENDING: pb.OFFERER_STATUS_PENDING,
+    OffererStatus.VALIDATED: pb.OFFERER_STATUS_VALIDATED,
+    OffererStatus.REJECTED: pb.OFFERER_STATUS_REJECTED,
 }
-OFFER_SOURCE = {"MANUAL": pb.OFFER_SOURCE_MANUAL, "ALLOCINE": pb.OFFER_SOURCE_ALLOCINE}
+OFFER_SOURCE = {
+    OfferSource.MANUAL: pb.OFFER_SOURCE_MANUAL,
+    OfferSource.ALLOCINE: pb.OFFER_SOURCE_ALLOCINE,
+}
 FEATURE_TO_PB = {"VF": pb.FEATURE_VF, "VO": pb.FEATURE_VO}
 FEATURE_FROM_PB = {value: key for key, value in FEATURE_TO_PB.items()}
 
 
-def timestamp(value: datetime) -> Timestamp:
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
-def to_datetime(ts: Timestamp) -> datetime:
-    return ts.ToDatetime(tzinfo=UTC)
-
-
-def optional_datetime(message, field: str) -> datetime | None:
-    return to_datetime(getattr(message, field)) if message.HasField(field) else None
-
-
-def parse_id(value: str, not_found_reason: str) -> uuid.UUID:
-    """An id from a request; a malformed one cannot name anything, so it is 'not found'."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        raise NotFound(not_found_reason, f"no such id: {value!r}") from None
-
-
-NIL_ID = uuid.UUID(int=0)
-
-
-def filter_id(value: str) -> uuid.UUID:
-    """An id used as a list filter: a malformed one matches nothing (an empty page, not a 404)."""
-    try:
-        return uuid.UUID(value)
-    except ValueError:
-        return NIL_ID
-
-
-def features_from_pb(values) -> list[str]:
+def features_from_pb(values: Iterable[pb.Feature]) -> list[str]:
     try:
         return sorted({FEATURE_FROM_PB[value] for value in values})
     except KeyError:
-        raise InvalidArgument("INVALID_FEATURE", "features must be VF or VO") from None
+        raise InvalidArgument(Reason.INVALID_FEATURE, "features must be VF or VO") from None
+
+
+def features_pb(features: Iterable[str]) -> list[pb.Feature]:
+    return [FEATURE_TO_PB[feature] for feature in features]
 
 
 def offerer_pb(offerer: models.Offerer) -> pb.Offerer:
@@ -117,6 +91,6 @@ def stock_pb(stock: models.Stock) -> pb.Stock:
         quantity=stock.quantity,
         booked_quantity=stock.booked_quantity,
         booking_limit_at=timestamp(stock.booking_limit_at),
-        features=[FEATURE_TO_PB[feature] for feature in stock.features],
+        features=features_pb(stock.features),
         is_active=stock.is_active,
     )

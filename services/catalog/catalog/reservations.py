@@ -1,0 +1,158 @@
+"""The seat reservation (the booking saga's step in the catalog): seats of a stock held for a
+booking, reserved once and released once. It publishes no event.
+
+A reservation is one conditional UPDATE of the stock's booked quantity, in the same statement
+as the insert of the reservation row: the stock row lock serialises concurrent reservations
+and PostgreSQL re-checks the condition after the lock, so no showtime is sold beyond its
+quantity. The reservation id (the booking id) makes retries idempotent; releasing leaves a
+tombstone so that a late retry of a released id never reserves again.
+
+That statement runs alone in autocommit (one round trip): the hot stock row stays locked only
+while PostgreSQL inserts and commits, never while this process works. The offer, venue and
+offerer are checked before the row lock is taken (`bookable`, read once, as a join would read
+them from the statement's snapshot too), so that a call woken up by the lock re-checks the
+stock row alone. Only when the statement reserves nothing (a retry, a tombstone, a refusal)
+does a second look say why.
+"""
+
+import uuid
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import Row, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from catalog.domain import reservations as rules
+from catalog.domain import stocks
+from catalog.domain.status import OffererStatus, ReservationStatus
+from catalog.models import Offer, Offerer, Stock, StockReservation, Venue
+from passculture.catalog.v1.reasons import Reason
+from pclib.db import violated_constraint
+from pclib.errors import DomainError, NotFound
+
+RESERVE_SQL = text(f"""
+WITH bookable AS (
+    SELECT s.id
+    FROM stocks s
+    JOIN offers o ON o.id = s.offer_id AND o.is_active AND (:quantity = 1 OR o.is_duo)
+    JOIN venues v ON v.id = o.venue_id
+    JOIN offerers f ON f.id = v.offerer_id AND f.status = '{OffererStatus.VALIDATED}'
+    WHERE s.id = :stock_id
+),
+reserved AS (
+    UPDATE stocks s SET booked_quantity = s.booked_quantity + :quantity
+    WHERE s.id = (SELECT id FROM bookable)
+      AND s.is_active AND s.deleted_at IS NULL
+      AND s.starts_at > now() AND s.booking_limit_at > now()
+      AND (s.quantity IS NULL OR s.booked_quantity + :quantity <= s.quantity)
+      AND NOT EXISTS (SELECT FROM stock_reservations r WHERE r.id = :reservation_id)
+    RETURNING s.id
+)
+INSERT INTO stock_reservations (id, stock_id, quantity, status)
+SELECT :reservation_id, id, :quantity, '{ReservationStatus.RESERVED}' FROM reserved
+RETURNING id, stock_id, quantity, status, created_at
+""")  # noqa: S608 (only a status constant is formatted in)
+# Raised when a concurrent call with the same id (or a release's tombstone) committed first:
+# the whole statement, its UPDATE included, rolled back.
+SAME_ID_CONFLICT = "stock_reservations_pkey"
+
+# A reservation as read back: its row, or RESERVE_SQL's RETURNING (the same columns).
+Reservation = StockReservation | Row[Any]
+
+
+async def reserve(
+    sessions: async_sessionmaker[AsyncSession],
+    autocommit: AsyncEngine,
+    reservation_id: uuid.UUID,
+    stock_id: uuid.UUID,
+    quantity: int,
+) -> Reservation:
+    """Holds `quantity` seats of the stock under this id; a retry answers what the id holds.
+    Raises why the stock refused, or why the id cannot reserve these seats."""
+    rules.check_quantity(quantity)
+    reservation = await _hold(autocommit, reservation_id, stock_id, quantity)
+    if reservation is not None:
+        return reservation
+    async with sessions() as session:
+        existing = await session.get(StockReservation, reservation_id)
+        if existing is None:
+            raise await _refusal(session, stock_id, quantity)
+    rules.check_retry(existing.status, existing.stock_id, existing.quantity, stock_id, quantity)
+    return existing
+
+
+async def _hold(
+    autocommit: AsyncEngine, reservation_id: uuid.UUID, stock_id: uuid.UUID, quantity: int
+) -> Row[Any] | None:
+    """The new reservation's row, or None when this id exists or the stock refused."""
+    params = {"stock_id": stock_id, "quantity": quantity, "reservation_id": reservation_id}
+    try:
+        async with autocommit.connect() as conn:
+            return (await conn.execute(RESERVE_SQL, params)).one_or_none()
+    except IntegrityError as error:
+        if violated_constraint(error) != SAME_ID_CONFLICT:
+            raise
+        return None
+
+
+async def _refusal(session: AsyncSession, stock_id: uuid.UUID, quantity: int) -> DomainError:
+    """The reason a reservation was refused, read after the fact."""
+    row = (
+        await session.execute(
+            select(Stock, Offer, Offerer)
+            .join(Offer, Offer.id == Stock.offer_id)
+            .join(Venue, Venue.id == Offer.venue_id)
+            .join(Offerer, Offerer.id == Venue.offerer_id)
+            .where(Stock.id == stock_id, Stock.deleted_at.is_(None))
+        )
+    ).one_or_none()
+    if row is None:
+        return NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
+    stock, offer, offerer = row
+    bookable_if_seats = stocks.is_bookable(
+        offerer_validated=offerer.status == OffererStatus.VALIDATED,
+        offer_active=offer.is_active,
+        stock_active=stock.is_active,
+        stock_deleted=False,
+        starts_at=stock.starts_at,
+        booking_limit_at=stock.booking_limit_at,
+        quantity=None,
+        booked=0,
+        now=datetime.now(UTC),
+    )
+    return rules.refusal(
+        quantity=quantity,
+        is_duo=offer.is_duo,
+        bookable_if_seats=bookable_if_seats,
+        remaining=stocks.remaining(stock.quantity, stock.booked_quantity),
+    )
+
+
+async def release(session: AsyncSession, reservation_id: uuid.UUID) -> StockReservation:
+    """Frees the reservation's seats once; an unknown id leaves a RELEASED tombstone so that it
+    can never reserve later. Runs in the caller's transaction (ReleaseStock, and the
+    booking.cancelled consumer)."""
+    await session.execute(
+        insert(StockReservation)
+        .values(id=reservation_id, stock_id=None, quantity=0, status=ReservationStatus.RELEASED)
+        .on_conflict_do_nothing(index_elements=["id"])
+    )
+    reservation = (
+        await session.scalars(
+            select(StockReservation)
+            .where(StockReservation.id == reservation_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+    ).one()
+    if reservation.status == ReservationStatus.RESERVED:
+        await session.execute(
+            update(Stock)
+            .where(Stock.id == reservation.stock_id)
+            .values(booked_quantity=Stock.booked_quantity - reservation.quantity)
+        )
+        reservation.status = ReservationStatus.RELEASED
+        reservation.released_at = datetime.now(UTC)
+    return reservation
