@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 
@@ -11,6 +12,8 @@ from passculture.catalog.v1 import provider_service_pb2 as provider_pb
 from passculture.catalog.v1 import provider_service_pb2_grpc as provider_grpc
 from passculture.catalog.v1 import resources_pb2, venue_service_pb2
 from passculture.catalog.v1 import venue_service_pb2_grpc as venue_grpc
+from passculture.common.v1 import reasons as common
+from passculture.importer.v1.reasons import Reason
 from pclib.auth import ServiceToken, TokenIssuer
 from pclib.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
 from pclib.grpc_client import error_info
@@ -23,6 +26,11 @@ TRANSIENT = (
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 )
 RETRIES = 2
+
+# The caller's token, as gRPC call metadata.
+CallerMetadata = tuple[tuple[str, str | bytes], ...]
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 
 class CatalogUnavailable(DomainError):
@@ -41,7 +49,7 @@ class CatalogVenue:
     timezone: str
 
 
-def _venue(message) -> CatalogVenue:
+def _venue(message: resources_pb2.Venue) -> CatalogVenue:
     return CatalogVenue(message.id, message.name, message.siret, message.timezone)
 
 
@@ -59,7 +67,7 @@ class CatalogClient:
         self._timeout = timeout
         self._chunk_stocks = chunk_stocks
 
-    async def venue_of_caller(self, venue_id: str, caller_metadata: tuple) -> CatalogVenue:
+    async def venue_of_caller(self, venue_id: str, caller_metadata: CallerMetadata) -> CatalogVenue:
         """The venue, asked with the caller's own token: NOT_FOUND unless it is theirs."""
         request = venue_service_pb2.GetVenueRequest(venue_id=venue_id)
         try:
@@ -95,7 +103,12 @@ class CatalogClient:
             reply = await self._call(self._providers.UpsertProviderOffers, request, "import")
             await on_applied(reply, chunk.completed)
 
-    async def _call(self, method, request, what: str):
+    async def _call(
+        self,
+        method: grpc.aio.UnaryUnaryMultiCallable[Request, Response],
+        request: Request,
+        what: str,
+    ) -> Response:
         """A service call, retried on transient failures (every call here is idempotent)."""
         for attempt in range(RETRIES + 1):
             try:
@@ -113,12 +126,20 @@ class CatalogClient:
 
 
 def _domain_error(error: grpc.aio.AioRpcError) -> DomainError:
+    """The catalog's refusal of GetVenue asked with the caller's token, as this service's."""
     info = error_info(error)
     code = error.code()
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(info.reason or "VENUE_NOT_FOUND", info.message or "venue not found")
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDenied(info.reason or "FORBIDDEN", info.message)
+    if code == grpc.StatusCode.NOT_FOUND:  # VENUE_NOT_FOUND: unknown, or not the caller's
+        return NotFound(Reason.VENUE_NOT_FOUND, info.message or "venue not found")
+    if code == grpc.StatusCode.PERMISSION_DENIED:  # FORBIDDEN: the caller's role
+        return PermissionDenied(common.Reason.FORBIDDEN, info.message)
     if code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(info.reason or "UNAUTHENTICATED", info.message)
-    return CatalogUnavailable("CATALOG_UNAVAILABLE", "the catalog did not answer")
+        return Unauthenticated(_token_refused(info.reason), info.message)
+    return CatalogUnavailable(Reason.CATALOG_UNAVAILABLE, "the catalog did not answer")
+
+
+def _token_refused(reason: str) -> common.Reason:
+    """Why the catalog refused the caller's token: INVALID_TOKEN, else UNAUTHENTICATED."""
+    if reason == common.Reason.INVALID_TOKEN:
+        return common.Reason.INVALID_TOKEN
+    return common.Reason.UNAUTHENTICATED

@@ -1,24 +1,115 @@
-"""A sync's record from start to end, one SQL statement per step, each in autocommit: the
-daily run starts and ends a sync for every venue, so these two statements are its fixed cost.
+"""A sync run's transitions, each with its guard:
 
-Starting returns at once what the sync needs: the venue's settings and its last successful
-sync (whose feed fingerprint tells whether the feed changed). Ending writes the outcome and
-the `sync.finished` event (transactional outbox) in one statement.
+- claim: a new PENDING sync of a venue (asked by a pro), unless the venue has one under way;
+- start: PENDING → RUNNING, or a new sync RUNNING at once (the daily run);
+- heartbeat: a sign of life of a sync under way;
+- finish: SUCCEEDED, or FAILED when the outcome has an error (an interruption included), with
+  the `sync.finished` event (transactional outbox);
+- fail_stale: the syncs under way without a sign of life for too long end FAILED (their
+  process died): they would block every later sync of their venue.
+
+Starting and finishing are one SQL statement each, in autocommit: the daily run starts and ends
+a sync for every venue, so these two statements are its fixed cost. Starting returns at once
+what the sync needs: the venue's settings and its last successful sync (whose feed fingerprint
+tells whether the feed changed).
 """
 
 import json
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import Row, text
-from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy import Row, func, select, text, update
+from sqlalchemy.dialects.postgresql import insert
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from importer.api.convert import sync_pb
-from importer.store import MAX_REJECTIONS_KEPT, SyncOutcome
-from passculture.importer.v1 import events_pb2
+from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger, ended
+from importer.events import FINISHED_EVENT, sync_finished
+from importer.models import ACTIVE_SYNC, Sync
 
-FINISHED_EVENT = "sync.finished"
+MAX_REJECTIONS_KEPT = 50
+INTERRUPTED = "interrupted: the import service stopped"
+
+
+@dataclass
+class SyncOutcome:
+    """How a sync ended: FAILED when `error` is set."""
+
+    offers_created: int = 0
+    offers_updated: int = 0
+    stocks_created: int = 0
+    stocks_updated: int = 0
+    showtimes_imported: int = 0
+    showtimes_skipped: int = 0
+    movies_rejected: int = 0
+    rejected_movies: list[dict[str, str]] = field(default_factory=list)
+    error: str = ""
+    feed_fingerprint: bytes | None = None
+    feed_unchanged: bool = False
+    # Showtimes of the rejected movies (metrics only).
+    showtimes_rejected: int = 0
+
+    @property
+    def status(self) -> SyncStatus:
+        return ended(self.error)
+
+    def interrupt(self) -> None:
+        """The service stopped under the sync (its counts so far are kept)."""
+        self.error = INTERRUPTED
+
+
+# --- claim, and the syncs that stopped moving -------------------------------------------------
+
+
+async def fail_stale(
+    session: AsyncSession, stale_after: float, venue_id: uuid.UUID | None = None
+) -> None:
+    """Ends as FAILED the syncs (of the venue, or of all) under way without progress for
+    `stale_after` seconds."""
+    where = [
+        Sync.status.in_(ACTIVE_STATUSES),
+        Sync.heartbeat_at < func.now() - timedelta(seconds=stale_after),
+    ]
+    if venue_id is not None:
+        where.append(Sync.venue_id == venue_id)
+    await session.execute(
+        update(Sync)
+        .where(*where)
+        .values(
+            status=SyncStatus.FAILED,
+            finished_at=func.now(),
+            error=f"interrupted: no progress for {stale_after:.0f} s",
+        )
+    )
+
+
+async def claim(
+    session: AsyncSession, venue_id: uuid.UUID, trigger: SyncTrigger, stale_after: float
+) -> tuple[Sync, bool]:
+    """A new PENDING sync of the venue, or the one already under way: (sync, created)."""
+    await fail_stale(session, stale_after, venue_id)
+    statement = (
+        insert(Sync)
+        .values(id=uuid.uuid4(), venue_id=venue_id, status=SyncStatus.PENDING, trigger=trigger)
+        .on_conflict_do_nothing(index_elements=[Sync.venue_id], index_where=text(ACTIVE_SYNC))
+        .returning(Sync)
+    )
+    created = (await session.execute(statement)).scalar_one_or_none()
+    if created is not None:
+        return created, True
+    active = await session.scalar(
+        select(Sync).where(Sync.venue_id == venue_id, Sync.status.in_(ACTIVE_STATUSES))
+    )
+    if active is None:  # it ended between the two statements: try once more
+        return await claim(session, venue_id, trigger, stale_after)
+    return active, False
+
+
+async def heartbeat(session: AsyncSession, sync_id: uuid.UUID) -> None:
+    await session.execute(update(Sync).where(Sync.id == sync_id).values(heartbeat_at=func.now()))
+
+
+# --- start ----------------------------------------------------------------------------------
 
 _STARTED = """
 SELECT s.id, s.venue_id, s.trigger, s.created_at, s.started_at,
@@ -34,31 +125,78 @@ LEFT JOIN LATERAL (
     SELECT p.feed_fingerprint, p.showtimes_imported, p.showtimes_skipped, p.movies_rejected,
            p.rejected_movies
     FROM syncs p
-    WHERE p.venue_id = s.venue_id AND p.status = 'SUCCEEDED'
+    WHERE p.venue_id = s.venue_id AND p.status = :succeeded
     ORDER BY p.created_at DESC
     LIMIT 1
 ) last ON true
 """
 
-# A new sync RUNNING at once, unless the venue has one under way.
-_INSERT_RUNNING = """
+# A new sync RUNNING at once, unless the venue has one under way. The index is inferred from
+# its predicate, which must be written out: no parameters there.
+_INSERT_RUNNING = f"""
 WITH started AS (
     INSERT INTO syncs (id, venue_id, status, trigger, started_at)
-    VALUES (:sync_id, :venue_id, 'RUNNING', :trigger, now())
-    ON CONFLICT (venue_id) WHERE status IN ('PENDING', 'RUNNING') DO NOTHING
+    VALUES (:sync_id, :venue_id, :running, :trigger, now())
+    ON CONFLICT (venue_id) WHERE {ACTIVE_SYNC} DO NOTHING
     RETURNING id, venue_id, trigger, created_at, started_at
-)"""
+)"""  # noqa: S608 (ACTIVE_SYNC holds the enum's values)
 START_NOW = text(_INSERT_RUNNING + _STARTED)
 
 # A PENDING sync (asked by a pro) becomes RUNNING.
 _PENDING_TO_RUNNING = """
 WITH started AS (
-    UPDATE syncs SET status = 'RUNNING', started_at = now(), heartbeat_at = now()
-    WHERE id = :sync_id AND status = 'PENDING'
+    UPDATE syncs SET status = :running, started_at = now(), heartbeat_at = now()
+    WHERE id = :sync_id AND status = :pending
     RETURNING id, venue_id, trigger, created_at, started_at
 )"""
 START_PENDING = text(_PENDING_TO_RUNNING + _STARTED)
+_STATUSES = {
+    "pending": SyncStatus.PENDING,
+    "running": SyncStatus.RUNNING,
+    "succeeded": SyncStatus.SUCCEEDED,
+}
 
+
+@dataclass(frozen=True)
+class Started:
+    """A RUNNING sync, the settings of its venue, and the venue's last successful sync."""
+
+    row: Row
+
+    @property
+    def id(self) -> uuid.UUID:
+        sync_id: uuid.UUID = self.row.id
+        return sync_id
+
+    @property
+    def venue_id(self) -> uuid.UUID:
+        venue_id: uuid.UUID = self.row.venue_id
+        return venue_id
+
+    @property
+    def last_feed_fingerprint(self) -> bytes | None:
+        fingerprint: bytes | None = self.row.last_feed_fingerprint
+        return fingerprint
+
+
+async def start_now(
+    conn: AsyncConnection, venue_id: uuid.UUID, trigger: SyncTrigger
+) -> Started | None:
+    """None when the venue has a sync under way."""
+    params = {"sync_id": uuid.uuid4(), "venue_id": venue_id, "trigger": trigger, **_STATUSES}
+    row = (await conn.execute(START_NOW, params)).first()
+    return None if row is None else Started(row)
+
+
+async def start_pending(conn: AsyncConnection, sync_id: uuid.UUID) -> Started | None:
+    """None when the sync is no longer PENDING."""
+    row = (await conn.execute(START_PENDING, {"sync_id": sync_id, **_STATUSES})).first()
+    return None if row is None else Started(row)
+
+
+# --- finish ---------------------------------------------------------------------------------
+
+# No guard on the status: a sync taken as stale that was alive after all records its real end.
 FINISH = text("""
 WITH finished AS (
     UPDATE syncs
@@ -80,35 +218,16 @@ HEAD = text("SELECT id, venue_id, trigger, created_at, started_at FROM syncs WHE
 
 
 @dataclass(frozen=True)
-class Started:
-    """A RUNNING sync, the settings of its venue, and the venue's last successful sync."""
-
-    row: Row
-
-    @property
-    def id(self) -> uuid.UUID:
-        return self.row.id
-
-    @property
-    def venue_id(self) -> uuid.UUID:
-        return self.row.venue_id
-
-    @property
-    def last_feed_fingerprint(self) -> bytes | None:
-        return self.row.last_feed_fingerprint
-
-
-@dataclass(frozen=True)
 class SyncRecord:
     """A finished sync, as recorded and published (attribute names of the syncs table)."""
 
     id: uuid.UUID
     venue_id: uuid.UUID
-    trigger: str
+    trigger: SyncTrigger
     created_at: datetime
     started_at: datetime | None
     finished_at: datetime
-    status: str
+    status: SyncStatus
     offers_created: int
     offers_updated: int
     stocks_created: int
@@ -121,20 +240,8 @@ class SyncRecord:
     feed_unchanged: bool
 
 
-async def start_now(conn: AsyncConnection, venue_id: uuid.UUID, trigger: str) -> Started | None:
-    """None when the venue has a sync under way."""
-    params = {"sync_id": uuid.uuid4(), "venue_id": venue_id, "trigger": trigger}
-    row = (await conn.execute(START_NOW, params)).first()
-    return None if row is None else Started(row)
-
-
-async def start_pending(conn: AsyncConnection, sync_id: uuid.UUID) -> Started | None:
-    """None when the sync is no longer PENDING."""
-    row = (await conn.execute(START_PENDING, {"sync_id": sync_id})).first()
-    return None if row is None else Started(row)
-
-
 async def head(conn: AsyncConnection, sync_id: uuid.UUID) -> Row | None:
+    """What `finish` needs of a sync that did not start."""
     return (await conn.execute(HEAD, {"sync_id": sync_id})).first()
 
 
@@ -145,7 +252,7 @@ async def finish(conn: AsyncConnection, head: Row, outcome: SyncOutcome) -> Sync
     record = SyncRecord(
         id=head.id,
         venue_id=head.venue_id,
-        trigger=head.trigger,
+        trigger=SyncTrigger(head.trigger),
         created_at=head.created_at,
         started_at=head.started_at or finished_at,
         finished_at=finished_at,
@@ -161,7 +268,7 @@ async def finish(conn: AsyncConnection, head: Row, outcome: SyncOutcome) -> Sync
         error=outcome.error,
         feed_unchanged=outcome.feed_unchanged,
     )
-    event = events_pb2.SyncFinished(sync=sync_pb(record))
+    event = sync_finished(record)
     params = {
         **{name: getattr(record, name) for name in _OUTCOME_COLUMNS},
         "rejected_movies": json.dumps(record.rejected_movies),
