@@ -6,6 +6,7 @@ import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
@@ -55,7 +56,9 @@ class EventMeta:
     occurred_at: datetime | None
 
 
-Handler = Callable[[AsyncSession, Message, EventMeta], Awaitable[None]]
+# Any: each handler takes the message class it is registered with (a Callable of Message would
+# refuse a handler of BookingUsed).
+Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
 
 
 class EventConsumer:
