@@ -12,11 +12,10 @@ from passculture.catalog.v1 import provider_service_pb2 as provider_pb
 from passculture.catalog.v1 import provider_service_pb2_grpc as provider_grpc
 from passculture.catalog.v1 import resources_pb2, venue_service_pb2
 from passculture.catalog.v1 import venue_service_pb2_grpc as venue_grpc
-from passculture.common.v1 import reasons as common
 from passculture.importer.v1.reasons import Reason
 from pclib.auth import ServiceToken, TokenIssuer
-from pclib.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
-from pclib.grpc_client import error_info
+from pclib.errors import DomainError, NotFound
+from pclib.grpc_client import caller_refused, error_info
 
 SERVICE_NAME = "importer"
 TOKEN_TTL_SECONDS = 600
@@ -127,19 +126,9 @@ class CatalogClient:
 
 def _domain_error(error: grpc.aio.AioRpcError) -> DomainError:
     """The catalog's refusal of GetVenue asked with the caller's token, as this service's."""
-    info = error_info(error)
-    code = error.code()
-    if code == grpc.StatusCode.NOT_FOUND:  # VENUE_NOT_FOUND: unknown, or not the caller's
-        return NotFound(Reason.VENUE_NOT_FOUND, info.message or "venue not found")
-    if code == grpc.StatusCode.PERMISSION_DENIED:  # FORBIDDEN: the caller's role
-        return PermissionDenied(common.Reason.FORBIDDEN, info.message)
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(_token_refused(info.reason), info.message)
+    if error.code() == grpc.StatusCode.NOT_FOUND:  # VENUE_NOT_FOUND: unknown, or not theirs
+        return NotFound(Reason.VENUE_NOT_FOUND, error_info(error).message or "venue not found")
+    refused = caller_refused(error)
+    if refused is not None:
+        return refused
     return CatalogUnavailable(Reason.CATALOG_UNAVAILABLE, "the catalog did not answer")
-
-
-def _token_refused(reason: str) -> common.Reason:
-    """Why the catalog refused the caller's token: INVALID_TOKEN, else UNAUTHENTICATED."""
-    if reason == common.Reason.INVALID_TOKEN:
-        return common.Reason.INVALID_TOKEN
-    return common.Reason.UNAUTHENTICATED
