@@ -19,7 +19,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import Row
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from importer import metrics, store, sync_run
 from importer.allocine_client import AllocineClient, AllocineError, parse
@@ -62,10 +62,6 @@ class Syncer:
     stale_after_seconds: float = 900.0
     clock: Callable[[], datetime] = field(default=_now)
 
-    @property
-    def _autocommit(self) -> AsyncEngine:
-        return autocommit_engine(self.sessions)
-
     async def claim(self, venue_id: uuid.UUID, trigger: SyncTrigger) -> tuple[Sync, bool]:
         """A new PENDING sync of the venue, or the one already under way: (sync, created)."""
         async with self.sessions.begin() as session:
@@ -75,7 +71,7 @@ class Syncer:
         """Runs a PENDING sync to its end; None when it was no longer PENDING. `full` sends
         every offer to the catalog."""
         clock_started = time.perf_counter()
-        async with self._autocommit.connect() as conn:
+        async with autocommit_engine(self.sessions).connect() as conn:
             started = await sync_run.start_pending(conn, sync_id)
         if started is None:
             return None
@@ -87,7 +83,7 @@ class Syncer:
         """Starts and runs a sync of the venue (the daily run); None when the venue has one
         under way."""
         clock_started = time.perf_counter()
-        async with self._autocommit.connect() as conn:
+        async with autocommit_engine(self.sessions).connect() as conn:
             started = await sync_run.start_now(conn, venue_id, trigger)
         if started is None:
             return None
@@ -99,7 +95,7 @@ class Syncer:
 
     async def interrupt_unstarted(self, sync_id: uuid.UUID) -> None:
         """Ends a sync that never ran (interrupted while PENDING)."""
-        async with self._autocommit.connect() as conn:
+        async with autocommit_engine(self.sessions).connect() as conn:
             head = await sync_run.head(conn, sync_id)
         if head is not None:
             outcome = SyncOutcome()
@@ -122,7 +118,7 @@ class Syncer:
         return await self._finish(started.row, outcome, clock_started)
 
     async def _finish(self, head: Row, outcome: SyncOutcome, clock_started: float) -> SyncRecord:
-        async with self._autocommit.connect() as conn:
+        async with autocommit_engine(self.sessions).connect() as conn:
             record = await sync_run.finish(conn, head, outcome)
         seconds = time.perf_counter() - clock_started
         _observe(outcome, seconds)
