@@ -1,5 +1,6 @@
 """Composition root: the database, the catalog and Allociné clients, the syncer, the server."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 
@@ -25,7 +26,7 @@ class Wiring:
 
 
 @asynccontextmanager
-async def wiring(engine: AsyncEngine, settings: ImporterSettings):
+async def wiring(engine: AsyncEngine, settings: ImporterSettings) -> AsyncIterator[Wiring]:
     """The syncer and the catalog client, with their channel and HTTP client closed after."""
     catalog_channel = channel(settings.catalog_addr)
     http = AllocineClient.http_client(

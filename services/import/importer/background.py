@@ -5,8 +5,7 @@ import contextlib
 import logging
 import uuid
 
-from importer.store import SyncOutcome
-from importer.sync import INTERRUPTED, Syncer
+from importer.sync import Syncer
 
 log = logging.getLogger(__name__)
 
@@ -15,7 +14,7 @@ class BackgroundSyncs:
     def __init__(self, syncer: Syncer, concurrency: int) -> None:
         self._syncer = syncer
         self._slots = asyncio.Semaphore(concurrency)
-        self._tasks: set[asyncio.Task] = set()
+        self._tasks: set[asyncio.Task[None]] = set()
 
     def start(self, sync_id: uuid.UUID) -> None:
         task = asyncio.create_task(self._run(sync_id), name=f"sync-{sync_id}")
@@ -30,9 +29,8 @@ class BackgroundSyncs:
                 await self._syncer.run(sync_id)
         except asyncio.CancelledError:
             if not running:  # still PENDING; a running sync records its own interruption
-                outcome = SyncOutcome(error=INTERRUPTED)
                 with contextlib.suppress(Exception):
-                    await asyncio.shield(self._syncer.finish_unstarted(sync_id, outcome))
+                    await asyncio.shield(self._syncer.interrupt_unstarted(sync_id))
             raise
         except Exception:
             log.exception("background sync failed", extra={"sync_id": str(sync_id)})

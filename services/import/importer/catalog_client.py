@@ -3,6 +3,7 @@
 import asyncio
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import grpc
 
@@ -11,9 +12,10 @@ from passculture.catalog.v1 import provider_service_pb2 as provider_pb
 from passculture.catalog.v1 import provider_service_pb2_grpc as provider_grpc
 from passculture.catalog.v1 import resources_pb2, venue_service_pb2
 from passculture.catalog.v1 import venue_service_pb2_grpc as venue_grpc
+from passculture.importer.v1.reasons import Reason
 from pclib.auth import ServiceToken, TokenIssuer
-from pclib.errors import DomainError, NotFound, PermissionDenied, Unauthenticated
-from pclib.grpc_client import error_info
+from pclib.errors import DomainError, NotFound
+from pclib.grpc_client import caller_refused, error_info
 
 SERVICE_NAME = "importer"
 TOKEN_TTL_SECONDS = 600
@@ -23,6 +25,11 @@ TRANSIENT = (
     grpc.StatusCode.RESOURCE_EXHAUSTED,
 )
 RETRIES = 2
+
+# The caller's token, as gRPC call metadata.
+CallerMetadata = tuple[tuple[str, str | bytes], ...]
+Request = TypeVar("Request")
+Response = TypeVar("Response")
 
 
 class CatalogUnavailable(DomainError):
@@ -41,7 +48,7 @@ class CatalogVenue:
     timezone: str
 
 
-def _venue(message) -> CatalogVenue:
+def _venue(message: resources_pb2.Venue) -> CatalogVenue:
     return CatalogVenue(message.id, message.name, message.siret, message.timezone)
 
 
@@ -59,7 +66,7 @@ class CatalogClient:
         self._timeout = timeout
         self._chunk_stocks = chunk_stocks
 
-    async def venue_of_caller(self, venue_id: str, caller_metadata: tuple) -> CatalogVenue:
+    async def venue_of_caller(self, venue_id: str, caller_metadata: CallerMetadata) -> CatalogVenue:
         """The venue, asked with the caller's own token: NOT_FOUND unless it is theirs."""
         request = venue_service_pb2.GetVenueRequest(venue_id=venue_id)
         try:
@@ -95,7 +102,12 @@ class CatalogClient:
             reply = await self._call(self._providers.UpsertProviderOffers, request, "import")
             await on_applied(reply, chunk.completed)
 
-    async def _call(self, method, request, what: str):
+    async def _call(
+        self,
+        method: grpc.aio.UnaryUnaryMultiCallable[Request, Response],
+        request: Request,
+        what: str,
+    ) -> Response:
         """A service call, retried on transient failures (every call here is idempotent)."""
         for attempt in range(RETRIES + 1):
             try:
@@ -113,12 +125,10 @@ class CatalogClient:
 
 
 def _domain_error(error: grpc.aio.AioRpcError) -> DomainError:
-    info = error_info(error)
-    code = error.code()
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(info.reason or "VENUE_NOT_FOUND", info.message or "venue not found")
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDenied(info.reason or "FORBIDDEN", info.message)
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(info.reason or "UNAUTHENTICATED", info.message)
-    return CatalogUnavailable("CATALOG_UNAVAILABLE", "the catalog did not answer")
+    """The catalog's refusal of GetVenue asked with the caller's token, as this service's."""
+    if error.code() == grpc.StatusCode.NOT_FOUND:  # VENUE_NOT_FOUND: unknown, or not theirs
+        return NotFound(Reason.VENUE_NOT_FOUND, error_info(error).message or "venue not found")
+    refused = caller_refused(error)
+    if refused is not None:
+        return refused
+    return CatalogUnavailable(Reason.CATALOG_UNAVAILABLE, "the catalog did not answer")

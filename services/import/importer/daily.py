@@ -11,6 +11,7 @@ from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from importer import store
+from importer.domain.status import SyncStatus, SyncTrigger
 from importer.sync import Syncer
 
 log = logging.getLogger(__name__)
@@ -59,14 +60,14 @@ async def _sync_venues(
     async def one(venue_id: uuid.UUID) -> None:
         try:
             async with slots:
-                done = await syncer.run_now(venue_id, "SCHEDULED", full=full)
+                done = await syncer.run_now(venue_id, SyncTrigger.SCHEDULED, full=full)
         except Exception:  # e.g. the database went away: the other venues still try
             log.exception("sync could not run", extra={"venue_id": str(venue_id)})
             report.failed.append(venue_id)
             return
         if done is None:
             report.busy.append(venue_id)
-        elif done.status == "SUCCEEDED":
+        elif done.status == SyncStatus.SUCCEEDED:
             report.succeeded.append(venue_id)
         else:
             report.failed.append(venue_id)

@@ -10,8 +10,11 @@ import argparse
 import asyncio
 import os
 import time
+from typing import Any
 
 import httpx
+
+from importer.domain.status import SyncStatus
 
 DEMO_EMAIL = "demo-cinema@passculture.example.com"
 DEMO_PASSWORD = "demo cinema password"  # noqa: S105 (a public demo account)
@@ -32,7 +35,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--price-cents", type=int, default=690)
 
 
-def _check(response: httpx.Response, *expected: int) -> dict:
+def _check(response: httpx.Response, *expected: int) -> dict[str, Any]:
     if response.status_code not in expected:
         raise DemoError(
             f"{response.request.method} {response.request.url.path}:"
@@ -76,11 +79,12 @@ async def _validate(http: httpx.AsyncClient, offerer_id: str) -> None:
     _check(await http.post(f"/v1/admin/offerers/{offerer_id}/validate", headers=admin), 200)
 
 
-async def _venue(http: httpx.AsyncClient, pro: dict, offerer_id: str) -> str:
+async def _venue(http: httpx.AsyncClient, pro: dict[str, str], offerer_id: str) -> str:
     venues = _check(await http.get("/v1/pro/venues", headers=pro), 200)["items"]
     existing = next((v for v in venues if v["siret"] == DEMO_SIRET), None)
     if existing:
-        return existing["id"]
+        existing_id: str = existing["id"]
+        return existing_id
     created = await http.post(
         "/v1/pro/venues",
         headers=pro,
@@ -96,18 +100,19 @@ async def _venue(http: httpx.AsyncClient, pro: dict, offerer_id: str) -> str:
             "booking_email": "reservations@demo-cinema.example.com",
         },
     )
-    return _check(created, 201)["id"]
+    created_id: str = _check(created, 201)["id"]
+    return created_id
 
 
-async def _sync(http: httpx.AsyncClient, pro: dict, venue_id: str) -> dict:
+async def _sync(http: httpx.AsyncClient, pro: dict[str, str], venue_id: str) -> dict[str, Any]:
     started = _check(await http.post(f"/v1/pro/venues/{venue_id}/allocine/syncs", headers=pro), 202)
     deadline = time.monotonic() + SYNC_WAIT_SECONDS
     while time.monotonic() < deadline:
         syncs = _check(
             await http.get(f"/v1/pro/venues/{venue_id}/allocine/syncs", headers=pro), 200
         )
-        sync = next(s for s in syncs["items"] if s["id"] == started["id"])
-        if sync["status"] in ("SUCCEEDED", "FAILED"):
+        sync: dict[str, Any] = next(s for s in syncs["items"] if s["id"] == started["id"])
+        if sync["status"] in (SyncStatus.SUCCEEDED, SyncStatus.FAILED):
             return sync
         await asyncio.sleep(0.5)
     raise DemoError(f"the sync {started['id']} did not end within {SYNC_WAIT_SECONDS:.0f} s")
@@ -133,7 +138,7 @@ async def run(args: argparse.Namespace) -> int:
             print(f"demo failed: {error}")
             return 1
     _print(venue_id, sync, offers)
-    return 0 if sync["status"] == "SUCCEEDED" else 1
+    return 0 if sync["status"] == SyncStatus.SUCCEEDED else 1
 
 
 def _print(venue_id: str, sync: dict, offers: list[dict]) -> None:

@@ -15,12 +15,14 @@ from datetime import date, datetime, timedelta
 from http import HTTPStatus
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
+from typing import TypeVar
 from urllib.parse import parse_qs, urlsplit
 
 from importer.domain import theater_ids
 from pclib.errors import InvalidArgument
 
 DEMO_FEEDS = Path(__file__).parent / "demo_feeds"
+Document = TypeVar("Document")
 # Faults (by theater): "500" answers 500; "timeout" answers nothing; "not-json" answers HTML;
 # "flaky:N" answers 503 N times then serves; "slow:S" waits S seconds then serves.
 
@@ -46,15 +48,15 @@ def _local(value: str) -> datetime | None:
         return None
 
 
-def rebased(document: object, today: date) -> object:
+def rebased(document: Document, today: date) -> Document:
     """The feed with every readable showtime moved by the same number of days, the first one
     tomorrow (unreadable ones are left as they are)."""
-    showtimes = [(s, _local(s["startsAt"])) for s in _showtimes(document)]
-    showtimes = [(s, local) for s, local in showtimes if local is not None]
-    if not showtimes:
+    read = [(s, _local(s["startsAt"])) for s in _showtimes(document)]
+    readable = [(s, local) for s, local in read if local is not None]
+    if not readable:
         return document
-    shift = (today + timedelta(days=1)) - min(local.date() for _, local in showtimes)
-    for showtime, local in showtimes:
+    shift = (today + timedelta(days=1)) - min(local.date() for _, local in readable)
+    for showtime, local in readable:
         showtime["startsAt"] = (local + shift).strftime("%Y-%m-%dT%H:%M:%S")
     return document
 
@@ -87,7 +89,7 @@ class FakeAllocine:
     @property
     def url(self) -> str:
         host, port = self._server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{host!s}:{port}"
 
     def set_feed(self, theater_id: str, document: object) -> None:
         body = document if isinstance(document, bytes) else json.dumps(document).encode()
@@ -106,7 +108,7 @@ class FakeAllocine:
     def __enter__(self) -> "FakeAllocine":
         return self.start()
 
-    def __exit__(self, *exc) -> None:
+    def __exit__(self, *exc: object) -> None:
         self.stop()
 
     # --- answers ------------------------------------------------------------------------
@@ -162,7 +164,7 @@ class FakeAllocine:
                 self.end_headers()
                 self.wfile.write(body)
 
-            def log_message(self, format: str, *args) -> None:  # quiet
+            def log_message(self, format: str, *args: object) -> None:  # quiet
                 return
 
         return Handler

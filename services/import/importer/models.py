@@ -10,7 +10,6 @@ from sqlalchemy import (
     Index,
     Integer,
     LargeBinary,
-    String,
     Text,
     func,
     text,
@@ -18,10 +17,13 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger
+from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.outbox import outbox_table
 
-ACTIVE_STATUSES = ("PENDING", "RUNNING")
+# The syncs under way, in SQL: the predicate of their unique index, which ON CONFLICT names.
+ACTIVE_SYNC = "status IN ({})".format(", ".join(f"'{status}'" for status in ACTIVE_STATUSES))
 
 
 class Base(DeclarativeBase):
@@ -59,14 +61,14 @@ class Sync(Base):
             "uq_syncs_active_venue",
             "venue_id",
             unique=True,
-            postgresql_where=text("status IN ('PENDING', 'RUNNING')"),
+            postgresql_where=text(ACTIVE_SYNC),
         ),
         Index("ix_syncs_venue_created", "venue_id", "created_at"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocine_venues.venue_id"))
-    status: Mapped[str] = mapped_column(String(16))
-    trigger: Mapped[str] = mapped_column(String(16))
+    status: Mapped[SyncStatus] = mapped_column(status_column_type(SyncStatus))
+    trigger: Mapped[SyncTrigger] = mapped_column(status_column_type(SyncTrigger))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     started_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
@@ -81,7 +83,7 @@ class Sync(Base):
     showtimes_skipped: Mapped[int] = mapped_column(default=0, server_default="0")
     movies_rejected: Mapped[int] = mapped_column(default=0, server_default="0")
     # [{"movie": "310001", "reason": "..."}], the first ones only.
-    rejected_movies: Mapped[list] = mapped_column(
+    rejected_movies: Mapped[list[dict[str, str]]] = mapped_column(
         JSONB, default=list, server_default=text("'[]'::jsonb")
     )
     error: Mapped[str] = mapped_column(Text, default="", server_default="")

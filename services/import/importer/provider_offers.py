@@ -69,7 +69,9 @@ class Chunk:
     completed: dict[str, bytes]
 
 
-def _parts(message: provider_pb.ProviderOffer, max_stocks: int):
+def _parts(
+    message: provider_pb.ProviderOffer, max_stocks: int
+) -> Iterator[tuple[int, int, provider_pb.ProviderOffer]]:
     """(parts left after this one, stocks in it, the part) of an offer."""
     if len(message.stocks) <= max_stocks:
         yield 0, len(message.stocks), message

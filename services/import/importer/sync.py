@@ -18,21 +18,24 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker
+from sqlalchemy import Row
+from sqlalchemy.ext.asyncio import async_sessionmaker
 
-from importer import metrics, store, sync_records
+from importer import metrics, store, sync_run
 from importer.allocine_client import AllocineClient, AllocineError, parse
 from importer.catalog_client import CatalogClient, CatalogError
 from importer.domain.feed import FeedError
 from importer.domain.programme import ImportSettings, Programme, build_programme
+from importer.domain.status import SyncStatus, SyncTrigger
 from importer.models import Sync
-from importer.provider_offers import offer_fingerprint, to_send
-from importer.store import SyncOutcome
-from importer.sync_records import Started, SyncRecord
+from importer.provider_offers import OfferToSend, offer_fingerprint, to_send
+from importer.sync_run import Started, SyncOutcome, SyncRecord
+from passculture.catalog.v1 import provider_service_pb2 as provider_pb
+from passculture.importer.v1.reasons import Reason
+from pclib.db import autocommit_engine
 
 log = logging.getLogger(__name__)
 
-INTERRUPTED = "interrupted: the import service stopped"
 # Bump when the reading of feeds changes: every feed is then read again.
 RULES_VERSION = 1
 
@@ -45,7 +48,7 @@ def _now() -> datetime:
     return datetime.now(UTC)
 
 
-def feed_fingerprint(body: bytes, venue, timezone: str) -> bytes:
+def feed_fingerprint(body: bytes, venue: Row, timezone: str) -> bytes:
     """Of the feed's bytes and of everything its reading depends on."""
     reading = (RULES_VERSION, venue.theater_id, venue.price_cents, venue.quantity, venue.is_duo)
     return hashlib.sha256(repr((*reading, timezone)).encode() + b"\0" + body).digest()
@@ -59,47 +62,44 @@ class Syncer:
     stale_after_seconds: float = 900.0
     clock: Callable[[], datetime] = field(default=_now)
 
-    @property
-    def _autocommit(self) -> AsyncEngine:
-        """The sessions' engine (same pool) for single statements: no BEGIN, no COMMIT."""
-        return self.sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
-
-    async def claim(self, venue_id: uuid.UUID, trigger: str) -> tuple[Sync, bool]:
+    async def claim(self, venue_id: uuid.UUID, trigger: SyncTrigger) -> tuple[Sync, bool]:
         """A new PENDING sync of the venue, or the one already under way: (sync, created)."""
         async with self.sessions.begin() as session:
-            return await store.claim_sync(session, venue_id, trigger, self.stale_after_seconds)
+            return await sync_run.claim(session, venue_id, trigger, self.stale_after_seconds)
 
     async def run(self, sync_id: uuid.UUID, *, full: bool = False) -> SyncRecord | None:
         """Runs a PENDING sync to its end; None when it was no longer PENDING. `full` sends
         every offer to the catalog."""
         clock_started = time.perf_counter()
-        async with self._autocommit.connect() as conn:
-            started = await sync_records.start_pending(conn, sync_id)
+        async with autocommit_engine(self.sessions).connect() as conn:
+            started = await sync_run.start_pending(conn, sync_id)
         if started is None:
             return None
         return await self._run(started, clock_started, full)
 
     async def run_now(
-        self, venue_id: uuid.UUID, trigger: str, *, full: bool = False
+        self, venue_id: uuid.UUID, trigger: SyncTrigger, *, full: bool = False
     ) -> SyncRecord | None:
         """Starts and runs a sync of the venue (the daily run); None when the venue has one
         under way."""
         clock_started = time.perf_counter()
-        async with self._autocommit.connect() as conn:
-            started = await sync_records.start_now(conn, venue_id, trigger)
+        async with autocommit_engine(self.sessions).connect() as conn:
+            started = await sync_run.start_now(conn, venue_id, trigger)
         if started is None:
             return None
         return await self._run(started, clock_started, full)
 
     async def fail_stale(self) -> None:
         async with self.sessions.begin() as session:
-            await store.fail_stale_syncs(session, self.stale_after_seconds)
+            await sync_run.fail_stale(session, self.stale_after_seconds)
 
-    async def finish_unstarted(self, sync_id: uuid.UUID, outcome: SyncOutcome) -> None:
+    async def interrupt_unstarted(self, sync_id: uuid.UUID) -> None:
         """Ends a sync that never ran (interrupted while PENDING)."""
-        async with self._autocommit.connect() as conn:
-            head = await sync_records.head(conn, sync_id)
+        async with autocommit_engine(self.sessions).connect() as conn:
+            head = await sync_run.head(conn, sync_id)
         if head is not None:
+            outcome = SyncOutcome()
+            outcome.interrupt()
             await self._finish(head, outcome, time.perf_counter())
 
     async def _run(self, started: Started, clock_started: float, full: bool) -> SyncRecord:
@@ -107,7 +107,7 @@ class Syncer:
         try:
             await self._import(started, outcome, full)
         except asyncio.CancelledError:
-            outcome.error = INTERRUPTED
+            outcome.interrupt()
             await asyncio.shield(self._finish(started.row, outcome, clock_started))
             raise
         except (SyncFailure, AllocineError, FeedError, CatalogError) as error:
@@ -117,9 +117,9 @@ class Syncer:
             outcome.error = "internal error of the import service"
         return await self._finish(started.row, outcome, clock_started)
 
-    async def _finish(self, head, outcome: SyncOutcome, clock_started: float) -> SyncRecord:
-        async with self._autocommit.connect() as conn:
-            record = await sync_records.finish(conn, head, outcome)
+    async def _finish(self, head: Row, outcome: SyncOutcome, clock_started: float) -> SyncRecord:
+        async with autocommit_engine(self.sessions).connect() as conn:
+            record = await sync_run.finish(conn, head, outcome)
         seconds = time.perf_counter() - clock_started
         _observe(outcome, seconds)
         log.info(
@@ -145,28 +145,30 @@ class Syncer:
         settings = ImportSettings(venue.price_cents, venue.quantity, venue.is_duo)
         programme = build_programme(parse(body), settings, zone, self.clock())
         _count_showtimes(programme, outcome)
-        known = {}
+        known: dict[str, bytes] = {}
         if not full:
             async with self.sessions() as session:
                 known = await store.fingerprints(session, venue.venue_id)
-        changed = []
+        changed: list[OfferToSend] = []
         for offer in programme.offers:
             fingerprint = offer_fingerprint(offer)
             if known.get(offer.reference) != fingerprint:
                 changed.append(to_send(offer, fingerprint))
 
-        async def applied(reply, completed: dict[str, bytes]) -> None:
+        async def applied(
+            reply: provider_pb.UpsertProviderOffersResponse, completed: dict[str, bytes]
+        ) -> None:
             outcome.offers_created += reply.offers_created
             outcome.offers_updated += reply.offers_updated
             outcome.stocks_created += reply.stocks_created
             outcome.stocks_updated += reply.stocks_updated
             async with self.sessions.begin() as session:
                 await store.save_fingerprints(session, venue.venue_id, completed, self.clock())
-                await store.heartbeat(session, started.id)
+                await sync_run.heartbeat(session, started.id)
 
         await self.catalog.upsert(str(venue.venue_id), changed, applied)
 
-    async def _timezone_and_feed(self, venue) -> tuple[ZoneInfo, bytes]:
+    async def _timezone_and_feed(self, venue: Row) -> tuple[ZoneInfo, bytes]:
         """Asks the catalog and Allociné at once."""
         fetch = asyncio.create_task(self.allocine.showtimes(venue.theater_id))
         try:
@@ -176,11 +178,11 @@ class Syncer:
             raise
         return zone, await fetch
 
-    async def _timezone(self, venue) -> ZoneInfo:
+    async def _timezone(self, venue: Row) -> ZoneInfo:
         """The venue's timezone as the catalog says (checking it still has a SIRET)."""
         catalog_venue = await self.catalog.venue(str(venue.venue_id))
         if not catalog_venue.siret:
-            raise SyncFailure("the venue has no SIRET any more (VENUE_WITHOUT_SIRET)")
+            raise SyncFailure(f"the venue has no SIRET any more ({Reason.VENUE_WITHOUT_SIRET})")
         try:
             zone = ZoneInfo(catalog_venue.timezone)
         except (ZoneInfoNotFoundError, ValueError):
@@ -191,7 +193,7 @@ class Syncer:
         return zone
 
 
-def _carry_over(started, outcome: SyncOutcome) -> None:
+def _carry_over(started: Row, outcome: SyncOutcome) -> None:
     outcome.feed_unchanged = True
     outcome.showtimes_imported = started.last_showtimes_imported
     outcome.showtimes_skipped = started.last_showtimes_skipped
@@ -215,7 +217,7 @@ def _observe(outcome: SyncOutcome, seconds: float) -> None:
     metrics.SYNC_SECONDS.labels(outcome.status.lower()).observe(seconds)
     if outcome.feed_unchanged:
         return  # its showtimes were counted when the feed was read
-    if outcome.status == "SUCCEEDED":
+    if outcome.status == SyncStatus.SUCCEEDED:
         metrics.SHOWTIMES.labels("imported").inc(outcome.showtimes_imported)
     metrics.SHOWTIMES.labels("skipped").inc(outcome.showtimes_skipped)
     metrics.SHOWTIMES.labels("rejected").inc(outcome.showtimes_rejected)

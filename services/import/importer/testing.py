@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 import grpc
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -25,7 +26,7 @@ from pclib.auth import TokenVerifier
 @dataclass
 class RunningImporter:
     address: str
-    stub: pb_grpc.ImporterServiceStub
+    stub: "pb_grpc.ImporterServiceAsyncStub"  # the stub's type on an asyncio channel
     syncer: Syncer
     background: BackgroundSyncs
 
@@ -54,11 +55,12 @@ def upcoming(document: dict, today: date | None = None) -> dict:
 
 
 def load_feed(path: Path) -> dict:
-    return json.loads(path.read_text())
+    document: dict = json.loads(path.read_text())
+    return document
 
 
 async def put_settings(
-    importer: RunningImporter, metadata: tuple, venue_id: str, theater_id: str, **fields
+    importer: RunningImporter, metadata: tuple, venue_id: str, theater_id: str, **fields: Any
 ) -> resources_pb2.AllocineSettings:
     request = pb.PutAllocineSettingsRequest(
         venue_id=venue_id,

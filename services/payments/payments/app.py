@@ -1,7 +1,9 @@
 """Composition root: the database, the catalog client, the servicers."""
 
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
+from google.protobuf.descriptor import FileDescriptor
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from passculture.payments.v1 import (
@@ -24,8 +26,8 @@ from pclib.grpc_client import channel
 from pclib.grpc_server import GrpcServer
 
 
-def _name(module, service: str) -> str:
-    return module.DESCRIPTOR.services_by_name[service].full_name
+def _name(file: FileDescriptor, service: str) -> str:
+    return file.services_by_name[service].full_name
 
 
 def debtor(settings: PaymentsSettings) -> Debtor:
@@ -35,7 +37,7 @@ def debtor(settings: PaymentsSettings) -> Debtor:
 
 
 @asynccontextmanager
-async def catalog_client(settings: PaymentsSettings):
+async def catalog_client(settings: PaymentsSettings) -> AsyncIterator[CatalogClient]:
     """The catalog client, its channel closed after."""
     catalog_channel = channel(settings.catalog_addr)
     try:
@@ -56,17 +58,17 @@ def build_server(
             (
                 bank_account_service_pb2_grpc.add_BankAccountServiceServicer_to_server,
                 BankAccountServicer(sessions, catalog),
-                _name(bank_account_service_pb2, "BankAccountService"),
+                _name(bank_account_service_pb2.DESCRIPTOR, "BankAccountService"),
             ),
             (
                 payment_service_pb2_grpc.add_PaymentServiceServicer_to_server,
                 PaymentServicer(sessions, catalog),
-                _name(payment_service_pb2, "PaymentService"),
+                _name(payment_service_pb2.DESCRIPTOR, "PaymentService"),
             ),
             (
                 batch_service_pb2_grpc.add_BatchServiceServicer_to_server,
                 BatchServicer(engine, sessions, debtor(settings)),
-                _name(batch_service_pb2, "BatchService"),
+                _name(batch_service_pb2.DESCRIPTOR, "BatchService"),
             ),
         ],
         verifier,

@@ -9,8 +9,12 @@ import grpc
 from passculture.catalog.v1 import account_service_pb2, venue_service_pb2
 from passculture.catalog.v1 import account_service_pb2_grpc as accounts_grpc
 from passculture.catalog.v1 import venue_service_pb2_grpc as venues_grpc
-from pclib.errors import DomainError, NotFound, PermissionDenied, Unauthenticated, Unavailable
-from pclib.grpc_client import error_info
+from passculture.payments.v1.reasons import Reason
+from pclib.errors import DomainError, NotFound, Unavailable
+from pclib.grpc_client import caller_refused, error_info
+
+# The caller's token, as gRPC call metadata.
+CallerMetadata = tuple[tuple[str, str | bytes], ...]
 
 
 @dataclass(frozen=True)
@@ -28,7 +32,7 @@ class CatalogOfferer:
     siren: str
 
 
-def caller_metadata(context: grpc.aio.ServicerContext) -> tuple:
+def caller_metadata(context: grpc.aio.ServicerContext) -> CallerMetadata:
     """The caller's token (already verified by the interceptor), to forward to the catalog."""
     return tuple(
         (key, value) for key, value in context.invocation_metadata() or () if key == "authorization"
@@ -41,7 +45,7 @@ class CatalogClient:
         self._accounts = accounts_grpc.AccountServiceStub(channel)
         self._timeout = timeout
 
-    async def venue_of_caller(self, venue_id: str, metadata: tuple) -> CatalogVenue:
+    async def venue_of_caller(self, venue_id: str, metadata: CallerMetadata) -> CatalogVenue:
         """The venue if the caller may see it (a pro: its own offerers' only); VENUE_NOT_FOUND
         otherwise, as for an unknown venue."""
         try:
@@ -51,13 +55,13 @@ class CatalogClient:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _domain_error(error, "VENUE_NOT_FOUND") from None
+            raise _domain_error(error, Reason.VENUE_NOT_FOUND) from None
         venue = reply.venue
         return CatalogVenue(
             uuid.UUID(venue.id), uuid.UUID(venue.offerer_id), venue.name, venue.siret
         )
 
-    async def offerers_of_caller(self, metadata: tuple) -> list[CatalogOfferer]:
+    async def offerers_of_caller(self, metadata: CallerMetadata) -> list[CatalogOfferer]:
         """The offerers the calling pro belongs to."""
         try:
             reply = await self._accounts.ListMyOfferers(
@@ -66,20 +70,19 @@ class CatalogClient:
                 timeout=self._timeout,
             )
         except grpc.aio.AioRpcError as error:
-            raise _domain_error(error, "OFFERER_NOT_FOUND") from None
+            raise _domain_error(error, Reason.OFFERER_NOT_FOUND) from None
         return [
             CatalogOfferer(uuid.UUID(offerer.id), offerer.name, offerer.siren)
             for offerer in reply.offerers
         ]
 
 
-def _domain_error(error: grpc.aio.AioRpcError, not_found: str) -> DomainError:
-    info = error_info(error)
-    code = error.code()
-    if code == grpc.StatusCode.NOT_FOUND:
-        return NotFound(info.reason or not_found, info.message or "not found")
-    if code == grpc.StatusCode.PERMISSION_DENIED:
-        return PermissionDenied(info.reason or "FORBIDDEN", info.message)
-    if code == grpc.StatusCode.UNAUTHENTICATED:
-        return Unauthenticated(info.reason or "UNAUTHENTICATED", info.message)
-    return Unavailable("CATALOG_UNAVAILABLE", "the catalog did not answer, try again later")
+def _domain_error(error: grpc.aio.AioRpcError, not_found: Reason) -> DomainError:
+    """The catalog's refusal of a call made with the caller's token, as this service's: NOT_FOUND
+    is of what was asked (`not_found`: the catalog's VENUE_NOT_FOUND for a venue)."""
+    if error.code() == grpc.StatusCode.NOT_FOUND:
+        return NotFound(not_found, error_info(error).message or "not found")
+    refused = caller_refused(error)
+    if refused is not None:
+        return refused
+    return Unavailable(Reason.CATALOG_UNAVAILABLE, "the catalog did not answer, try again later")

@@ -1,5 +1,8 @@
-"""The ledger of reimbursable bookings, as the booking and catalog events change it. Every
-function runs in the event's inbox transaction, holding batches off (batch/lock.py).
+"""A booking's ledger line and its transitions, as the booking and catalog events change it:
+used (reimbursable until paid), unused or cancelled (tombstones, so that a late, older event
+does not bring the line back), and moved (its showtime's new start). Which event a line takes
+is domain/ledger.py's rule. Every transition runs in the event's inbox transaction, holding
+batches off (batch/lock.py).
 
 A batch moves the lines it pays out of the ledger into payment_lines: an event about a booking
 is first looked up there (a paid line never changes, and must not come back as a new line)."""
@@ -16,12 +19,50 @@ from passculture.booking.v1 import events_pb2
 from payments import metrics
 from payments.batch.lock import hold_batches_off
 from payments.domain import ledger, rates
+from payments.domain.status import LedgerState
 from payments.models import LedgerLine, Payment, PaymentLine
 
 log = logging.getLogger(__name__)
 
 
-def _facts(facts: events_pb2.BookingFacts, starts_at: datetime) -> dict:
+async def used(
+    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+) -> ledger.Outcome:
+    """The booking was used `at`: its line is reimbursable."""
+    return await _record(session, facts, starts_at, LedgerState.USED, at)
+
+
+async def unused(
+    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+) -> ledger.Outcome:
+    """The booking's use was undone `at`: its line is a tombstone."""
+    return await _record(session, facts, starts_at, LedgerState.UNUSED, at)
+
+
+async def cancelled(
+    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+) -> ledger.Outcome:
+    """The booking was cancelled `at`: its line is a tombstone."""
+    return await _record(session, facts, starts_at, LedgerState.CANCELLED, at)
+
+
+async def move_showtime(session: AsyncSession, stock_id: str, starts_at: datetime) -> int:
+    """The lines of a moved showtime take its new start (paid ones are no longer in the
+    ledger); returns how many."""
+    await hold_batches_off(session)
+    conn = await session.connection()
+    moved = await conn.execute(
+        update(LedgerLine)
+        .where(
+            LedgerLine.stock_id == uuid.UUID(stock_id),
+            LedgerLine.starts_at != starts_at,
+        )
+        .values(starts_at=starts_at, updated_at=func.now())
+    )
+    return moved.rowcount
+
+
+def _facts(facts: events_pb2.BookingFacts, starts_at: datetime) -> dict[str, object]:
     return {
         "venue_id": uuid.UUID(facts.venue_id),
         "offerer_id": uuid.UUID(facts.offerer_id),
@@ -34,8 +75,8 @@ def _facts(facts: events_pb2.BookingFacts, starts_at: datetime) -> dict:
     }
 
 
-def _state(new_state: str, occurred_at: datetime) -> dict:
-    used = new_state == ledger.USED
+def _state(new_state: LedgerState, occurred_at: datetime) -> dict[str, object]:
+    used = new_state == LedgerState.USED
     return {
         "state": new_state,
         "last_event_at": occurred_at,
@@ -44,14 +85,14 @@ def _state(new_state: str, occurred_at: datetime) -> dict:
     }
 
 
-async def record(
+async def _record(
     session: AsyncSession,
     facts: events_pb2.BookingFacts,
     starts_at: datetime,
-    new_state: str,
+    new_state: LedgerState,
     occurred_at: datetime,
 ) -> ledger.Outcome:
-    """Applies a booking's change (USED, UNUSED, CANCELLED at `occurred_at`) to its line."""
+    """Applies a booking's change (its new state at `occurred_at`) to its line."""
     await hold_batches_off(session)
     booking_id = uuid.UUID(facts.booking_id)
     paid = await _payment_of(session, booking_id)
@@ -66,9 +107,11 @@ async def record(
     )
     if inserted is not None:
         return _counted(ledger.Outcome.APPLY)
-    line = await session.scalar(
-        select(LedgerLine).where(LedgerLine.booking_id == booking_id).with_for_update()
-    )
+    line = (
+        await session.execute(
+            select(LedgerLine).where(LedgerLine.booking_id == booking_id).with_for_update()
+        )
+    ).scalar_one()
     outcome = ledger.decide(
         ledger.Line(line.state, line.last_event_at, paid=False), new_state, occurred_at
     )
@@ -90,11 +133,11 @@ async def _payment_of(session: AsyncSession, booking_id: uuid.UUID) -> Row | Non
 
 
 def _paid_line_event(
-    paid: Row, booking_id: uuid.UUID, new_state: str, occurred_at: datetime
+    paid: Row, booking_id: uuid.UUID, new_state: LedgerState, occurred_at: datetime
 ) -> ledger.Outcome:
     # A paid line's last event was its use: what it took before leaving the ledger.
     outcome = ledger.decide(
-        ledger.Line(ledger.USED, paid.used_at, paid=True), new_state, occurred_at
+        ledger.Line(LedgerState.USED, paid.used_at, paid=True), new_state, occurred_at
     )
     if outcome is ledger.Outcome.PAID_CANNOT_UNDO:
         metrics.PAID_BOOKINGS_UNDONE.labels(new_state).inc()
@@ -113,18 +156,3 @@ def _paid_line_event(
 def _counted(outcome: ledger.Outcome) -> ledger.Outcome:
     metrics.LEDGER_EVENTS.labels(outcome.value).inc()
     return outcome
-
-
-async def move_showtime(session: AsyncSession, stock_id: str, starts_at: datetime) -> int:
-    """The lines of a moved showtime take its new start (paid ones are no longer in the
-    ledger); returns how many."""
-    await hold_batches_off(session)
-    moved = await session.execute(
-        update(LedgerLine)
-        .where(
-            LedgerLine.stock_id == uuid.UUID(stock_id),
-            LedgerLine.starts_at != starts_at,
-        )
-        .values(starts_at=starts_at, updated_at=func.now())
-    )
-    return moved.rowcount

@@ -2,6 +2,8 @@
 
 from prometheus_client import Counter, Gauge, Histogram
 
+from payments.domain.status import LedgerState
+
 PAID_BOOKINGS_UNDONE = Counter(
     "payments_paid_bookings_undone_total",
     "Bookings unused or cancelled after they were paid (cannot be undone: to settle by hand).",
@@ -29,5 +31,5 @@ BATCH_LAST_SUCCESS = Gauge(
     "When a batch last succeeded (made, or found already made for its cutoff).",
 )
 
-for _state in ("UNUSED", "CANCELLED"):
+for _state in (LedgerState.UNUSED, LedgerState.CANCELLED):
     PAID_BOOKINGS_UNDONE.labels(_state)

@@ -2,6 +2,7 @@
 
 import uuid
 from datetime import date, datetime
+from enum import StrEnum
 
 from sqlalchemy import (
     BigInteger,
@@ -20,8 +21,15 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from payments.domain.status import BankAccountStatus, LedgerState
+from pclib.db import status_column_type
 from pclib.inbox import inbox_table
 from pclib.outbox import outbox_table
+
+
+def _one_of(column: str, values: type[StrEnum]) -> str:
+    """A CHECK constraint's SQL: the column holds one of the enum's values."""
+    return "{} IN ({})".format(column, ", ".join(f"'{value}'" for value in values))
 
 
 class Base(DeclarativeBase):
@@ -48,7 +56,7 @@ class BankAccount(Base):
     leaves the service so: answers and logs show it masked."""
 
     __tablename__ = "bank_accounts"
-    __table_args__ = (CheckConstraint("status IN ('ACCEPTED')", name="status_known"),)
+    __table_args__ = (CheckConstraint(_one_of("status", BankAccountStatus), name="status_known"),)
     venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     offerer_id: Mapped[uuid.UUID] = mapped_column(index=True)
     iban: Mapped[str] = mapped_column(Text)
@@ -58,7 +66,7 @@ class BankAccount(Base):
     creditor_name: Mapped[str] = mapped_column(Text)
     offerer_siren: Mapped[str] = mapped_column(Text)
     venue_siret: Mapped[str] = mapped_column(Text)
-    status: Mapped[str] = mapped_column(String(16))
+    status: Mapped[BankAccountStatus] = mapped_column(status_column_type(BankAccountStatus))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
@@ -71,7 +79,7 @@ class LedgerLine(Base):
 
     __tablename__ = "ledger_lines"
     __table_args__ = (
-        CheckConstraint("state IN ('USED', 'UNUSED', 'CANCELLED')", name="state_known"),
+        CheckConstraint(_one_of("state", LedgerState), name="state_known"),
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
         # The batch reads the lines to pay in this order, straight from the index.
         Index(
@@ -80,7 +88,7 @@ class LedgerLine(Base):
             "used_year",
             "used_at",
             "booking_id",
-            postgresql_where=text("state = 'USED'"),
+            postgresql_where=text(f"state = '{LedgerState.USED}'"),
         ),
     )
     booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
@@ -91,7 +99,7 @@ class LedgerLine(Base):
     stock_id: Mapped[uuid.UUID] = mapped_column(index=True)
     total_cents: Mapped[int] = mapped_column(BigInteger)
     starts_at: Mapped[datetime]
-    state: Mapped[str] = mapped_column(String(16))
+    state: Mapped[LedgerState] = mapped_column(status_column_type(LedgerState))
     # What the rate scale counts revenue by (rates.scale_key), and the Paris year of used_at.
     scale_key: Mapped[str] = mapped_column(Text)
     used_at: Mapped[datetime | None]

@@ -1,4 +1,5 @@
-"""Reads and writes of the gRPC services (the batch and the ledger have their own modules)."""
+"""Reads and writes of the gRPC services, and the local copy of the catalog's offerers (the
+batch and the ledger have their own modules)."""
 
 import uuid
 from collections.abc import Collection
@@ -7,24 +8,26 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from payments.domain.status import BankAccountStatus
 from payments.models import BankAccount, Offerer, Payment, PaymentBatch, PaymentLine
 
-ACCEPTED = "ACCEPTED"
 
-
-async def put_bank_account(session: AsyncSession, values: dict) -> BankAccount:
-    """Creates or replaces the venue's bank account."""
+async def put_bank_account(session: AsyncSession, values: dict[str, object]) -> BankAccount:
+    """Creates or replaces the venue's bank account: accepted at once (its details are
+    checked)."""
     changes = {key: value for key, value in values.items() if key != "venue_id"}
+    accepted = BankAccountStatus.ACCEPTED
     statement = (
         insert(BankAccount)
-        .values(status=ACCEPTED, **values)
+        .values(status=accepted, **values)
         .on_conflict_do_update(
             index_elements=[BankAccount.venue_id],
-            set_={**changes, "status": ACCEPTED, "updated_at": func.now()},
+            set_={**changes, "status": accepted, "updated_at": func.now()},
         )
         .returning(BankAccount)
     )
-    return await session.scalar(statement, execution_options={"populate_existing": True})
+    saved = await session.execute(statement, execution_options={"populate_existing": True})
+    return saved.scalar_one()
 
 
 async def get_bank_account(session: AsyncSession, venue_id: uuid.UUID) -> BankAccount | None:
@@ -33,6 +36,18 @@ async def get_bank_account(session: AsyncSession, venue_id: uuid.UUID) -> BankAc
 
 async def get_offerer(session: AsyncSession, offerer_id: uuid.UUID) -> Offerer | None:
     return await session.get(Offerer, offerer_id)
+
+
+async def save_offerer(session: AsyncSession, offerer_id: uuid.UUID, name: str, siren: str) -> None:
+    """Creates or updates the local copy of an offerer (from the catalog)."""
+    values = {"name": name, "siren": siren}
+    await session.execute(
+        insert(Offerer)
+        .values(id=offerer_id, **values)
+        .on_conflict_do_update(
+            index_elements=[Offerer.id], set_={**values, "updated_at": func.now()}
+        )
+    )
 
 
 async def list_payments(

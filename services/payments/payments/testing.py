@@ -18,10 +18,12 @@ from passculture.payments.v1 import (
     batch_service_pb2,
     batch_service_pb2_grpc,
     payment_service_pb2_grpc,
+    resources_pb2,
 )
 from payments import models
 from payments.app import build_server, catalog_client
-from payments.domain import ledger, rates
+from payments.domain import rates
+from payments.domain.status import BankAccountStatus, LedgerState
 from payments.settings import PaymentsSettings
 from pclib.auth import TokenVerifier
 
@@ -32,9 +34,11 @@ IBAN_SAMPLE = "FR76 3000 6000 0112 3456 7890 189"
 
 @dataclass
 class PaymentsStubs:
-    bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceStub
-    payments: payment_service_pb2_grpc.PaymentServiceStub
-    batches: batch_service_pb2_grpc.BatchServiceStub
+    """The stubs on an asyncio channel (their types exist for type checkers only)."""
+
+    bank_accounts: "bank_account_service_pb2_grpc.BankAccountServiceAsyncStub"
+    payments: "payment_service_pb2_grpc.PaymentServiceAsyncStub"
+    batches: "batch_service_pb2_grpc.BatchServiceAsyncStub"
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> "PaymentsStubs":
@@ -86,14 +90,16 @@ async def put_bank_account(
     iban: str = IBAN_SAMPLE,
     bic: str = BIC,
     holder_name: str = "Cinéma du Centre",
-):
+) -> resources_pb2.BankAccount:
     request = bank_account_service_pb2.PutBankAccountRequest(
         venue_id=venue_id, iban=iban, bic=bic, holder_name=holder_name
     )
     return (await stubs.bank_accounts.PutBankAccount(request, metadata=metadata)).bank_account
 
 
-async def create_batch(stubs: PaymentsStubs, admin: tuple, cutoff: datetime | None = None):
+async def create_batch(
+    stubs: PaymentsStubs, admin: tuple, cutoff: datetime | None = None
+) -> batch_service_pb2.CreatePaymentBatchResponse:
     request = batch_service_pb2.CreatePaymentBatchRequest()
     if cutoff is not None:
         request.cutoff.FromDatetime(cutoff.astimezone(UTC))
@@ -186,7 +192,7 @@ async def store_bank_account(
                 creditor_name=name,
                 offerer_siren=venue.siren,
                 venue_siret=venue.siret,
-                status="ACCEPTED",
+                status=BankAccountStatus.ACCEPTED,
             )
         )
     return iban
@@ -202,9 +208,10 @@ async def store_used_lines(
 ) -> list[uuid.UUID]:
     """USED ledger lines of the venue, one per validation date; returns their booking ids."""
     starts_at = starts_at or datetime.now(UTC) - timedelta(days=3)
+    booking_ids = [uuid.uuid4() for _ in used_at]
     rows = [
         {
-            "booking_id": uuid.uuid4(),
+            "booking_id": booking_id,
             "venue_id": uuid.UUID(venue.id),
             "offerer_id": uuid.UUID(venue.offerer_id),
             "offerer_siren": venue.siren,
@@ -212,14 +219,14 @@ async def store_used_lines(
             "stock_id": uuid.uuid4(),
             "total_cents": total_cents,
             "starts_at": starts_at,
-            "state": ledger.USED,
+            "state": LedgerState.USED,
             "scale_key": rates.scale_key(venue.siret, venue.id),
             "used_at": at,
             "used_year": rates.revenue_year(at),
             "last_event_at": at,
         }
-        for at in used_at
+        for booking_id, at in zip(booking_ids, used_at, strict=True)
     ]
     async with engine.begin() as conn:
         await conn.execute(insert(models.LedgerLine), rows)
-    return [row["booking_id"] for row in rows]
+    return booking_ids

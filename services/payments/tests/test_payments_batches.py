@@ -241,6 +241,21 @@ async def test_a_batch_with_nothing_to_pay_has_no_sepa_file(payments, admin):
     )
 
 
+async def test_a_batch_of_free_bookings_pays_them_but_has_no_sepa_file(
+    payments, payments_engine, admin
+):
+    venue = new_venue()
+    await store_bank_account(payments_engine, venue)
+    free = await store_used_lines(payments_engine, venue, [ago(days=2)], total_cents=0)
+    reply = await create_batch(payments, admin, ago(hours=1))
+    assert (reply.batch.payment_count, reply.batch.booking_count) == (1, 1)
+    assert reply.batch.total_cents == 0
+    assert await paid_booking_ids(payments_engine) == set(free)
+    await expect_error(
+        sepa_file(payments, admin, reply.batch.id), grpc.StatusCode.NOT_FOUND, "SEPA_FILE_NOT_FOUND"
+    )
+
+
 async def test_a_cutoff_in_the_future_is_refused(payments, admin):
     await expect_error(
         create_batch(payments, admin, datetime.now(UTC) + timedelta(hours=1)),

@@ -7,16 +7,21 @@ admin any venue. That one call checks ownership and reads the venue.
 
 import uuid
 
+import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from importer import store
-from importer.api.convert import settings_pb, sync_pb
+from importer import store, sync_run
+from importer.api.convert import settings_pb
 from importer.background import BackgroundSyncs
-from importer.catalog_client import CatalogClient, CatalogVenue
+from importer.catalog_client import CallerMetadata, CatalogClient, CatalogVenue
 from importer.domain import settings_rules, theater_ids
+from importer.domain.status import SyncTrigger
+from importer.events import sync_pb
+from importer.models import AllocineVenue
 from importer.sync import Syncer
 from passculture.importer.v1 import importer_service_pb2 as pb
 from passculture.importer.v1 import importer_service_pb2_grpc as pb_grpc
+from passculture.importer.v1.reasons import Reason
 from pclib import pagination
 from pclib.auth import require_role
 from pclib.errors import NotFound
@@ -25,7 +30,7 @@ from pclib.idempotency import idempotent
 CALLER_ROLES = ("pro", "admin")
 
 
-def _caller_metadata(context) -> tuple:
+def _caller_metadata(context: grpc.aio.ServicerContext) -> CallerMetadata:
     """The caller's token (already verified by the interceptor), to forward to the catalog."""
     return tuple(
         (key, value) for key, value in context.invocation_metadata() or () if key == "authorization"
@@ -45,11 +50,13 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         self._syncer = syncer
         self._background = background
 
-    async def _venue(self, context, venue_id: str) -> CatalogVenue:
+    async def _venue(self, context: grpc.aio.ServicerContext, venue_id: str) -> CatalogVenue:
         require_role(*CALLER_ROLES)
         return await self._catalog.venue_of_caller(venue_id, _caller_metadata(context))
 
-    async def PutAllocineSettings(self, request, context):
+    async def PutAllocineSettings(
+        self, request: pb.PutAllocineSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PutAllocineSettingsResponse:
         venue = await self._venue(context, request.venue_id)
         settings_rules.check_siret(venue.siret)
         quantity = request.quantity if request.HasField("quantity") else None
@@ -68,13 +75,17 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             saved = await store.put_settings(session, new)
         return pb.PutAllocineSettingsResponse(settings=settings_pb(saved))
 
-    async def GetAllocineSettings(self, request, context):
+    async def GetAllocineSettings(
+        self, request: pb.GetAllocineSettingsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetAllocineSettingsResponse:
         venue = await self._venue(context, request.venue_id)
         async with self._sessions() as session:
             settings = await _settings(session, uuid.UUID(venue.id))
         return pb.GetAllocineSettingsResponse(settings=settings_pb(settings))
 
-    async def StartSync(self, request, context):
+    async def StartSync(
+        self, request: pb.StartSyncRequest, context: grpc.aio.ServicerContext
+    ) -> pb.StartSyncResponse:
         venue = await self._venue(context, request.venue_id)
         settings_rules.check_siret(venue.siret)
         principal = require_role(*CALLER_ROLES)
@@ -82,8 +93,11 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
 
         async def claim(session: AsyncSession) -> pb.StartSyncResponse:
             await _settings(session, uuid.UUID(venue.id))
-            sync, created = await store.claim_sync(
-                session, uuid.UUID(venue.id), "ON_DEMAND", self._syncer.stale_after_seconds
+            sync, created = await sync_run.claim(
+                session,
+                uuid.UUID(venue.id),
+                SyncTrigger.ON_DEMAND,
+                self._syncer.stale_after_seconds,
             )
             if created:
                 claimed.append(sync.id)
@@ -102,7 +116,9 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             self._background.start(sync_id)
         return reply
 
-    async def ListSyncs(self, request, context):
+    async def ListSyncs(
+        self, request: pb.ListSyncsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListSyncsResponse:
         venue = await self._venue(context, request.venue_id)
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
@@ -114,8 +130,10 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         )
 
 
-async def _settings(session: AsyncSession, venue_id: uuid.UUID):
+async def _settings(session: AsyncSession, venue_id: uuid.UUID) -> AllocineVenue:
     settings = await store.get_settings(session, venue_id)
     if settings is None:
-        raise NotFound("ALLOCINE_SETTINGS_NOT_FOUND", "this venue has no Allociné import settings")
+        raise NotFound(
+            Reason.ALLOCINE_SETTINGS_NOT_FOUND, "this venue has no Allociné import settings"
+        )
     return settings

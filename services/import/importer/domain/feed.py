@@ -7,6 +7,9 @@ without the list itself is a failed feed.
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import TypeVar
+
+Kind = TypeVar("Kind")
 
 
 class FeedError(Exception):
@@ -52,7 +55,7 @@ class Feed:
     rejections: list[Rejection]
 
 
-def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str):
+def _field(data: dict[str, object], key: str, kind: type[Kind], where: str) -> Kind:
     if key not in data:
         raise MalformedMovie(f"{where}: missing {key!r}")
     value = data[key]
@@ -61,7 +64,7 @@ def _field(data: dict, key: str, kind: type | tuple[type, ...], where: str):
     return value
 
 
-def _text(data: dict, key: str, where: str, *, required: bool = True) -> str:
+def _text(data: dict[str, object], key: str, where: str, *, required: bool = True) -> str:
     value = _field(data, key, str, where)
     if required and not value.strip():
         raise MalformedMovie(f"{where}: {key!r} is empty")
@@ -111,16 +114,17 @@ def _showtime(data: object, parsed: dict[str, datetime]) -> Showtime:
     )
 
 
-def _poster_url(movie: dict) -> str:
+def _poster_url(movie: dict[str, object]) -> str:
     poster = movie.get("poster")
     if poster is None:
         return ""
-    if not isinstance(poster, dict) or not isinstance(poster.get("url"), str):
+    url = poster.get("url") if isinstance(poster, dict) else None
+    if not isinstance(url, str):
         raise MalformedMovie("movie: 'poster' must be null or have a 'url' string")
-    return poster["url"]
+    return url
 
 
-def _movie(node: dict, parsed: dict[str, datetime]) -> Movie:
+def _movie(node: dict[str, object], parsed: dict[str, datetime]) -> Movie:
     movie = _field(node, "movie", dict, "node")
     showtimes = _field(node, "showtimes", list, "node")
     backlink = _field(movie, "backlink", dict, "movie")
@@ -137,26 +141,29 @@ def _movie(node: dict, parsed: dict[str, datetime]) -> Movie:
     )
 
 
+def _dig(value: object, *keys: str) -> object:
+    """value[key][key]…, or None when a step is not an object with that key."""
+    for key in keys:
+        if not isinstance(value, dict) or key not in value:
+            return None
+        value = value[key]
+    return value
+
+
 def _label(edge: object, position: int) -> str:
     """How to name a movie in a report, even a broken one."""
-    try:
-        internal_id = edge["node"]["movie"]["internalId"]
-    except (TypeError, KeyError):
-        internal_id = None
+    internal_id = _dig(edge, "node", "movie", "internalId")
     if isinstance(internal_id, int | str) and str(internal_id).strip():
         return str(internal_id)[:40]
     return f"#{position}"
 
 
 def _listed_showtimes(edge: object) -> int:
-    try:
-        showtimes = edge["node"]["showtimes"]
-    except (TypeError, KeyError):
-        return 0
+    showtimes = _dig(edge, "node", "showtimes")
     return len(showtimes) if isinstance(showtimes, list) else 0
 
 
-def _edges(document: object) -> list:
+def _edges(document: object) -> list[object]:
     listing = document.get("movieShowtimeList") if isinstance(document, dict) else None
     if not isinstance(listing, dict):
         raise FeedError("the feed has no movieShowtimeList object")
@@ -168,7 +175,8 @@ def _edges(document: object) -> list:
 
 def read_feed(document: object) -> Feed:
     """The movies of a parsed JSON document, and the ones rejected with their reasons."""
-    movies, rejections = [], []
+    movies: list[Movie] = []
+    rejections: list[Rejection] = []
     parsed: dict[str, datetime] = {}
     for position, edge in enumerate(_edges(document), start=1):
         try:

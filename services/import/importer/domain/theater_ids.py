@@ -4,6 +4,7 @@ takes (base64 of "Theater:P0591")."""
 import base64
 import re
 
+from passculture.importer.v1.reasons import Reason
 from pclib.errors import InvalidArgument
 
 # A letter then four letters or digits, e.g. P0591, C0159, W7504.
@@ -33,6 +34,6 @@ def internal_id(value: str) -> str:
     if decoded is not None and INTERNAL_ID.fullmatch(decoded):
         return decoded
     raise InvalidArgument(
-        "INVALID_THEATER_ID",
+        Reason.INVALID_THEATER_ID,
         "theater_id must be an Allociné theater id such as P0591, or its Relay id",
     )

@@ -8,14 +8,21 @@ token), or for an admin from the local copy kept from the catalog's `venue.upser
 
 import logging
 
+import grpc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from passculture.payments.v1 import bank_account_service_pb2 as pb
 from passculture.payments.v1 import bank_account_service_pb2_grpc as pb_grpc
+from passculture.payments.v1.reasons import Reason
 from payments import store
 from payments.api.convert import bank_account_pb
-from payments.catalog_client import CatalogClient, CatalogOfferer, CatalogVenue, caller_metadata
-from payments.consumers.catalog_events import save_offerer
+from payments.catalog_client import (
+    CallerMetadata,
+    CatalogClient,
+    CatalogOfferer,
+    CatalogVenue,
+    caller_metadata,
+)
 from payments.domain import bank_details
 from pclib.auth import Principal, require_role
 from pclib.errors import FailedPrecondition, NotFound
@@ -30,14 +37,16 @@ class BankAccountServicer(pb_grpc.BankAccountServiceServicer):
         self._sessions = sessions
         self._catalog = catalog
 
-    async def PutBankAccount(self, request, context):
+    async def PutBankAccount(
+        self, request: pb.PutBankAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PutBankAccountResponse:
         principal = require_role(*CALLER_ROLES)
         metadata = caller_metadata(context)
         venue = await self._catalog.venue_of_caller(request.venue_id, metadata)
         details = bank_details.check(request.iban, request.bic, request.holder_name)
         offerer = await self._offerer_of(venue, principal, metadata)
         async with self._sessions.begin() as session:
-            await save_offerer(session, offerer.id, offerer.name, offerer.siren)
+            await store.save_offerer(session, offerer.id, offerer.name, offerer.siren)
             account = await store.put_bank_account(
                 session,
                 {
@@ -57,29 +66,31 @@ class BankAccountServicer(pb_grpc.BankAccountServiceServicer):
         )
         return pb.PutBankAccountResponse(bank_account=bank_account_pb(account))
 
-    async def GetBankAccount(self, request, context):
+    async def GetBankAccount(
+        self, request: pb.GetBankAccountRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetBankAccountResponse:
         require_role(*CALLER_ROLES)
         venue = await self._catalog.venue_of_caller(request.venue_id, caller_metadata(context))
         async with self._sessions() as session:
             account = await store.get_bank_account(session, venue.id)
         if account is None:
-            raise NotFound("BANK_ACCOUNT_NOT_FOUND", "this venue has no bank account")
+            raise NotFound(Reason.BANK_ACCOUNT_NOT_FOUND, "this venue has no bank account")
         return pb.GetBankAccountResponse(bank_account=bank_account_pb(account))
 
     async def _offerer_of(
-        self, venue: CatalogVenue, principal: Principal, metadata: tuple
+        self, venue: CatalogVenue, principal: Principal, metadata: CallerMetadata
     ) -> CatalogOfferer:
         if principal.role != "admin":
             offerers = await self._catalog.offerers_of_caller(metadata)
             mine = next((o for o in offerers if o.id == venue.offerer_id), None)
             if mine is None:  # the venue changed hands between the two calls
-                raise NotFound("VENUE_NOT_FOUND", "venue not found")
+                raise NotFound(Reason.VENUE_NOT_FOUND, "venue not found")
             return mine
         async with self._sessions() as session:
             known = await store.get_offerer(session, venue.offerer_id)
         if known is None:
             raise FailedPrecondition(
-                "OFFERER_NOT_KNOWN_YET",
+                Reason.OFFERER_NOT_KNOWN_YET,
                 "the venue's offerer has not reached the payments service yet: try again later",
             )
         return CatalogOfferer(known.id, known.name, known.siren)

@@ -6,14 +6,16 @@ from datetime import UTC, datetime
 from google.protobuf.timestamp_pb2 import Timestamp
 
 from passculture.payments.v1 import resources_pb2 as pb
+from passculture.payments.v1.reasons import Reason
 from payments.domain.bank_details import mask_iban
+from payments.domain.status import BankAccountStatus
 from payments.models import BankAccount, Payment, PaymentBatch, PaymentLine
 from pclib.errors import NotFound
 
-STATUS = {"ACCEPTED": pb.BANK_ACCOUNT_STATUS_ACCEPTED}
+STATUS = {BankAccountStatus.ACCEPTED: pb.BANK_ACCOUNT_STATUS_ACCEPTED}
 
 
-def parse_id(value: str, reason: str) -> uuid.UUID:
+def parse_id(value: str, reason: Reason) -> uuid.UUID:
     """An id from a request; a malformed one is reported like an unknown one."""
     try:
         return uuid.UUID(value)

@@ -2,10 +2,12 @@
 
 import uuid
 
+import grpc
 from sqlalchemy.ext.asyncio import async_sessionmaker
 
 from passculture.payments.v1 import payment_service_pb2 as pb
 from passculture.payments.v1 import payment_service_pb2_grpc as pb_grpc
+from passculture.payments.v1.reasons import Reason
 from payments import store
 from payments.api.convert import line_pb, parse_id, payment_pb
 from payments.catalog_client import CatalogClient, caller_metadata
@@ -21,7 +23,7 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         self._sessions = sessions
         self._catalog = catalog
 
-    async def _offerers_of_caller(self, context) -> set[uuid.UUID] | None:
+    async def _offerers_of_caller(self, context: grpc.aio.ServicerContext) -> set[uuid.UUID] | None:
         """The caller's offerers; None for an admin (every offerer)."""
         principal = require_role(*CALLER_ROLES)
         if principal.role == "admin":
@@ -29,11 +31,13 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
         offerers = await self._catalog.offerers_of_caller(caller_metadata(context))
         return {offerer.id for offerer in offerers}
 
-    async def ListPayments(self, request, context):
+    async def ListPayments(
+        self, request: pb.ListPaymentsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListPaymentsResponse:
         mine = await self._offerers_of_caller(context)
-        offerer_id = parse_id(request.offerer_id, "OFFERER_NOT_FOUND")
+        offerer_id = parse_id(request.offerer_id, Reason.OFFERER_NOT_FOUND)
         if mine is not None and offerer_id not in mine:
-            raise NotFound("OFFERER_NOT_FOUND", "offerer not found")
+            raise NotFound(Reason.OFFERER_NOT_FOUND, "offerer not found")
         size = pagination.page_size(request.page_size)
         offset = pagination.decode_token(request.page_token)
         async with self._sessions() as session:
@@ -43,13 +47,15 @@ class PaymentServicer(pb_grpc.PaymentServiceServicer):
             next_page_token=pagination.next_token(offset, size, len(payments)),
         )
 
-    async def GetPayment(self, request, context):
+    async def GetPayment(
+        self, request: pb.GetPaymentRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetPaymentResponse:
         mine = await self._offerers_of_caller(context)
-        payment_id = parse_id(request.payment_id, "PAYMENT_NOT_FOUND")
+        payment_id = parse_id(request.payment_id, Reason.PAYMENT_NOT_FOUND)
         async with self._sessions() as session:
             payment = await store.get_payment(session, payment_id, mine)
             if payment is None:
-                raise NotFound("PAYMENT_NOT_FOUND", "payment not found")
+                raise NotFound(Reason.PAYMENT_NOT_FOUND, "payment not found")
             lines = await store.lines_of(session, payment.id)
         return pb.GetPaymentResponse(
             payment=payment_pb(payment), lines=[line_pb(line) for line in lines]

@@ -6,13 +6,14 @@ that change ledger lines hold it shared: they run side by side, and wait for a b
 """
 
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 BATCH_LOCK = 7_304_001
 
 
-async def lock_for_batch(conn) -> None:
+async def lock_for_batch(conn: AsyncConnection) -> None:
     await conn.execute(text("SELECT pg_advisory_xact_lock(:key)"), {"key": BATCH_LOCK})
 
 
-async def hold_batches_off(session) -> None:
+async def hold_batches_off(session: AsyncSession) -> None:
     await session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": BATCH_LOCK})

@@ -105,7 +105,7 @@ class BookingChunks:
 
     def add(self, scale_key: str, payment_id: str, booking_id: str) -> Sequence[Chunk]:
         """Adds an id; returns the chunks this completed (most often none)."""
-        done = NO_CHUNKS
+        done: Sequence[Chunk] = NO_CHUNKS
         if scale_key != self._scale_key:
             done, self._scale_key = self.rest(), scale_key
         ids = self._ids.get(payment_id)

@@ -17,14 +17,15 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from psycopg import AsyncConnection as PsycopgConnection
-from sqlalchemy import select, text
+from sqlalchemy import insert, select, text, update
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from passculture.payments.v1 import events_pb2
 from payments import metrics
 from payments.batch.lock import lock_for_batch
-from payments.batch.pricing import BatchPricing, BookingChunks, Chunk, LineToPay
+from payments.batch.pricing import BatchPricing, BookingChunks, Chunk, LineToPay, PricedLine
 from payments.domain import batch_dates
+from payments.domain.status import BankAccountStatus, LedgerState
 from payments.models import PaymentBatch, outbox
 from payments.sepa import pain001
 
@@ -36,24 +37,26 @@ REIMBURSED = "booking.reimbursed"
 
 # The ledger holds the unpaid lines only: the ones a batch pays leave it (PAID_LEAVE_THE_LEDGER).
 # Texts, not objects, for what is only passed through to COPY: the session reads its own output.
-LINES_TO_PAY = """
+# The states are written out, not parameters: the planner then reads the lines from the partial
+# index of USED lines, in this order.
+LINES_TO_PAY = f"""
 SELECT l.booking_id::text, l.venue_id::text, l.scale_key, l.used_year, l.total_cents,
        l.used_at::text, coalesce(r.revenue_cents, 0)
 FROM ledger_lines l
-JOIN bank_accounts b ON b.venue_id = l.venue_id AND b.status = 'ACCEPTED'
+JOIN bank_accounts b ON b.venue_id = l.venue_id AND b.status = '{BankAccountStatus.ACCEPTED}'
 LEFT JOIN scale_revenues r ON r.scale_key = l.scale_key AND r.year = l.used_year
-WHERE l.state = 'USED' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
+WHERE l.state = '{LedgerState.USED}' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
 ORDER BY l.scale_key, l.used_year, l.used_at, l.booking_id
-"""
+"""  # noqa: S608 (the enums' values)
 # The lines just priced: LINES_TO_PAY's conditions again (the batch lock keeps the ledger
 # still). A delete only marks the rows: an update of each (payment_id) wrote a new row version
 # and index entries, and cost more than the rest of the batch. Kept in the ledger, paid lines
 # would make every later batch read the whole history to skip them (an anti-join).
-PAID_LEAVE_THE_LEDGER = """
+PAID_LEAVE_THE_LEDGER = f"""
 DELETE FROM ledger_lines l USING bank_accounts b
-WHERE b.venue_id = l.venue_id AND b.status = 'ACCEPTED'
-  AND l.state = 'USED' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
-"""
+WHERE b.venue_id = l.venue_id AND b.status = '{BankAccountStatus.ACCEPTED}'
+  AND l.state = '{LedgerState.USED}' AND l.used_at < %(cutoff)s AND l.starts_at <= %(now)s
+"""  # noqa: S608 (the enums' values)
 COPY_LINES = (
     "COPY payment_lines (payment_id, booking_id, total_cents, rate_bps, reimbursed_cents, used_at)"
     " FROM STDIN"
@@ -154,8 +157,7 @@ async def _make(
         total_cents=0,
         sepa_xml=None,
     )
-    table = PaymentBatch.__table__
-    await conn.execute(table.insert().values(_columns(batch)))
+    await conn.execute(insert(PaymentBatch).values(_columns(batch)))
     pricing = await _price_lines(conn, engine, batch, cutoff, now)
     await _leave_the_ledger(conn, cutoff, now, pricing.booking_count)
     await _insert_payments(conn, batch, pricing)
@@ -165,8 +167,8 @@ async def _make(
     batch.total_cents = pricing.total_cents
     batch.sepa_xml = await _sepa_file(conn, batch, debtor) if pricing.payments else None
     await conn.execute(
-        table.update()
-        .where(table.c.id == batch.id)
+        update(PaymentBatch)
+        .where(PaymentBatch.id == batch.id)
         .values(
             payment_count=batch.payment_count,
             booking_count=batch.booking_count,
@@ -177,7 +179,7 @@ async def _make(
     return batch
 
 
-def _columns(batch: PaymentBatch) -> dict:
+def _columns(batch: PaymentBatch) -> dict[str, object]:
     return {column.key: getattr(batch, column.key) for column in PaymentBatch.__table__.columns}
 
 
@@ -190,10 +192,11 @@ async def _price_lines(
 ) -> BatchPricing:
     """Prices the lines chunk by chunk: each chunk's priced lines go to payment_lines with
     COPY, and the `booking.reimbursed` events it completed to the outbox."""
-    raw: PsycopgConnection = (await conn.get_raw_connection()).driver_connection
+    raw = await _psycopg(conn)
     pricing, chunks = BatchPricing(), BookingChunks(BOOKINGS_PER_EVENT)
     async for rows in _lines_to_pay(engine, batch, cutoff, now):
-        priced, done = [], []
+        priced: list[PricedLine] = []
+        done: list[Chunk] = []
         for row in rows:
             line = pricing.price(LineToPay._make(row))
             priced.append(line)
@@ -206,6 +209,14 @@ async def _price_lines(
     return pricing
 
 
+async def _psycopg(conn: AsyncConnection) -> PsycopgConnection:
+    """The psycopg connection under SQLAlchemy's (for COPY and server-side cursors)."""
+    raw: PsycopgConnection | None = (await conn.get_raw_connection()).driver_connection
+    if raw is None:
+        raise RuntimeError("the connection is closed")
+    return raw
+
+
 async def _lines_to_pay(
     engine: AsyncEngine, batch: PaymentBatch, cutoff: datetime, now: datetime
 ) -> AsyncIterator[list[tuple]]:
@@ -213,7 +224,7 @@ async def _lines_to_pay(
     fetched while the batch's connection writes one. The batch holds its lock already, so this
     reading sees the ledger the batch pays (and none of the batch's own writes)."""
     async with engine.connect() as reading, reading.begin():
-        raw: PsycopgConnection = (await reading.get_raw_connection()).driver_connection
+        raw = await _psycopg(reading)
         async with raw.cursor(name=f"lines_{batch.id.hex}") as lines:
             await lines.execute(LINES_TO_PAY, {"cutoff": cutoff, "now": now})
             ahead = asyncio.ensure_future(lines.fetchmany(FETCH_ROWS))
@@ -229,13 +240,15 @@ async def _lines_to_pay(
 async def _leave_the_ledger(
     conn: AsyncConnection, cutoff: datetime, now: datetime, expected: int
 ) -> None:
-    raw: PsycopgConnection = (await conn.get_raw_connection()).driver_connection
+    raw = await _psycopg(conn)
     deleted = await raw.execute(PAID_LEAVE_THE_LEDGER, {"cutoff": cutoff, "now": now})
     if deleted.rowcount != expected:
         raise LedgerChanged(f"{deleted.rowcount} ledger lines paid, {expected} priced")
 
 
-async def _insert_payments(conn: AsyncConnection, batch: PaymentBatch, pricing: BatchPricing):
+async def _insert_payments(
+    conn: AsyncConnection, batch: PaymentBatch, pricing: BatchPricing
+) -> None:
     payments = sorted(pricing.payments.values(), key=lambda payment: payment.venue_id)
     if not payments:
         return
@@ -273,7 +286,7 @@ async def _keep_revenues(conn: AsyncConnection, revenues: dict[tuple[str, int], 
     )
 
 
-def _event_rows(batch: PaymentBatch, chunks: list[Chunk]) -> list[dict]:
+def _event_rows(batch: PaymentBatch, chunks: list[Chunk]) -> list[dict[str, object]]:
     """Outbox rows (as pclib.outbox.add_event writes them) of `booking.reimbursed` events."""
     rows = []
     for payment_id, booking_ids in chunks:
@@ -297,7 +310,11 @@ async def _add_events(conn: AsyncConnection, batch: PaymentBatch, chunks: list[C
         await conn.execute(outbox.insert(), _event_rows(batch, chunks))
 
 
-async def _sepa_file(conn: AsyncConnection, batch: PaymentBatch, debtor: pain001.Debtor) -> bytes:
+async def _sepa_file(
+    conn: AsyncConnection, batch: PaymentBatch, debtor: pain001.Debtor
+) -> bytes | None:
+    """The batch's SEPA file; None when it transfers nothing (its payments are all of zero:
+    free bookings are paid, with nothing to send)."""
     rows = await conn.execute(text(PAID_ACCOUNTS), {"batch_id": batch.id})
     accounts = [pain001.PaidAccount(*row) for row in rows]
     sepa = pain001.SepaFile(

@@ -4,13 +4,13 @@ transaction: a redelivered event changes nothing."""
 
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.booking.v1 import events_pb2
 from payments import ledger
-from payments.domain.ledger import CANCELLED, UNUSED, USED
-from pclib.inbox import EventMeta
+from pclib.inbox import EventMeta, Handler
 
 
 def _when(stamp: Timestamp, has_it: bool, meta: EventMeta) -> datetime:
@@ -26,24 +26,24 @@ def _starts_at(facts: events_pb2.BookingFacts) -> datetime:
 
 async def on_used(session: AsyncSession, event: events_pb2.BookingUsed, meta: EventMeta) -> None:
     at = _when(event.used_at, event.HasField("used_at"), meta)
-    await ledger.record(session, event.booking, _starts_at(event.booking), USED, at)
+    await ledger.used(session, event.booking, _starts_at(event.booking), at)
 
 
 async def on_unused(
     session: AsyncSession, event: events_pb2.BookingUnused, meta: EventMeta
 ) -> None:
     at = _when(event.unused_at, event.HasField("unused_at"), meta)
-    await ledger.record(session, event.booking, _starts_at(event.booking), UNUSED, at)
+    await ledger.unused(session, event.booking, _starts_at(event.booking), at)
 
 
 async def on_cancelled(
     session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
 ) -> None:
     at = _when(event.cancelled_at, event.HasField("cancelled_at"), meta)
-    await ledger.record(session, event.booking, _starts_at(event.booking), CANCELLED, at)
+    await ledger.cancelled(session, event.booking, _starts_at(event.booking), at)
 
 
-HANDLERS = {
+HANDLERS: dict[str, tuple[type[Message], Handler]] = {
     "booking.used": (events_pb2.BookingUsed, on_used),
     "booking.unused": (events_pb2.BookingUnused, on_unused),
     "booking.cancelled": (events_pb2.BookingCancelled, on_cancelled),

@@ -4,14 +4,12 @@ and offerers' names and SIRENs (a local copy, for admins putting a venue's bank 
 import uuid
 from datetime import UTC
 
-from sqlalchemy import func
-from sqlalchemy.dialects.postgresql import insert
+from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.catalog.v1 import events_pb2
-from payments import ledger
-from payments.models import Offerer
-from pclib.inbox import EventMeta
+from payments import ledger, store
+from pclib.inbox import EventMeta, Handler
 
 
 async def on_stock_updated(
@@ -29,23 +27,12 @@ async def on_venue_upserted(
 ) -> None:
     if not event.offerer.id:
         return
-    await save_offerer(
+    await store.save_offerer(
         session, uuid.UUID(event.offerer.id), event.offerer.name, event.offerer.siren
     )
 
 
-async def save_offerer(session: AsyncSession, offerer_id: uuid.UUID, name: str, siren: str) -> None:
-    values = {"name": name, "siren": siren}
-    await session.execute(
-        insert(Offerer)
-        .values(id=offerer_id, **values)
-        .on_conflict_do_update(
-            index_elements=[Offerer.id], set_={**values, "updated_at": func.now()}
-        )
-    )
-
-
-HANDLERS = {
+HANDLERS: dict[str, tuple[type[Message], Handler]] = {
     "stock.updated": (events_pb2.StockUpdated, on_stock_updated),
     "venue.upserted": (events_pb2.VenueUpserted, on_venue_upserted),
 }

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from schwifty import BIC, IBAN
 from schwifty import exceptions as schwifty_errors
 
+from passculture.payments.v1.reasons import Reason
 from pclib.errors import InvalidArgument
 
 HOLDER_NAME_MAX = 140
@@ -20,17 +21,17 @@ FRENCH_BANKING_ZONE = frozenset(
 
 class InvalidIban(InvalidArgument):
     def __init__(self, message: str) -> None:
-        super().__init__("INVALID_IBAN", message)
+        super().__init__(Reason.INVALID_IBAN, message)
 
 
 class InvalidBic(InvalidArgument):
     def __init__(self, message: str) -> None:
-        super().__init__("INVALID_BIC", message)
+        super().__init__(Reason.INVALID_BIC, message)
 
 
 class InvalidHolderName(InvalidArgument):
     def __init__(self, message: str) -> None:
-        super().__init__("INVALID_HOLDER_NAME", message)
+        super().__init__(Reason.INVALID_HOLDER_NAME, message)
 
 
 @dataclass(frozen=True)

@@ -2,6 +2,7 @@
 
 from datetime import date, datetime, time, timedelta
 
+from passculture.payments.v1.reasons import Reason
 from payments.domain.rates import PARIS
 from pclib.errors import InvalidArgument
 
@@ -12,7 +13,7 @@ LABEL = "pass Culture Pro - remboursement {half} quinzaine {month:02d}-{year}"
 
 class InvalidCutoff(InvalidArgument):
     def __init__(self, message: str) -> None:
-        super().__init__("INVALID_CUTOFF", message)
+        super().__init__(Reason.INVALID_CUTOFF, message)
 
 
 def default_cutoff(now: datetime) -> datetime:

@@ -8,10 +8,9 @@ import enum
 from dataclasses import dataclass
 from datetime import datetime
 
-USED = "USED"
-UNUSED = "UNUSED"
-CANCELLED = "CANCELLED"
-STATES = (USED, UNUSED, CANCELLED)
+from payments.domain.status import LedgerState
+
+STATES = tuple(LedgerState)
 
 
 class Outcome(enum.Enum):
@@ -23,16 +22,16 @@ class Outcome(enum.Enum):
 
 @dataclass(frozen=True)
 class Line:
-    state: str
+    state: LedgerState
     last_event_at: datetime
     paid: bool
 
 
-def decide(line: Line, new_state: str, occurred_at: datetime) -> Outcome:
+def decide(line: Line, new_state: LedgerState, occurred_at: datetime) -> Outcome:
     if new_state not in STATES:
         raise ValueError(f"unknown ledger state {new_state!r}")
     if occurred_at < line.last_event_at:
         return Outcome.STALE
     if line.paid:
-        return Outcome.ALREADY_PAID if new_state == USED else Outcome.PAID_CANNOT_UNDO
+        return Outcome.ALREADY_PAID if new_state == LedgerState.USED else Outcome.PAID_CANNOT_UNDO
     return Outcome.APPLY

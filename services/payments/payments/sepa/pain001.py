@@ -94,7 +94,9 @@ def euros(cents: int) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def _sub(parent: etree._Element, tag: str, text: str | None = None, **attributes: str):
+def _sub(
+    parent: etree._Element, tag: str, text: str | None = None, **attributes: str
+) -> etree._Element:
     element = etree.SubElement(parent, f"{{{NAMESPACE}}}{tag}", attributes)
     if text is not None:
         element.text = text
@@ -168,7 +170,9 @@ def build(sepa: SepaFile, debtor: Debtor) -> bytes:
     initiation = _sub(root, "CstmrCdtTrfInitn")
     _group_header(initiation, sepa, debtor)
     _payment_information(initiation, sepa, debtor)
-    document = etree.tostring(root, xml_declaration=True, encoding="UTF-8", pretty_print=True)
+    document: bytes = etree.tostring(
+        root, xml_declaration=True, encoding="UTF-8", pretty_print=True
+    )
     validate(document)
     return document
 
