@@ -1,6 +1,6 @@
 """JWT access tokens signed with an Ed25519 key: the gateway issues them, every service checks them.
 
-Roles: "beneficiary", "pro", "admin", and "service" for service-to-service calls.
+Roles (`Role`): "beneficiary", "pro", "admin", and "service" for service-to-service calls.
 
 Key rotation without logging anyone out: a token names its signing key (`kid`, a thumbprint of
 the public key), and a verifier's public key file may hold several PEM keys, each accepted. An
@@ -15,6 +15,7 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import jwt
@@ -32,7 +33,19 @@ from pclib.errors import PermissionDenied, Unauthenticated
 ALGORITHM = "EdDSA"
 ISSUER = "passculture"
 AUDIENCE = "passculture"
-ROLES = frozenset({"beneficiary", "pro", "admin", "service"})
+
+
+class Role(StrEnum):
+    """The role a token carries (a principal's `role` is its plain string)."""
+
+    BENEFICIARY = "beneficiary"
+    PRO = "pro"
+    ADMIN = "admin"
+    #: Service-to-service calls.
+    SERVICE = "service"
+
+
+ROLES = frozenset(Role)
 # Verified tokens kept, each until it expires: a caller sends the same token on every call.
 VERIFIED_TOKENS_CACHED = 4096
 PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
@@ -163,7 +176,7 @@ class ServiceToken:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """gRPC call metadata carrying the current token."""
         if time.monotonic() >= self._renew_at:
-            token = self._issuer.issue(self._service_name, "service", self._ttl_seconds)
+            token = self._issuer.issue(self._service_name, Role.SERVICE, self._ttl_seconds)
             self._metadata = bearer_metadata(token)
             self._renew_at = time.monotonic() + self._ttl_seconds / 2
         return self._metadata
