@@ -8,6 +8,7 @@ import asyncio
 import logging
 import signal
 from collections.abc import Callable, Iterable
+from typing import Any
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -19,8 +20,9 @@ from pclib.interceptors import server_interceptors
 
 log = logging.getLogger(__name__)
 
-# (add_XServicer_to_server, servicer instance, full service name)
-Registration = tuple[Callable[[object, grpc.aio.Server], None], object, str]
+# (add_XServicer_to_server, servicer instance, full service name); the servicer's type is the
+# one the add function takes (Any: a tuple type cannot tie the two).
+Registration = tuple[Callable[[Any, grpc.aio.Server], None], object, str]
 # Clients balance calls over every address of a service (round robin over a headless Service's
 # pods) but resolve those addresses only when a connection ends: closing each connection after
 # a few minutes makes them find the pods a scale-up added.

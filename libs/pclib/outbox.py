@@ -7,7 +7,7 @@ import time
 import uuid
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from google.protobuf.message import Message
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
@@ -121,6 +121,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -189,15 +190,16 @@ class OutboxRelay:
         return len(rows)
 
     async def _ensure_exchange(self) -> AbstractExchange:
-        if self._exchange is not None and not self._exchange.channel.is_closed:
+        if self._exchange is not None and self._channel is not None and not self._channel.is_closed:
             return self._exchange
         await self.close()
         self._connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
-        channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await declare_exchange(channel, self.exchange)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await declare_exchange(self._channel, self.exchange)
         return self._exchange
 
     async def close(self) -> None:
         """Drops the broker connection; run() does it when it returns."""
-        connection, self._connection, self._exchange = self._connection, None, None
+        connection = self._connection
+        self._connection, self._channel, self._exchange = None, None, None
         await close_quietly(connection)

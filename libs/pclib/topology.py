@@ -50,7 +50,7 @@ async def declare_consumer_queue(
 
 def backoff_delay(attempt: int, cap: float, base: float = 0.5) -> float:
     """Exponential backoff with jitter: about base * 2**(attempt-1), never above cap."""
-    delay = min(cap, base * 2 ** min(attempt - 1, 30))
+    delay = min(cap, base * 2.0 ** min(attempt - 1, 30))
     return delay / 2 + random.uniform(0, delay / 2)
 
 
