@@ -9,11 +9,12 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.errors import Problem, ProblemCode
-from pclib.auth import Principal, Role, TokenVerifier, bearer_metadata
+from gateway.schemas.accounts import AccessTokenOut
+from pclib.auth import Principal, Role, TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.errors import Unauthenticated
 
 PRO_ROLES = (Role.PRO, Role.ADMIN)  # the catalog lets admins act on any offerer
@@ -67,3 +68,10 @@ def _caller_with_role(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
 pro_caller = _caller_with_role(*PRO_ROLES)
 admin_caller = _caller_with_role(*ADMIN_ROLES)
 beneficiary_caller = _caller_with_role(*BENEFICIARY_ROLES)
+
+
+def access_token(request: Request, response: Response, subject: str, role: Role) -> AccessTokenOut:
+    """A new access token for someone the upstream just authenticated (never cached)."""
+    issuer: TokenIssuer = request.app.state.token_issuer
+    response.headers["Cache-Control"] = "no-store"
+    return AccessTokenOut(access_token=issuer.issue(subject, role), expires_in=issuer.ttl_seconds)

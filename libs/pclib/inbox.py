@@ -9,7 +9,6 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from google.protobuf.message import DecodeError, Message
 from prometheus_client import Counter
@@ -21,13 +20,13 @@ from pclib.db import make_session_factory
 from pclib.topology import (
     backoff_delay,
     close_quietly,
+    connect,
     declare_consumer_queue,
     sleep_unless_stopped,
 )
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 10.0
 # On stop, in-flight messages get this long to finish before the connection is closed.
 DRAIN_TIMEOUT = 10.0
 
@@ -117,7 +116,7 @@ class EventConsumer:
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set (returns) or the channel is lost (raises)."""
-        connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
+        connection = await connect(self.amqp_url)
         try:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.prefetch)
@@ -224,7 +223,7 @@ async def _stop_or_close(stop: asyncio.Event, channel: AbstractChannel) -> None:
 
 
 async def declare_queues(amqp_url: str, consumers: list[EventConsumer]) -> None:
-    connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
+    connection = await connect(amqp_url)
     try:
         channel = await connection.channel()
         for consumer in consumers:

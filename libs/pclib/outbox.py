@@ -29,12 +29,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from pclib.topology import backoff_delay, close_quietly, declare_exchange, sleep_unless_stopped
+from pclib.topology import (
+    backoff_delay,
+    close_quietly,
+    connect,
+    declare_exchange,
+    sleep_unless_stopped,
+)
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-protobuf"
-CONNECT_TIMEOUT = 10.0
 # The backlog gauges cost a count(*): refresh them now and then, not every poll.
 GAUGES_INTERVAL = 5.0
 # A batch whose confirms take longer than this is retried (the broker is stalled or gone).
@@ -193,7 +198,7 @@ class OutboxRelay:
         if self._exchange is not None and self._channel is not None and not self._channel.is_closed:
             return self._exchange
         await self.close()
-        self._connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
+        self._connection = await connect(self.amqp_url)
         self._channel = await self._connection.channel(publisher_confirms=True)
         self._exchange = await declare_exchange(self._channel, self.exchange)
         return self._exchange

@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from gateway import booking_views
+from gateway.auth import access_token
 from gateway.dependencies import BeneficiaryBooking, PublicBooking
 from gateway.schemas.accounts import AccessTokenOut, CredentialsIn
 from gateway.schemas.beneficiaries import BeneficiaryIn, BeneficiaryOut
@@ -25,12 +26,7 @@ async def issue_beneficiary_token(
     reply = await booking.beneficiaries.AuthenticateBeneficiary(
         pb.AuthenticateBeneficiaryRequest(email=body.email, password=body.password)
     )
-    issuer = request.app.state.token_issuer
-    response.headers["Cache-Control"] = "no-store"
-    return AccessTokenOut(
-        access_token=issuer.issue(reply.beneficiary.id, Role.BENEFICIARY),
-        expires_in=issuer.ttl_seconds,
-    )
+    return access_token(request, response, reply.beneficiary.id, Role.BENEFICIARY)
 
 
 @router.get("/me")

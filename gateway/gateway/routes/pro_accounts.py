@@ -3,6 +3,7 @@
 from fastapi import APIRouter, Request, Response
 
 from gateway import catalog_views
+from gateway.auth import access_token
 from gateway.dependencies import ProCatalog, PublicCatalog
 from gateway.routes.pagination import page
 from gateway.schemas.accounts import (
@@ -44,12 +45,8 @@ async def issue_pro_token(
     reply = await catalog.accounts.AuthenticateProUser(
         pb.AuthenticateProUserRequest(email=body.email, password=body.password)
     )
-    issuer = request.app.state.token_issuer
     role = Role.ADMIN if reply.user.is_admin else Role.PRO
-    response.headers["Cache-Control"] = "no-store"
-    return AccessTokenOut(
-        access_token=issuer.issue(reply.user.id, role), expires_in=issuer.ttl_seconds
-    )
+    return access_token(request, response, reply.user.id, role)
 
 
 @router.get("/offerers")
