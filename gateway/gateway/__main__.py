@@ -1,6 +1,8 @@
 """python -m gateway: serves the HTTP API with uvicorn until SIGTERM/SIGINT."""
 
 import signal
+from types import FrameType
+from typing import NoReturn
 
 import uvicorn
 
@@ -9,7 +11,7 @@ from gateway.settings import GatewaySettings
 from pclib.logs import configure_logging
 
 
-def _exit_cleanly(signum, frame) -> None:
+def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:
     raise SystemExit(0)
 
 

@@ -24,7 +24,7 @@ from gateway.routes import (
     search,
 )
 from gateway.settings import GatewaySettings
-from gateway.upstreams import Booking, Catalog, Channels, Importer, Payments
+from gateway.upstreams import UPSTREAMS, Channels
 from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
@@ -49,16 +49,16 @@ async def _upstreams(app: FastAPI) -> AsyncIterator[None]:
     """One long-lived channel per upstream, for the life of the process; an upstream left out of
     UPSTREAMS has no stubs (its routes answer 503)."""
     settings: GatewaySettings = app.state.settings
-    app.state.channels = Channels(settings.upstream_addresses())
-    by_name = app.state.channels.by_name
-    app.state.catalog = Catalog.on(by_name["catalog"]) if "catalog" in by_name else None
-    app.state.booking = Booking.on(by_name["booking"]) if "booking" in by_name else None
-    app.state.importer = Importer.on(by_name["importer"]) if "importer" in by_name else None
-    app.state.payments = Payments.on(by_name["payments"]) if "payments" in by_name else None
+    channels = Channels(settings.upstream_addresses())
+    app.state.channels = channels
+    for upstream in UPSTREAMS:
+        upstream_channel = channels.by_name.get(upstream.NAME)
+        stubs = upstream.on(upstream_channel) if upstream_channel is not None else None
+        setattr(app.state, upstream.NAME, stubs)
     try:
         yield
     finally:
-        await app.state.channels.close()
+        await channels.close()
 
 
 def create_app(settings: GatewaySettings) -> FastAPI:

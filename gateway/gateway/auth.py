@@ -5,19 +5,21 @@ They are `async def` like every dependency of the gateway: FastAPI runs a plain 
 worker thread, a hop that costs more than the work (a cached token check, a few lookups).
 """
 
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.errors import Problem
-from pclib.auth import Principal, TokenVerifier, bearer_metadata
+from gateway.errors import Problem, ProblemCode
+from gateway.schemas.accounts import AccessTokenOut
+from pclib.auth import Principal, Role, TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.errors import Unauthenticated
 
-PRO_ROLES = ("pro", "admin")  # the catalog lets admins act on any offerer
-ADMIN_ROLES = ("admin",)
-BENEFICIARY_ROLES = ("beneficiary",)
+PRO_ROLES = (Role.PRO, Role.ADMIN)  # the catalog lets admins act on any offerer
+ADMIN_ROLES = (Role.ADMIN,)
+BENEFICIARY_ROLES = (Role.BENEFICIARY,)
 CHALLENGE = {"WWW-Authenticate": "Bearer"}
 
 _bearer = HTTPBearer(
@@ -42,7 +44,9 @@ async def authenticated_caller(
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None:
-        raise Problem(401, "UNAUTHENTICATED", "an access token is required", headers=CHALLENGE)
+        raise Problem(
+            401, ProblemCode.UNAUTHENTICATED, "an access token is required", headers=CHALLENGE
+        )
     verifier: TokenVerifier = request.app.state.token_verifier
     try:
         principal = verifier.verify(credentials.credentials)
@@ -51,10 +55,11 @@ async def authenticated_caller(
     return Caller(principal, credentials.credentials)
 
 
-def _caller_with_role(*roles: str):
+def _caller_with_role(*roles: Role) -> Callable[[Caller], Awaitable[Caller]]:
     async def dependency(caller: Annotated[Caller, Depends(authenticated_caller)]) -> Caller:
         if caller.principal.role not in roles:
-            raise Problem(403, "FORBIDDEN", f"role {caller.principal.role!r} may not do this")
+            role = caller.principal.role
+            raise Problem(403, ProblemCode.FORBIDDEN, f"role {role!r} may not do this")
         return caller
 
     return dependency
@@ -63,3 +68,10 @@ def _caller_with_role(*roles: str):
 pro_caller = _caller_with_role(*PRO_ROLES)
 admin_caller = _caller_with_role(*ADMIN_ROLES)
 beneficiary_caller = _caller_with_role(*BENEFICIARY_ROLES)
+
+
+def access_token(request: Request, response: Response, subject: str, role: Role) -> AccessTokenOut:
+    """A new access token for someone the upstream just authenticated (never cached)."""
+    issuer: TokenIssuer = request.app.state.token_issuer
+    response.headers["Cache-Control"] = "no-store"
+    return AccessTokenOut(access_token=issuer.issue(subject, role), expires_in=issuer.ttl_seconds)

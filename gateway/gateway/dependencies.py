@@ -1,46 +1,52 @@
 """Per-request dependencies of the routes: upstream stubs bound to the caller."""
 
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
 
 from gateway.auth import Caller, admin_caller, beneficiary_caller, pro_caller
-from gateway.errors import Problem
-from gateway.upstreams import Booking, Catalog, Importer, Payments
+from gateway.errors import Problem, ProblemCode
+from gateway.settings import GatewaySettings
+from gateway.upstreams import Booking, Catalog, Importer, Metadata, Payments, Stubs
 from pclib.idempotency import METADATA_KEY
 
+AnyStubs = TypeVar("AnyStubs", bound=Stubs)
 
-def idempotency_metadata(request: Request) -> tuple[tuple[str, str], ...]:
+
+def idempotency_metadata(request: Request) -> Metadata:
     """The `Idempotency-Key` header, forwarded for services to answer a repeated create once."""
     key = request.headers.get("idempotency-key", "").strip()
     return ((METADATA_KEY, key),) if key else ()
 
 
-def _bound(request: Request, upstream: str, metadata: tuple):
-    state = request.app.state
-    stubs = getattr(state, upstream)
+def _bound(request: Request, upstream: type[AnyStubs], metadata: Metadata) -> AnyStubs:
+    """The upstream's stubs bound to the request's caller; 503 when it is not configured."""
+    stubs: AnyStubs | None = getattr(request.app.state, upstream.NAME)
     if stubs is None:
-        raise Problem(503, "UPSTREAM_NOT_CONFIGURED", f"the {upstream} service is not configured")
-    return stubs.bound(
-        metadata + idempotency_metadata(request), state.settings.upstream_timeout_seconds
-    )
+        raise Problem(
+            503,
+            ProblemCode.UPSTREAM_NOT_CONFIGURED,
+            f"the {upstream.NAME} service is not configured",
+        )
+    settings: GatewaySettings = request.app.state.settings
+    return stubs.bound(metadata + idempotency_metadata(request), settings.upstream_timeout_seconds)
 
 
 # Catalog
 
 
 async def public_catalog(request: Request) -> Catalog:
-    return _bound(request, "catalog", ())
+    return _bound(request, Catalog, ())
 
 
 async def pro_catalog(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Catalog:
-    return _bound(request, "catalog", caller.metadata)
+    return _bound(request, Catalog, caller.metadata)
 
 
 async def admin_catalog(
     request: Request, caller: Annotated[Caller, Depends(admin_caller)]
 ) -> Catalog:
-    return _bound(request, "catalog", caller.metadata)
+    return _bound(request, Catalog, caller.metadata)
 
 
 PublicCatalog = Annotated[Catalog, Depends(public_catalog)]
@@ -52,23 +58,23 @@ AdminCatalog = Annotated[Catalog, Depends(admin_catalog)]
 
 
 async def public_booking(request: Request) -> Booking:
-    return _bound(request, "booking", ())
+    return _bound(request, Booking, ())
 
 
 async def beneficiary_booking(
     request: Request, caller: Annotated[Caller, Depends(beneficiary_caller)]
 ) -> Booking:
-    return _bound(request, "booking", caller.metadata)
+    return _bound(request, Booking, caller.metadata)
 
 
 async def pro_booking(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Booking:
-    return _bound(request, "booking", caller.metadata)
+    return _bound(request, Booking, caller.metadata)
 
 
 async def admin_booking(
     request: Request, caller: Annotated[Caller, Depends(admin_caller)]
 ) -> Booking:
-    return _bound(request, "booking", caller.metadata)
+    return _bound(request, Booking, caller.metadata)
 
 
 PublicBooking = Annotated[Booking, Depends(public_booking)]
@@ -83,7 +89,7 @@ AdminBooking = Annotated[Booking, Depends(admin_booking)]
 async def pro_importer(
     request: Request, caller: Annotated[Caller, Depends(pro_caller)]
 ) -> Importer:
-    return _bound(request, "importer", caller.metadata)
+    return _bound(request, Importer, caller.metadata)
 
 
 ProImporter = Annotated[Importer, Depends(pro_importer)]
@@ -95,13 +101,13 @@ ProImporter = Annotated[Importer, Depends(pro_importer)]
 async def pro_payments(
     request: Request, caller: Annotated[Caller, Depends(pro_caller)]
 ) -> Payments:
-    return _bound(request, "payments", caller.metadata)
+    return _bound(request, Payments, caller.metadata)
 
 
 async def admin_payments(
     request: Request, caller: Annotated[Caller, Depends(admin_caller)]
 ) -> Payments:
-    return _bound(request, "payments", caller.metadata)
+    return _bound(request, Payments, caller.metadata)
 
 
 ProPayments = Annotated[Payments, Depends(pro_payments)]

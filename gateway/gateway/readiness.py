@@ -10,7 +10,8 @@ SERVING = health_pb2.HealthCheckResponse.SERVING
 
 async def _is_serving(channel: grpc.aio.Channel, timeout_seconds: float) -> bool:
     try:
-        answer = await health_pb2_grpc.HealthStub(channel).Check(
+        # health_pb2_grpc has no type stubs: name the answer's type.
+        answer: health_pb2.HealthCheckResponse = await health_pb2_grpc.HealthStub(channel).Check(
             health_pb2.HealthCheckRequest(service=""), timeout=timeout_seconds
         )
     except grpc.aio.AioRpcError:

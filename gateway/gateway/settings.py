@@ -16,8 +16,8 @@ class GatewaySettings(BaseSettings):
     http_host: str = "0.0.0.0"
     http_port: int = 8080
     log_level: str = "INFO"
-    # Seconds in-flight HTTP requests get to finish after SIGTERM.
-    graceful_shutdown_seconds: float = 10.0
+    # Seconds in-flight HTTP requests get to finish after SIGTERM (whole seconds: uvicorn's).
+    graceful_shutdown_seconds: int = 10
 
     # Each upstream gRPC service has a `<name>_addr` field and is listed in `upstreams`
     # (UPSTREAMS=catalog,booking): the gateway opens one channel per upstream and /readyz checks

@@ -1,8 +1,12 @@
 """The gRPC upstreams: one long-lived channel each, and stubs bound to the caller of a request."""
 
+from __future__ import annotations  # the generated *AsyncStub types exist for type checkers only
+
+import dataclasses
 import functools
+from collections.abc import Callable
 from dataclasses import dataclass, fields
-from typing import Self
+from typing import ClassVar, Self
 
 import grpc
 
@@ -26,6 +30,9 @@ from passculture.payments.v1 import (
 )
 from pclib.grpc_client import channel
 
+# gRPC call metadata: (key, value) pairs.
+Metadata = tuple[tuple[str, str], ...]
+
 
 class Channels:
     """One channel per upstream service, by name."""
@@ -43,78 +50,95 @@ class Channels:
 class BoundStub:
     """A stub whose calls carry the caller's token and the upstream timeout."""
 
-    def __init__(self, stub: object, metadata: tuple, timeout: float) -> None:
+    def __init__(self, stub: object, metadata: Metadata, timeout: float) -> None:
         self._stub = stub
         self._metadata = metadata
         self._timeout = timeout
 
-    def __getattr__(self, method: str):
+    def __getattr__(self, method: str) -> Callable[..., object]:
         return functools.partial(
             getattr(self._stub, method), metadata=self._metadata, timeout=self._timeout
         )
 
 
-class _Stubs:
-    """The stubs of one upstream (a dataclass of stubs), bindable to a request's caller."""
+@dataclass(frozen=True)
+class Stubs:
+    """The stubs of one upstream (the fields of a subclass), bindable to a request's caller.
 
-    def bound(self, metadata: tuple, timeout: float) -> Self:
+    The app keeps each upstream's in `app.state.<NAME>` (None when it is not configured)."""
+
+    NAME: ClassVar[str]
+
+    @classmethod
+    def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
+        raise NotImplementedError
+
+    def bound(self, metadata: Metadata, timeout: float) -> Self:
+        """The same stubs, each call carrying this metadata and timeout (a BoundStub each)."""
         stubs = {f.name: BoundStub(getattr(self, f.name), metadata, timeout) for f in fields(self)}
-        return type(self)(**stubs)
+        return dataclasses.replace(self, **stubs)
 
 
 @dataclass(frozen=True)
-class Catalog(_Stubs):
-    accounts: account_service_pb2_grpc.AccountServiceStub
-    venues: venue_service_pb2_grpc.VenueServiceStub
-    offers: offer_service_pb2_grpc.OfferServiceStub
-    search: search_service_pb2_grpc.SearchServiceStub
+class Catalog(Stubs):
+    NAME = "catalog"
+    accounts: account_service_pb2_grpc.AccountServiceAsyncStub
+    venues: venue_service_pb2_grpc.VenueServiceAsyncStub
+    offers: offer_service_pb2_grpc.OfferServiceAsyncStub
+    search: search_service_pb2_grpc.SearchServiceAsyncStub
 
     @classmethod
-    def on(cls, catalog_channel: grpc.aio.Channel) -> "Catalog":
+    def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
         return cls(
-            accounts=account_service_pb2_grpc.AccountServiceStub(catalog_channel),
-            venues=venue_service_pb2_grpc.VenueServiceStub(catalog_channel),
-            offers=offer_service_pb2_grpc.OfferServiceStub(catalog_channel),
-            search=search_service_pb2_grpc.SearchServiceStub(catalog_channel),
+            accounts=account_service_pb2_grpc.AccountServiceStub(upstream_channel),
+            venues=venue_service_pb2_grpc.VenueServiceStub(upstream_channel),
+            offers=offer_service_pb2_grpc.OfferServiceStub(upstream_channel),
+            search=search_service_pb2_grpc.SearchServiceStub(upstream_channel),
         )
 
 
 @dataclass(frozen=True)
-class Booking(_Stubs):
-    beneficiaries: beneficiary_service_pb2_grpc.BeneficiaryServiceStub
-    bookings: booking_service_pb2_grpc.BookingServiceStub
-    counter: counter_service_pb2_grpc.CounterServiceStub
-    jobs: job_service_pb2_grpc.JobServiceStub
+class Booking(Stubs):
+    NAME = "booking"
+    beneficiaries: beneficiary_service_pb2_grpc.BeneficiaryServiceAsyncStub
+    bookings: booking_service_pb2_grpc.BookingServiceAsyncStub
+    counter: counter_service_pb2_grpc.CounterServiceAsyncStub
+    jobs: job_service_pb2_grpc.JobServiceAsyncStub
 
     @classmethod
-    def on(cls, booking_channel: grpc.aio.Channel) -> "Booking":
+    def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
         return cls(
-            beneficiaries=beneficiary_service_pb2_grpc.BeneficiaryServiceStub(booking_channel),
-            bookings=booking_service_pb2_grpc.BookingServiceStub(booking_channel),
-            counter=counter_service_pb2_grpc.CounterServiceStub(booking_channel),
-            jobs=job_service_pb2_grpc.JobServiceStub(booking_channel),
+            beneficiaries=beneficiary_service_pb2_grpc.BeneficiaryServiceStub(upstream_channel),
+            bookings=booking_service_pb2_grpc.BookingServiceStub(upstream_channel),
+            counter=counter_service_pb2_grpc.CounterServiceStub(upstream_channel),
+            jobs=job_service_pb2_grpc.JobServiceStub(upstream_channel),
         )
 
 
 @dataclass(frozen=True)
-class Importer(_Stubs):
-    importer: importer_service_pb2_grpc.ImporterServiceStub
+class Importer(Stubs):
+    NAME = "importer"
+    importer: importer_service_pb2_grpc.ImporterServiceAsyncStub
 
     @classmethod
-    def on(cls, importer_channel: grpc.aio.Channel) -> "Importer":
-        return cls(importer=importer_service_pb2_grpc.ImporterServiceStub(importer_channel))
+    def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
+        return cls(importer=importer_service_pb2_grpc.ImporterServiceStub(upstream_channel))
 
 
 @dataclass(frozen=True)
-class Payments(_Stubs):
-    bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceStub
-    payments: payment_service_pb2_grpc.PaymentServiceStub
-    batches: batch_service_pb2_grpc.BatchServiceStub
+class Payments(Stubs):
+    NAME = "payments"
+    bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceAsyncStub
+    payments: payment_service_pb2_grpc.PaymentServiceAsyncStub
+    batches: batch_service_pb2_grpc.BatchServiceAsyncStub
 
     @classmethod
-    def on(cls, payments_channel: grpc.aio.Channel) -> "Payments":
+    def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
         return cls(
-            bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(payments_channel),
-            payments=payment_service_pb2_grpc.PaymentServiceStub(payments_channel),
-            batches=batch_service_pb2_grpc.BatchServiceStub(payments_channel),
+            bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(upstream_channel),
+            payments=payment_service_pb2_grpc.PaymentServiceStub(upstream_channel),
+            batches=batch_service_pb2_grpc.BatchServiceStub(upstream_channel),
         )
+
+
+UPSTREAMS: tuple[type[Stubs], ...] = (Catalog, Booking, Importer, Payments)

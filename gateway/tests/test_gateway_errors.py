@@ -1,9 +1,18 @@
 """Every error is a problem+json: bad input is a 422, never a 500; gRPC codes map to HTTP."""
 
+import importlib
+from enum import StrEnum
+from pathlib import Path
+
 import grpc
 import pytest
 
-from gateway.errors import problem_of_rpc_error
+import passculture
+from gateway.errors import REASON_TO_HTTP, problem_of_rpc_error
+from passculture.booking.v1.reasons import Reason as BookingReason
+from passculture.catalog.v1.reasons import Reason as CatalogReason
+from passculture.common.v1.reasons import Reason as CommonReason
+from passculture.payments.v1.reasons import Reason as PaymentsReason
 from pclib.errors import DomainError, FailedPrecondition, NotFound, ResourceExhausted
 from pclib.interceptors import status_of
 
@@ -147,6 +156,13 @@ def rpc_error(error: DomainError) -> grpc.aio.AioRpcError:
     )
 
 
+class Undeclared(StrEnum):
+    """Reasons no service declares (the gateway must still answer them)."""
+
+    SOME_REASON = "SOME_REASON"
+    SECRET_REASON = "SECRET_REASON"
+
+
 def bare_rpc_error(code: grpc.StatusCode, details: str = "") -> grpc.aio.AioRpcError:
     return grpc.aio.AioRpcError(code, grpc.aio.Metadata(), grpc.aio.Metadata(), details=details)
 
@@ -166,7 +182,7 @@ def bare_rpc_error(code: grpc.StatusCode, details: str = "") -> grpc.aio.AioRpcE
     ],
 )
 def test_grpc_codes_map_to_http_statuses(code, status):
-    error = DomainError("SOME_REASON", "what happened")
+    error = DomainError(Undeclared.SOME_REASON, "what happened")
     error.code = code
     problem = problem_of_rpc_error(rpc_error(error))
     assert (problem.status, problem.code, problem.detail) == (
@@ -180,7 +196,11 @@ def test_error_metadata_become_members_and_some_reasons_override_the_status():
     problem = problem_of_rpc_error(
         rpc_error(
             FailedPrecondition(
-                "BOOKING_CANCELLED", "cancelled", booking_id="b1", status="ignored", code="no"
+                BookingReason.BOOKING_CANCELLED,
+                "cancelled",
+                booking_id="b1",
+                status="ignored",
+                code="no",
             )
         )
     )
@@ -191,7 +211,7 @@ def test_error_metadata_become_members_and_some_reasons_override_the_status():
 
 def test_throttling_carries_retry_after():
     problem = problem_of_rpc_error(
-        rpc_error(ResourceExhausted("THROTTLED", retry_after_seconds=30))
+        rpc_error(ResourceExhausted(BookingReason.TOO_MANY_ATTEMPTS, retry_after_seconds=30))
     )
     assert problem.status == 429
     assert problem.headers == {"Retry-After": "30"}
@@ -209,8 +229,88 @@ def test_a_failure_without_reason_is_named_by_its_code_and_hides_details():
     "code", [grpc.StatusCode.INTERNAL, grpc.StatusCode.UNKNOWN, grpc.StatusCode.DATA_LOSS]
 )
 def test_unexpected_upstream_failures_are_a_generic_502(code):
-    error = NotFound("SECRET_REASON", "stack trace here")
+    error = NotFound(Undeclared.SECRET_REASON, "stack trace here")
     error.code = code
     problem = problem_of_rpc_error(rpc_error(error))
     assert (problem.status, problem.code) == (502, "BAD_GATEWAY")
     assert "stack" not in problem.detail
+
+
+# The table: the HTTP contract's statuses of upstream failures.
+
+
+@pytest.mark.parametrize(
+    ("code", "reason", "status"),
+    [
+        # The exceptions: reasons whose status is not their gRPC code's.
+        (grpc.StatusCode.FAILED_PRECONDITION, BookingReason.BOOKING_CANCELLED, 410),
+        (grpc.StatusCode.FAILED_PRECONDITION, BookingReason.BOOKING_ALREADY_USED, 410),
+        (grpc.StatusCode.FAILED_PRECONDITION, BookingReason.BOOKING_NOT_USED, 410),
+        (grpc.StatusCode.PERMISSION_DENIED, BookingReason.BOOKING_REIMBURSED, 403),
+        (grpc.StatusCode.PERMISSION_DENIED, BookingReason.BOOKING_NOT_YET_VALIDATABLE, 403),
+        (grpc.StatusCode.PERMISSION_DENIED, BookingReason.NO_CREDIT, 403),
+        (grpc.StatusCode.PERMISSION_DENIED, BookingReason.CREDIT_EXPIRED, 403),
+        # Plain reasons: their code's status.
+        (grpc.StatusCode.NOT_FOUND, CatalogReason.VENUE_NOT_FOUND, 404),
+        (grpc.StatusCode.FAILED_PRECONDITION, BookingReason.SOLD_OUT, 409),
+        (grpc.StatusCode.INVALID_ARGUMENT, CommonReason.INVALID_PAGE_TOKEN, 422),
+        (grpc.StatusCode.RESOURCE_EXHAUSTED, BookingReason.TOO_MANY_ATTEMPTS, 429),
+        (grpc.StatusCode.UNAVAILABLE, PaymentsReason.CATALOG_UNAVAILABLE, 503),
+        # A reason no service declares keeps its code's status.
+        (grpc.StatusCode.FAILED_PRECONDITION, Undeclared.SOME_REASON, 409),
+        (grpc.StatusCode.NOT_FOUND, Undeclared.SOME_REASON, 404),
+    ],
+)
+def test_the_status_of_a_reason(code, reason, status):
+    error = DomainError(reason, "what happened")
+    error.code = code
+    problem = problem_of_rpc_error(rpc_error(error))
+    assert (problem.status, problem.code) == (status, reason)
+
+
+def test_the_exceptions_of_the_table_are_those_of_the_contract():
+    assert set(REASON_TO_HTTP) == {
+        BookingReason.BOOKING_CANCELLED,
+        BookingReason.BOOKING_ALREADY_USED,
+        BookingReason.BOOKING_NOT_USED,
+        BookingReason.BOOKING_REIMBURSED,
+        BookingReason.BOOKING_NOT_YET_VALIDATABLE,
+        BookingReason.NO_CREDIT,
+        BookingReason.CREDIT_EXPIRED,
+    }
+
+
+def declared_reasons() -> dict[str, type[StrEnum]]:
+    """Every `Reason` enum generated from the protos (passculture.<package>.v1.reasons)."""
+    generated = (Path(root) for root in passculture.__path__)  # a namespace package
+    return {
+        module.parent.parent.name: importlib.import_module(
+            f"passculture.{module.parent.parent.name}.v1.reasons"
+        ).Reason
+        for root in generated
+        for module in root.glob("*/v1/reasons.py")
+    }
+
+
+def test_every_service_declares_reasons():
+    assert {"catalog", "booking", "importer", "payments", "common"} <= set(declared_reasons())
+
+
+@pytest.mark.parametrize("package", sorted(declared_reasons()))
+def test_every_declared_reason_has_an_error_status_whatever_its_code(package):
+    for reason in declared_reasons()[package]:
+        for code in grpc.StatusCode:
+            if code is grpc.StatusCode.OK:
+                continue
+            error = DomainError(reason, "what happened")
+            error.code = code
+            problem = problem_of_rpc_error(rpc_error(error))
+            assert 400 <= problem.status <= 599, (reason, code)
+            assert problem.code in (reason, "BAD_GATEWAY"), (reason, code)
+
+
+def test_each_exception_of_the_table_is_declared_by_one_service_only():
+    # The wire does not say which service sent a reason: another's homonym would share it.
+    for reason in REASON_TO_HTTP:
+        declaring = [package for package, enum in declared_reasons().items() if reason in set(enum)]
+        assert len(declaring) == 1, (reason, declaring)

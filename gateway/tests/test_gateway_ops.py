@@ -99,7 +99,7 @@ async def test_a_bug_is_a_generic_500_problem(client_with, gateway_settings, pro
     def broken(offerer):
         raise RuntimeError("secret internals")
 
-    monkeypatch.setattr("gateway.convert.offerer_out", broken)
+    monkeypatch.setattr("gateway.catalog_views.offerer_out", broken)
     async with client_with(gateway_settings, raise_app_exceptions=False) as client:
         answer = await client.get("/v1/pro/offerers", headers=pro.headers)
         metrics = (await client.get("/metrics")).text

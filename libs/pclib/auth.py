@@ -1,6 +1,6 @@
 """JWT access tokens signed with an Ed25519 key: the gateway issues them, every service checks them.
 
-Roles: "beneficiary", "pro", "admin", and "service" for service-to-service calls.
+Roles (`Role`): "beneficiary", "pro", "admin", and "service" for service-to-service calls.
 
 Key rotation without logging anyone out: a token names its signing key (`kid`, a thumbprint of
 the public key), and a verifier's public key file may hold several PEM keys, each accepted. An
@@ -15,10 +15,12 @@ import re
 import time
 import uuid
 from dataclasses import dataclass
+from enum import StrEnum
 from pathlib import Path
 
 import jwt
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.types import PublicKeyTypes
 from cryptography.hazmat.primitives.serialization import (
     Encoding,
     PublicFormat,
@@ -32,10 +34,22 @@ from pclib.errors import PermissionDenied, Unauthenticated
 ALGORITHM = "EdDSA"
 ISSUER = "passculture"
 AUDIENCE = "passculture"
-ROLES = frozenset({"beneficiary", "pro", "admin", "service"})
 # Verified tokens kept, each until it expires: a caller sends the same token on every call.
 VERIFIED_TOKENS_CACHED = 4096
 PEM_PUBLIC_KEY = re.compile(rb"-----BEGIN PUBLIC KEY-----.+?-----END PUBLIC KEY-----", re.DOTALL)
+
+
+class Role(StrEnum):
+    """The role a token carries (a principal's `role` is its plain string)."""
+
+    BENEFICIARY = "beneficiary"
+    PRO = "pro"
+    ADMIN = "admin"
+    #: Service-to-service calls.
+    SERVICE = "service"
+
+
+ROLES = frozenset(Role)
 
 
 def key_id(public_key: Ed25519PublicKey) -> str:
@@ -46,10 +60,16 @@ def key_id(public_key: Ed25519PublicKey) -> str:
 
 def load_public_keys(pem: bytes) -> dict[str, Ed25519PublicKey]:
     """Every public key of a PEM file (one or several concatenated), by key id."""
-    keys = [load_pem_public_key(block) for block in PEM_PUBLIC_KEY.findall(pem)]
+    keys = [_ed25519(load_pem_public_key(block)) for block in PEM_PUBLIC_KEY.findall(pem)]
     if not keys:
         raise ValueError("no PEM public key found")
     return {key_id(key): key for key in keys}
+
+
+def _ed25519(public_key: PublicKeyTypes) -> Ed25519PublicKey:
+    if not isinstance(public_key, Ed25519PublicKey):
+        raise ValueError(f"expected an Ed25519 public key, got {type(public_key).__name__}")
+    return public_key
 
 
 @dataclass(frozen=True)
@@ -107,7 +127,8 @@ class TokenVerifier:
 
     def _decode(self, token: str) -> tuple[Principal, int]:
         try:
-            key = self._keys.get(jwt.get_unverified_header(token).get("kid"))
+            kid = jwt.get_unverified_header(token).get("kid")
+            key = self._keys.get(kid) if isinstance(kid, str) else None
             if key is None:
                 raise jwt.InvalidKeyError("signed by an unknown key")
             claims = jwt.decode(
@@ -127,8 +148,11 @@ class TokenVerifier:
 
 class TokenIssuer:
     def __init__(self, private_key_pem: bytes, ttl_seconds: int = 3600) -> None:
-        self._key = load_pem_private_key(private_key_pem, password=None)
-        self._kid = key_id(self._key.public_key())
+        key = load_pem_private_key(private_key_pem, password=None)
+        if not isinstance(key, Ed25519PrivateKey):
+            raise ValueError(f"expected an Ed25519 private key, got {type(key).__name__}")
+        self._key = key
+        self._kid = key_id(key.public_key())
         self.ttl_seconds = ttl_seconds
 
     @classmethod
@@ -163,7 +187,7 @@ class ServiceToken:
     def metadata(self) -> tuple[tuple[str, str], ...]:
         """gRPC call metadata carrying the current token."""
         if time.monotonic() >= self._renew_at:
-            token = self._issuer.issue(self._service_name, "service", self._ttl_seconds)
+            token = self._issuer.issue(self._service_name, Role.SERVICE, self._ttl_seconds)
             self._metadata = bearer_metadata(token)
             self._renew_at = time.monotonic() + self._ttl_seconds / 2
         return self._metadata

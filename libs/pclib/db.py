@@ -6,7 +6,12 @@ import psycopg
 from psycopg import sql
 from sqlalchemy import Enum
 from sqlalchemy.engine import make_url
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 
 def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
@@ -19,14 +24,15 @@ def make_engine(url: str, pool_size: int = 10) -> AsyncEngine:
     return create_async_engine(url, pool_size=pool_size, max_overflow=pool_size, pool_recycle=1800)
 
 
-def make_session_factory(engine: AsyncEngine) -> async_sessionmaker:
+def make_session_factory(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
 
 
-def autocommit_engine(sessions: async_sessionmaker) -> AsyncEngine:
+def autocommit_engine(sessions: async_sessionmaker[AsyncSession]) -> AsyncEngine:
     """The sessions' engine in autocommit mode, sharing their connection pool: a single
     statement then costs one round trip, with no BEGIN and no COMMIT around it."""
-    return sessions.kw["bind"].execution_options(isolation_level="AUTOCOMMIT")
+    engine: AsyncEngine = sessions.kw["bind"]
+    return engine.execution_options(isolation_level="AUTOCOMMIT")
 
 
 def status_column_type(enum: type[StrEnum], length: int = 16) -> Enum:
@@ -51,9 +57,16 @@ def libpq_dsn(url: str, database: str | None = None) -> str:
     return parsed.render_as_string(hide_password=False)
 
 
+def database_name(url: str) -> str:
+    name = make_url(url).database
+    if not name:
+        raise ValueError("the database URL names no database")
+    return name
+
+
 def ensure_database(url: str) -> bool:
     """Creates the URL's database when missing; returns True when it created it."""
-    name = make_url(url).database
+    name = database_name(url)
     with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
         if conn.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
             return False
@@ -62,7 +75,7 @@ def ensure_database(url: str) -> bool:
 
 
 def drop_database(url: str) -> None:
-    name = make_url(url).database
+    name = database_name(url)
     with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
         conn.execute(
             sql.SQL("DROP DATABASE IF EXISTS {} WITH (FORCE)").format(sql.Identifier(name))

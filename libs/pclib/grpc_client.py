@@ -33,7 +33,7 @@ class ErrorInfo:
 def error_info(error: grpc.aio.AioRpcError) -> ErrorInfo:
     """The reason and metadata a service attached to a failed call (empty reason if none)."""
     for key, value in error.trailing_metadata() or ():
-        if key != GRPC_DETAILS_METADATA_KEY:
+        if key != GRPC_DETAILS_METADATA_KEY or not isinstance(value, bytes):
             continue
         status = status_pb2.Status.FromString(value)
         for detail in status.details:

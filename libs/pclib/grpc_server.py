@@ -20,8 +20,8 @@ from pclib.interceptors import server_interceptors
 
 log = logging.getLogger(__name__)
 
-# (add_XServicer_to_server, servicer instance, full service name). Any: each add function takes
-# its own servicer class.
+# (add_XServicer_to_server, servicer instance, full service name); the servicer's type is the
+# one the add function takes (Any: a tuple type cannot tie the two).
 Registration = tuple[Callable[[Any, grpc.aio.Server], None], object, str]
 # Clients balance calls over every address of a service (round robin over a headless Service's
 # pods) but resolve those addresses only when a connection ends: closing each connection after

@@ -3,12 +3,12 @@ that records its id in the inbox table, and acknowledged only after that transac
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from google.protobuf.message import DecodeError, Message
 from prometheus_client import Counter
@@ -20,13 +20,13 @@ from pclib.db import make_session_factory
 from pclib.topology import (
     backoff_delay,
     close_quietly,
+    connect,
     declare_consumer_queue,
     sleep_unless_stopped,
 )
 
 log = logging.getLogger(__name__)
 
-CONNECT_TIMEOUT = 10.0
 # On stop, in-flight messages get this long to finish before the connection is closed.
 DRAIN_TIMEOUT = 10.0
 
@@ -35,6 +35,19 @@ CONSUMED = Counter(
     "Events received, by outcome (handled, duplicate, failed, rejected)",
     ["queue", "routing_key", "result"],
 )
+
+
+class Outcome(StrEnum):
+    """What became of a received event (the `result` label of CONSUMED)."""
+
+    HANDLED = "handled"
+    #: Already in the inbox: acknowledged, not handled again.
+    DUPLICATE = "duplicate"
+    #: The handler raised: handed back to the broker, after a delay.
+    FAILED = "failed"
+    #: Never handleable (no handler, no message id, undecodable): dead-lettered.
+    REJECTED = "rejected"
+
 
 _inbox = table("inbox", column("message_id", Text), column("routing_key", Text))
 
@@ -56,8 +69,11 @@ class EventMeta:
     occurred_at: datetime | None
 
 
-# Any: each handler takes its own message type (the one paired with it in the handlers).
+# Handles one event type in the inbox's transaction. It takes the event type it is registered
+# with (Any: a mapping's entry type cannot tie the two).
 Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
+# Routing key → (event type, its handler): annotate a consumer's table with it.
+Handlers = Mapping[str, tuple[type[Message], Handler]]
 
 
 class EventConsumer:
@@ -67,7 +83,7 @@ class EventConsumer:
         amqp_url: str,
         queue: str,
         bindings: dict[str, list[str]],
-        handlers: dict[str, tuple[type[Message], Handler]],
+        handlers: Handlers,
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
@@ -80,7 +96,7 @@ class EventConsumer:
         self.delivery_limit = delivery_limit
         self.max_backoff = 30.0
         self._sessions = make_session_factory(engine)
-        self._in_flight: set[asyncio.Task] = set()
+        self._in_flight: set[asyncio.Task[None]] = set()
         self._failures = 0
 
     async def declare(self, channel: AbstractChannel) -> None:
@@ -100,7 +116,7 @@ class EventConsumer:
 
     async def _consume(self, stop: asyncio.Event) -> None:
         """Consumes until `stop` is set (returns) or the channel is lost (raises)."""
-        connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
+        connection = await connect(self.amqp_url)
         try:
             channel = await connection.channel()
             await channel.set_qos(prefetch_count=self.prefetch)
@@ -120,16 +136,17 @@ class EventConsumer:
 
     async def _on_message(self, message: AbstractIncomingMessage) -> None:
         task = asyncio.current_task()
+        assert task is not None  # aio-pika runs each consumer callback in a task of its own
         self._in_flight.add(task)
         try:
             result = await self._apply(message)
             CONSUMED.labels(self.queue, message.routing_key or "", result).inc()
-            if result == "failed":
+            if result is Outcome.FAILED:
                 # Wait before handing it back, so that a short outage (the database restarting)
                 # does not burn the delivery limit at once and dead-letter a good event.
                 await asyncio.sleep(self._retry_delay(message))
                 await message.nack(requeue=True)
-            elif result == "rejected":
+            elif result is Outcome.REJECTED:
                 await message.reject(requeue=False)
             else:
                 await message.ack()
@@ -140,28 +157,31 @@ class EventConsumer:
             self._in_flight.discard(task)
 
     def _retry_delay(self, message: AbstractIncomingMessage) -> float:
-        deliveries = int((message.headers or {}).get("x-delivery-count") or 0)
-        return backoff_delay(deliveries + 1, self.max_backoff)
+        deliveries = (message.headers or {}).get("x-delivery-count")
+        return backoff_delay(
+            (deliveries if isinstance(deliveries, int) else 0) + 1, self.max_backoff
+        )
 
-    async def _apply(self, message: AbstractIncomingMessage) -> str:
+    async def _apply(self, message: AbstractIncomingMessage) -> Outcome:
         parsed = self._parse(message)
         if parsed is None:
-            return "rejected"
-        event, handle = parsed
-        meta = EventMeta(message.message_id, message.routing_key, message.timestamp)
+            return Outcome.REJECTED
+        event, handle, meta = parsed
         try:
             async with self._sessions.begin() as session:
                 if not await _record(session, meta):
-                    return "duplicate"
+                    return Outcome.DUPLICATE
                 await handle(session, event, meta)
         except Exception:
             log.exception("consumer %s: handler failed on %s", self.queue, meta)
-            return "failed"
-        return "handled"
+            return Outcome.FAILED
+        return Outcome.HANDLED
 
-    def _parse(self, message: AbstractIncomingMessage) -> tuple[Message, Handler] | None:
-        """The event and its handler, or None (logged) when the message can never be handled."""
-        entry = self.handlers.get(message.routing_key or "")
+    def _parse(self, message: AbstractIncomingMessage) -> tuple[Message, Handler, EventMeta] | None:
+        """The event, its handler and its metadata, or None (logged) when the message can never
+        be handled."""
+        routing_key = message.routing_key or ""
+        entry = self.handlers.get(routing_key)
         if entry is None or not message.message_id:
             log.error(
                 "consumer %s: dead-lettering %s (routing key %r has no handler or no message id)",
@@ -170,12 +190,13 @@ class EventConsumer:
                 message.routing_key,
             )
             return None
+        meta = EventMeta(message.message_id, routing_key, message.timestamp)
         message_type, handle = entry
         declared = (message.headers or {}).get("message_type")
         try:
             if declared not in (None, message_type.DESCRIPTOR.full_name):
                 raise DecodeError(f"message_type header is {declared!r}")
-            return message_type.FromString(message.body), handle
+            return message_type.FromString(message.body), handle, meta
         except DecodeError as exc:
             log.error("consumer %s: dead-lettering %s: %s", self.queue, message.message_id, exc)
             return None
@@ -202,7 +223,7 @@ async def _stop_or_close(stop: asyncio.Event, channel: AbstractChannel) -> None:
 
 
 async def declare_queues(amqp_url: str, consumers: list[EventConsumer]) -> None:
-    connection = await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
+    connection = await connect(amqp_url)
     try:
         channel = await connection.channel()
         for consumer in consumers:

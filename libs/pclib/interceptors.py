@@ -4,9 +4,12 @@ Order matters: metrics (outermost, sees the final code) → errors → auth (inn
 unary-unary calls and unary-stream calls (whose handlers are async generators).
 """
 
+from __future__ import annotations  # grpc's generic types are generic to type checkers only
+
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -33,27 +36,40 @@ HANDLING_SECONDS = Histogram(
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
 
-Behavior = Callable[[object, grpc.aio.ServicerContext], Awaitable[object]]
-StreamBehavior = Callable[[object, grpc.aio.ServicerContext], AsyncIterator[object]]
+Request = TypeVar("Request")
+Response = TypeVar("Response")
+if TYPE_CHECKING:
+    Context = grpc.aio.ServicerContext[Request, Response]
+    # A unary-unary method's implementation, and a unary-stream one's (an async generator).
+    Behavior = Callable[[Request, Context[Request, Response]], Awaitable[Response]]
+    StreamBehavior = Callable[[Request, Context[Request, Response]], AsyncIterator[Response]]
+    Handler = grpc.RpcMethodHandler[Request, Response]
+    Continuation = Callable[[grpc.HandlerCallDetails], Awaitable[Handler[Request, Response] | None]]
 
 
 def _wrap(
-    handler: grpc.RpcMethodHandler | None,
-    wrap: Callable[[Behavior], Behavior],
-    wrap_stream: Callable[[StreamBehavior], StreamBehavior],
-) -> grpc.RpcMethodHandler | None:
+    handler: Handler[Request, Response] | None,
+    wrap: Callable[[Behavior[Request, Response]], Behavior[Request, Response]],
+    wrap_stream: Callable[[StreamBehavior[Request, Response]], StreamBehavior[Request, Response]],
+) -> Handler[Request, Response] | None:
     """Wraps a unary-unary or unary-stream handler's behavior; other kinds pass through."""
     if handler is None:
         return None
-    serializers = {
-        "request_deserializer": handler.request_deserializer,
-        "response_serializer": handler.response_serializer,
-    }
+    # types-grpcio types a handler's behaviors for the synchronous server; under grpc.aio they
+    # are coroutine functions and async generator functions.
     if handler.unary_unary is not None:
-        return grpc.unary_unary_rpc_method_handler(wrap(handler.unary_unary), **serializers)
+        behavior = cast("Behavior[Request, Response]", handler.unary_unary)
+        return grpc.unary_unary_rpc_method_handler(
+            wrap(behavior),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
+        )
     if handler.unary_stream is not None:
+        stream_behavior = cast("StreamBehavior[Request, Response]", handler.unary_stream)
         return grpc.unary_stream_rpc_method_handler(
-            wrap_stream(handler.unary_stream), **serializers
+            wrap_stream(stream_behavior),
+            request_deserializer=handler.request_deserializer,
+            response_serializer=handler.response_serializer,
         )
     return handler
 
@@ -66,7 +82,7 @@ def _split_method(full_method: str) -> tuple[str, str]:
 _CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def _code_name(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> str:
+def _code_name(context: Context[Request, Response], default: grpc.StatusCode) -> str:
     """The status the call ended with (the aio context gives a StatusCode, an int, or None)."""
     code = context.code()
     if isinstance(code, int):
@@ -75,15 +91,19 @@ def _code_name(context: grpc.aio.ServicerContext, default: grpc.StatusCode) -> s
 
 
 class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(
+        self,
+        continuation: Continuation[Request, Response],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler[Request, Response] | None:
         service, method = _split_method(handler_call_details.method)
 
         def record(code: str, start: float) -> None:
             HANDLED.labels(service, method, code).inc()
             HANDLING_SECONDS.labels(service, method, code).observe(time.perf_counter() - start)
 
-        def wrap(behavior: Behavior) -> Behavior:
-            async def measured(request, context):
+        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
+            async def measured(request: Request, context: Context[Request, Response]) -> Response:
                 start = time.perf_counter()
                 code = "OK"
                 try:
@@ -98,8 +118,12 @@ class MetricsInterceptor(grpc.aio.ServerInterceptor):
 
             return measured
 
-        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def measured(request, context):
+        def wrap_stream(
+            behavior: StreamBehavior[Request, Response],
+        ) -> StreamBehavior[Request, Response]:
+            async def measured(
+                request: Request, context: Context[Request, Response]
+            ) -> AsyncIterator[Response]:
                 start = time.perf_counter()
                 code = "OK"
                 try:
@@ -125,13 +149,14 @@ def status_of(error: DomainError) -> grpc.Status:
             reason=error.reason, domain=ERROR_DOMAIN, metadata=error.metadata
         )
     )
-    return rpc_status.to_status(
+    status: grpc.Status = rpc_status.to_status(
         status_pb2.Status(code=error.code.value[0], message=error.message, details=[detail])
     )
+    return status
 
 
-async def _abort(error: Exception, context: grpc.aio.ServicerContext, method: str) -> None:
-    """Ends the call with the status `error` stands for (never returns)."""
+async def _abort(error: Exception, context: Context[Request, Response], method: str) -> NoReturn:
+    """Ends the call with the status `error` stands for."""
     if isinstance(error, DataError):
         # PostgreSQL refused a value the checks let through (e.g. a NUL character).
         log.warning("invalid value in %s", method, exc_info=error)
@@ -146,11 +171,15 @@ async def _abort(error: Exception, context: grpc.aio.ServicerContext, method: st
 class ErrorInterceptor(grpc.aio.ServerInterceptor):
     """Domain errors become their status; anything unexpected is logged and becomes INTERNAL."""
 
-    async def intercept_service(self, continuation, handler_call_details):
+    async def intercept_service(
+        self,
+        continuation: Continuation[Request, Response],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler[Request, Response] | None:
         method = handler_call_details.method
 
-        def wrap(behavior: Behavior) -> Behavior:
-            async def guarded(request, context):
+        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
+            async def guarded(request: Request, context: Context[Request, Response]) -> Response:
                 try:
                     return await behavior(request, context)
                 except grpc.aio.AbortError:
@@ -160,8 +189,12 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
 
             return guarded
 
-        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def guarded(request, context):
+        def wrap_stream(
+            behavior: StreamBehavior[Request, Response],
+        ) -> StreamBehavior[Request, Response]:
+            async def guarded(
+                request: Request, context: Context[Request, Response]
+            ) -> AsyncIterator[Response]:
                 try:
                     async for response in behavior(request, context):
                         yield response
@@ -173,6 +206,14 @@ class ErrorInterceptor(grpc.aio.ServerInterceptor):
             return guarded
 
         return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
+
+
+def _metadata_text(details: grpc.HandlerCallDetails, key: str) -> str:
+    """A text metadata value of the call ("" when absent; binary keys end in -bin)."""
+    for name, value in details.invocation_metadata or ():
+        if name == key and isinstance(value, str):
+            return value
+    return ""
 
 
 class AuthInterceptor(grpc.aio.ServerInterceptor):
@@ -193,12 +234,17 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             raise Unauthenticated(Reason.INVALID_TOKEN, "expected a Bearer token")
         return self._verifier.verify(token)
 
-    async def intercept_service(self, continuation, handler_call_details):
-        metadata = dict(handler_call_details.invocation_metadata or ())
-        authorization = metadata.get("authorization", "")
+    async def intercept_service(
+        self,
+        continuation: Continuation[Request, Response],
+        handler_call_details: grpc.HandlerCallDetails,
+    ) -> Handler[Request, Response] | None:
+        authorization = _metadata_text(handler_call_details, "authorization")
 
-        def wrap(behavior: Behavior) -> Behavior:
-            async def authenticated(request, context):
+        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
+            async def authenticated(
+                request: Request, context: Context[Request, Response]
+            ) -> Response:
                 reset_token = set_principal(self._principal(authorization))
                 try:
                     return await behavior(request, context)
@@ -207,8 +253,12 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
 
             return authenticated
 
-        def wrap_stream(behavior: StreamBehavior) -> StreamBehavior:
-            async def authenticated(request, context):
+        def wrap_stream(
+            behavior: StreamBehavior[Request, Response],
+        ) -> StreamBehavior[Request, Response]:
+            async def authenticated(
+                request: Request, context: Context[Request, Response]
+            ) -> AsyncIterator[Response]:
                 reset_token = set_principal(self._principal(authorization))
                 try:
                     async for response in behavior(request, context):

@@ -29,6 +29,8 @@ def upgrade(migrations_dir: Path, url: str) -> None:
 def run_env(target_metadata: MetaData) -> None:
     """The body of a service's migrations/env.py (online mode only)."""
     url = context.config.get_main_option("sqlalchemy.url")
+    if url is None:
+        raise ValueError("no sqlalchemy.url in the Alembic configuration")
     engine = create_engine(url, poolclass=pool.NullPool)
     with engine.connect() as connection:
         context.configure(connection=connection, target_metadata=target_metadata)

@@ -7,7 +7,7 @@ import time
 import uuid
 
 import aio_pika
-from aio_pika.abc import AbstractConnection, AbstractExchange
+from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from google.protobuf.message import Message
 from prometheus_client import Counter, Gauge
 from sqlalchemy import (
@@ -29,12 +29,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
-from pclib.topology import backoff_delay, close_quietly, declare_exchange, sleep_unless_stopped
+from pclib.topology import (
+    backoff_delay,
+    close_quietly,
+    connect,
+    declare_exchange,
+    sleep_unless_stopped,
+)
 
 log = logging.getLogger(__name__)
 
 CONTENT_TYPE = "application/x-protobuf"
-CONNECT_TIMEOUT = 10.0
 # The backlog gauges cost a count(*): refresh them now and then, not every poll.
 GAUGES_INTERVAL = 5.0
 # A batch whose confirms take longer than this is retried (the broker is stalled or gone).
@@ -121,6 +126,7 @@ class OutboxRelay:
         self.poll_interval = poll_interval
         self.max_backoff = max_backoff
         self._connection: AbstractConnection | None = None
+        self._channel: AbstractChannel | None = None
         self._exchange: AbstractExchange | None = None
 
     async def run(self, stop: asyncio.Event) -> None:
@@ -189,15 +195,16 @@ class OutboxRelay:
         return len(rows)
 
     async def _ensure_exchange(self) -> AbstractExchange:
-        if self._exchange is not None and not self._exchange.channel.is_closed:
+        if self._exchange is not None and self._channel is not None and not self._channel.is_closed:
             return self._exchange
         await self.close()
-        self._connection = await aio_pika.connect(self.amqp_url, timeout=CONNECT_TIMEOUT)
-        channel = await self._connection.channel(publisher_confirms=True)
-        self._exchange = await declare_exchange(channel, self.exchange)
+        self._connection = await connect(self.amqp_url)
+        self._channel = await self._connection.channel(publisher_confirms=True)
+        self._exchange = await declare_exchange(self._channel, self.exchange)
         return self._exchange
 
     async def close(self) -> None:
         """Drops the broker connection; run() does it when it returns."""
-        connection, self._connection, self._exchange = self._connection, None, None
+        connection = self._connection
+        self._connection, self._channel, self._exchange = None, None, None
         await close_quietly(connection)

@@ -7,6 +7,7 @@ Tests wait for a condition with a deadline (`eventually`), never for a fixed tim
 
 import asyncio
 import contextlib
+import inspect
 import os
 import threading
 import time
@@ -14,7 +15,7 @@ import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
-from typing import TypeVar
+from typing import Any, TypeVar, overload
 
 import aio_pika
 import psycopg
@@ -26,7 +27,7 @@ from sqlalchemy.engine import make_url
 from yarl import URL
 
 from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import drop_database, ensure_database, libpq_dsn
+from pclib.db import database_name, drop_database, ensure_database, libpq_dsn
 from pclib.inbox import EventConsumer
 from pclib.keys import ensure_key_pair
 from pclib.migrations import upgrade
@@ -96,7 +97,7 @@ def amqp_url() -> Iterator[str]:
 
 
 @pytest.fixture(scope="session")
-def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
+def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
     """A JWT key pair for the test session: (private key file, public key file)."""
     folder = tmp_path_factory.mktemp("jwt")
     private, public = folder / "private.pem", folder / "public.pem"
@@ -105,12 +106,12 @@ def jwt_keys(tmp_path_factory) -> tuple[Path, Path]:
 
 
 @pytest.fixture(scope="session")
-def issuer(jwt_keys) -> TokenIssuer:
+def issuer(jwt_keys: tuple[Path, Path]) -> TokenIssuer:
     return TokenIssuer.from_file(str(jwt_keys[0]))
 
 
 @pytest.fixture(scope="session")
-def verifier(jwt_keys) -> TokenVerifier:
+def verifier(jwt_keys: tuple[Path, Path]) -> TokenVerifier:
     return TokenVerifier.from_file(str(jwt_keys[1]))
 
 
@@ -123,7 +124,7 @@ def _create_database(url: str, template: str | None) -> None:
         ensure_database(url)
         return
     create = sql.SQL("CREATE DATABASE {} TEMPLATE {}").format(
-        sql.Identifier(make_url(url).database), sql.Identifier(template)
+        sql.Identifier(database_name(url)), sql.Identifier(template)
     )
     with psycopg.connect(libpq_dsn(url, "postgres"), autocommit=True) as conn:
         conn.execute(create)
@@ -166,7 +167,9 @@ def _migrated_templates(pg_server_url: str) -> Iterator[dict[str, str]]:
 
 
 @pytest.fixture
-def migrated_database(make_database, _migrated_templates, pg_server_url) -> Callable[..., str]:
+def migrated_database(
+    make_database: Callable[..., str], _migrated_templates: dict[str, str], pg_server_url: str
+) -> Callable[[str, Path], str]:
     """A fresh database with every migration of a service applied. Migrations run once per
     session into a template; each test gets a copy (CREATE DATABASE … TEMPLATE), far faster."""
 
@@ -176,7 +179,7 @@ def migrated_database(make_database, _migrated_templates, pg_server_url) -> Call
             url = _database_url(pg_server_url, f"template_{prefix}_{uuid.uuid4().hex[:8]}")
             upgrade(migrations_dir, url)
             _migrated_templates[key] = url
-        return make_database(prefix, template=make_url(_migrated_templates[key]).database)
+        return make_database(prefix, template=database_name(_migrated_templates[key]))
 
     return make
 
@@ -228,19 +231,22 @@ async def broker(amqp_url: str) -> AsyncIterator[Broker]:
 async def proxy(amqp_url: str) -> AsyncIterator[TcpProxy]:
     """A proxy to the broker, not listening yet; `proxy.url` is the AMQP URL through it."""
     url = URL(amqp_url)
-    proxy = TcpProxy(url.host, url.port)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5672)
     proxy.url = str(url.with_host("127.0.0.1").with_port(proxy.port))
     yield proxy
     await proxy.stop()
 
 
+@overload
+async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T: ...
+@overload
+async def eventually(check: Callable[[], T], within: float = 10.0) -> T: ...
 async def eventually(check: Callable[[], Awaitable[T] | T], within: float = 10.0) -> T:
     """The check's first truthy answer (a check may be async), polled until `within` seconds."""
     deadline = time.monotonic() + within
     while True:
-        result = check()
-        if asyncio.iscoroutine(result):
-            result = await result
+        answer = check()
+        result = await answer if inspect.isawaitable(answer) else answer
         if result:
             return result
         if time.monotonic() > deadline:
@@ -275,7 +281,7 @@ async def drain(queue: AbstractQueue) -> list[AbstractIncomingMessage]:
 
 
 @contextlib.asynccontextmanager
-async def running_consumers(broker, consumers: list[EventConsumer]) -> AsyncIterator[None]:
+async def running_consumers(broker: Broker, consumers: list[EventConsumer]) -> AsyncIterator[None]:
     """Runs the consumers for the duration of the block. Their queues are declared (and bound)
     first, so that nothing published from then on is lost; `broker` (a Broker fixture)
     deletes queues and exchanges after the test."""
@@ -302,7 +308,15 @@ def consumed(queue: str, routing_key: str, result: str) -> float:
     return REGISTRY.get_sample_value("events_consumed_total", labels) or 0.0
 
 
+class _PushRecorder(HTTPServer):
+    """Keeps the (method, path, body) of each push."""
+
+    pushes: list[tuple[str, str, str]]
+
+
 class _Recorder(BaseHTTPRequestHandler):
+    server: _PushRecorder
+
     def do_PUT(self) -> None:
         body = self.rfile.read(int(self.headers.get("Content-Length", 0)))
         self.server.pushes.append((self.command, self.path, body.decode()))
@@ -311,7 +325,7 @@ class _Recorder(BaseHTTPRequestHandler):
 
     do_POST = do_PUT
 
-    def log_message(self, *args) -> None:
+    def log_message(self, format: str, *args: Any) -> None:
         pass
 
 
@@ -319,7 +333,7 @@ class _Recorder(BaseHTTPRequestHandler):
 def fake_pushgateway() -> Iterator[tuple[str, list[tuple[str, str, str]]]]:
     """A local HTTP server that takes pushes as a Pushgateway does: its URL, and the
     (method, path, body) of each push received."""
-    server = HTTPServer(("127.0.0.1", 0), _Recorder)
+    server = _PushRecorder(("127.0.0.1", 0), _Recorder)
     server.pushes = []
     thread = threading.Thread(target=server.serve_forever, daemon=True)
     thread.start()

@@ -45,12 +45,18 @@ async def declare_consumer_queue(
     return main
 
 
-# Reconnection helpers shared by the outbox relay and the event consumer.
+# Connection helpers shared by the outbox relay and the event consumer.
+
+CONNECT_TIMEOUT = 10.0
+
+
+async def connect(amqp_url: str) -> AbstractConnection:
+    return await aio_pika.connect(amqp_url, timeout=CONNECT_TIMEOUT)
 
 
 def backoff_delay(attempt: int, cap: float, base: float = 0.5) -> float:
     """Exponential backoff with jitter: about base * 2**(attempt-1), never above cap."""
-    delay = min(cap, base * 2 ** min(attempt - 1, 30))
+    delay = min(cap, base * 2.0 ** min(attempt - 1, 30))
     return delay / 2 + random.uniform(0, delay / 2)
 
 

@@ -2,7 +2,7 @@
 
 from fastapi import APIRouter
 
-from gateway import booking_convert, convert
+from gateway import booking_views, catalog_views
 from gateway.dependencies import AdminBooking, AdminCatalog
 from gateway.schemas.accounts import OffererOut
 from gateway.schemas.beneficiaries import CreditOut
@@ -16,7 +16,7 @@ router = APIRouter(prefix="/v1/admin", tags=["admin"])
 @router.post("/offerers/{offerer_id}/validate")
 async def validate_offerer(offerer_id: str, catalog: AdminCatalog) -> OffererOut:
     reply = await catalog.accounts.ValidateOfferer(pb.ValidateOffererRequest(offerer_id=offerer_id))
-    return convert.offerer_out(reply.offerer)
+    return catalog_views.offerer_out(reply.offerer)
 
 
 @router.post("/beneficiaries/{beneficiary_id}/credit", status_code=201)
@@ -25,7 +25,7 @@ async def grant_credit(beneficiary_id: str, booking: AdminBooking) -> CreditOut:
     reply = await booking.beneficiaries.GrantCredit(
         beneficiary_service_pb2.GrantCreditRequest(beneficiary_id=beneficiary_id)
     )
-    return booking_convert.credit_out(reply.credit)
+    return booking_views.credit_out(reply.credit)
 
 
 @router.post("/jobs/auto-use")

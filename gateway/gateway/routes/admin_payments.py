@@ -8,7 +8,7 @@ import grpc
 from fastapi import APIRouter
 from fastapi.responses import StreamingResponse
 
-from gateway import money_convert as convert
+from gateway import money_views
 from gateway.dependencies import AdminPayments
 from gateway.schemas.money import CreatedPaymentBatchOut, PaymentBatchDetailOut, PaymentBatchIn
 from passculture.payments.v1 import batch_service_pb2 as pb
@@ -32,14 +32,14 @@ async def create_batch(
     if body is not None and body.cutoff is not None:
         request.cutoff.FromDatetime(body.cutoff)
     reply = await payments.batches.CreatePaymentBatch(request)
-    return convert.created_batch_out(reply.batch, reply.created)
+    return money_views.created_batch_out(reply.batch, reply.created)
 
 
 @router.get("/{batch_id}")
 async def get_batch(batch_id: str, payments: AdminPayments) -> PaymentBatchDetailOut:
     """404 BATCH_NOT_FOUND."""
     reply = await payments.batches.GetPaymentBatch(pb.GetPaymentBatchRequest(batch_id=batch_id))
-    return convert.batch_detail_out(reply.batch, reply.payments)
+    return money_views.batch_detail_out(reply.batch, reply.payments)
 
 
 def _filename(given: str, batch_id: str) -> str:

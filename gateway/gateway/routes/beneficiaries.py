@@ -2,20 +2,21 @@
 
 from fastapi import APIRouter, Request, Response
 
-from gateway import booking_convert as convert
+from gateway import booking_views
+from gateway.auth import access_token
 from gateway.dependencies import BeneficiaryBooking, PublicBooking
 from gateway.schemas.accounts import AccessTokenOut, CredentialsIn
 from gateway.schemas.beneficiaries import BeneficiaryIn, BeneficiaryOut
 from passculture.booking.v1 import beneficiary_service_pb2 as pb
+from pclib.auth import Role
 
 router = APIRouter(prefix="/v1", tags=["young people"])
-BENEFICIARY_ROLE = "beneficiary"
 
 
 @router.post("/beneficiaries", status_code=201)
 async def sign_up_beneficiary(body: BeneficiaryIn, booking: PublicBooking) -> BeneficiaryOut:
-    reply = await booking.beneficiaries.SignUpBeneficiary(convert.sign_up_request(body))
-    return convert.beneficiary_out(reply.beneficiary)
+    reply = await booking.beneficiaries.SignUpBeneficiary(booking_views.sign_up_request(body))
+    return booking_views.beneficiary_out(reply.beneficiary)
 
 
 @router.post("/auth/token")
@@ -25,15 +26,10 @@ async def issue_beneficiary_token(
     reply = await booking.beneficiaries.AuthenticateBeneficiary(
         pb.AuthenticateBeneficiaryRequest(email=body.email, password=body.password)
     )
-    issuer = request.app.state.token_issuer
-    response.headers["Cache-Control"] = "no-store"
-    return AccessTokenOut(
-        access_token=issuer.issue(reply.beneficiary.id, BENEFICIARY_ROLE),
-        expires_in=issuer.ttl_seconds,
-    )
+    return access_token(request, response, reply.beneficiary.id, Role.BENEFICIARY)
 
 
 @router.get("/me")
 async def get_me(booking: BeneficiaryBooking) -> BeneficiaryOut:
     reply = await booking.beneficiaries.GetMe(pb.GetMeRequest())
-    return convert.beneficiary_out(reply.beneficiary)
+    return booking_views.beneficiary_out(reply.beneficiary)

@@ -2,10 +2,10 @@
 
 from fastapi import APIRouter, Response
 
-from gateway import booking_convert as convert
+from gateway import booking_views
 from gateway.dependencies import BeneficiaryBooking
 from gateway.qr import SVG_MEDIA_TYPE, qr_svg
-from gateway.routes.pagination import Paging
+from gateway.routes.pagination import Paging, page
 from gateway.schemas.bookings import BookingIn, BookingOut
 from gateway.schemas.common import Page
 from passculture.booking.v1 import booking_service_pb2 as pb
@@ -19,7 +19,7 @@ async def create_booking(body: BookingIn, booking: BeneficiaryBooking) -> Bookin
     reply = await booking.bookings.CreateBooking(
         pb.CreateBookingRequest(stock_id=body.stock_id, quantity=body.quantity)
     )
-    return convert.booking_out(reply.booking)
+    return booking_views.booking_out(reply.booking)
 
 
 @router.get("")
@@ -28,16 +28,13 @@ async def list_my_bookings(booking: BeneficiaryBooking, paging: Paging) -> Page[
     reply = await booking.bookings.ListMyBookings(
         pb.ListMyBookingsRequest(page_size=paging.page_size, page_token=paging.page_token)
     )
-    return Page(
-        items=[convert.booking_out(item) for item in reply.bookings],
-        next_page_token=reply.next_page_token or None,
-    )
+    return page(map(booking_views.booking_out, reply.bookings), reply.next_page_token)
 
 
 @router.get("/{booking_id}")
 async def get_my_booking(booking_id: str, booking: BeneficiaryBooking) -> BookingOut:
     reply = await booking.bookings.GetMyBooking(pb.GetMyBookingRequest(booking_id=booking_id))
-    return convert.booking_out(reply.booking)
+    return booking_views.booking_out(reply.booking)
 
 
 @router.get(
@@ -56,4 +53,4 @@ async def get_my_booking_qr(booking_id: str, booking: BeneficiaryBooking) -> Res
 async def cancel_my_booking(booking_id: str, booking: BeneficiaryBooking) -> BookingOut:
     """Allowed until the booking's `cancellation_limit_at`; the seats go back to the showtime."""
     reply = await booking.bookings.CancelMyBooking(pb.CancelMyBookingRequest(booking_id=booking_id))
-    return convert.booking_out(reply.booking)
+    return booking_views.booking_out(reply.booking)

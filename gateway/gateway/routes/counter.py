@@ -6,7 +6,7 @@ countermarks from one account are throttled (429 with Retry-After).
 
 from fastapi import APIRouter
 
-from gateway import booking_convert as convert
+from gateway import booking_views
 from gateway.dependencies import ProBooking
 from gateway.schemas.bookings import ProBookingOut
 from passculture.booking.v1 import counter_service_pb2 as pb
@@ -18,14 +18,14 @@ router = APIRouter(prefix="/v1/pro/countermarks", tags=["counter"])
 async def get_countermark(countermark: str, booking: ProBooking) -> ProBookingOut:
     """The booking of this countermark (any case), if it may be validated now."""
     reply = await booking.counter.GetCountermark(pb.GetCountermarkRequest(countermark=countermark))
-    return convert.pro_booking_out(reply.booking)
+    return booking_views.pro_booking_out(reply.booking)
 
 
 @router.post("/{countermark}/use")
 async def use_countermark(countermark: str, booking: ProBooking) -> ProBookingOut:
     """Validates the booking: `status: "USED"`."""
     reply = await booking.counter.UseCountermark(pb.UseCountermarkRequest(countermark=countermark))
-    return convert.pro_booking_out(reply.booking)
+    return booking_views.pro_booking_out(reply.booking)
 
 
 @router.post("/{countermark}/unuse")
@@ -34,4 +34,4 @@ async def unuse_countermark(countermark: str, booking: ProBooking) -> ProBooking
     reply = await booking.counter.UnuseCountermark(
         pb.UnuseCountermarkRequest(countermark=countermark)
     )
-    return convert.pro_booking_out(reply.booking)
+    return booking_views.pro_booking_out(reply.booking)

@@ -3,7 +3,7 @@
 from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
-from gateway.errors import Problem
+from gateway.errors import Problem, ProblemCode
 from gateway.readiness import failing_upstreams
 
 router = APIRouter(tags=["operations"])
@@ -25,7 +25,7 @@ async def readyz(request: Request) -> dict[str, str]:
     if failing:
         raise Problem(
             503,
-            "UPSTREAMS_NOT_READY",
+            ProblemCode.UPSTREAMS_NOT_READY,
             f"not serving: {', '.join(failing)}",
             extra={"upstreams": failing},
         )

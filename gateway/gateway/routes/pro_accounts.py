@@ -2,8 +2,10 @@
 
 from fastapi import APIRouter, Request, Response
 
-from gateway import convert
+from gateway import catalog_views
+from gateway.auth import access_token
 from gateway.dependencies import ProCatalog, PublicCatalog
+from gateway.routes.pagination import page
 from gateway.schemas.accounts import (
     AccessTokenOut,
     CredentialsIn,
@@ -13,6 +15,7 @@ from gateway.schemas.accounts import (
 )
 from gateway.schemas.common import Page
 from passculture.catalog.v1 import account_service_pb2 as pb
+from pclib.auth import Role
 
 router = APIRouter(prefix="/v1/pro", tags=["pro accounts"])
 
@@ -30,7 +33,8 @@ async def create_pro_account(body: ProAccountIn, catalog: PublicCatalog) -> ProA
         )
     )
     return ProAccountOut(
-        user=convert.pro_user_out(reply.user), offerer=convert.offerer_out(reply.offerer)
+        user=catalog_views.pro_user_out(reply.user),
+        offerer=catalog_views.offerer_out(reply.offerer),
     )
 
 
@@ -41,15 +45,11 @@ async def issue_pro_token(
     reply = await catalog.accounts.AuthenticateProUser(
         pb.AuthenticateProUserRequest(email=body.email, password=body.password)
     )
-    issuer = request.app.state.token_issuer
-    role = "admin" if reply.user.is_admin else "pro"
-    response.headers["Cache-Control"] = "no-store"
-    return AccessTokenOut(
-        access_token=issuer.issue(reply.user.id, role), expires_in=issuer.ttl_seconds
-    )
+    role = Role.ADMIN if reply.user.is_admin else Role.PRO
+    return access_token(request, response, reply.user.id, role)
 
 
 @router.get("/offerers")
 async def list_my_offerers(catalog: ProCatalog) -> Page[OffererOut]:
     reply = await catalog.accounts.ListMyOfferers(pb.ListMyOfferersRequest())
-    return Page(items=[convert.offerer_out(offerer) for offerer in reply.offerers])
+    return page(map(catalog_views.offerer_out, reply.offerers))

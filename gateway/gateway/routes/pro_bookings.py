@@ -9,26 +9,31 @@ import grpc
 from fastapi import APIRouter, Header, Query
 from fastapi.responses import StreamingResponse
 
-from gateway import booking_convert as convert
-from gateway import csv_export
+from gateway import booking_views, csv_export
 from gateway.dependencies import ProBooking
-from gateway.routes.pagination import Paging
+from gateway.routes.pagination import Paging, page
 from gateway.schemas.bookings import ListedStatus, ProBookingOut
 from gateway.schemas.common import Page, QueryText
 from gateway.upstreams import Booking
 from passculture.booking.v1 import counter_service_pb2 as pb
+from passculture.booking.v1 import resources_pb2
+from pclib.pagination import MAX_PAGE_SIZE
 
 log = logging.getLogger(__name__)
 router = APIRouter(prefix="/v1/pro/bookings", tags=["pro bookings"])
 
 # Bookings fetched per call while exporting CSV (the largest page the service gives).
-CSV_PAGE_SIZE = 500
+CSV_PAGE_SIZE = MAX_PAGE_SIZE
 
 
-def _request(venue_id: str, status: str | None, size: int, token: str) -> pb.ListProBookingsRequest:
+def _request(
+    venue_id: str, status: ListedStatus | None, size: int, token: str
+) -> pb.ListProBookingsRequest:
     return pb.ListProBookingsRequest(
         venue_id=venue_id,
-        status=convert.STATUS_TO_PB[status] if status else 0,
+        status=booking_views.STATUSES[status]
+        if status
+        else resources_pb2.BOOKING_STATUS_UNSPECIFIED,
         page_size=size,
         page_token=token,
     )
@@ -36,6 +41,7 @@ def _request(venue_id: str, status: str | None, size: int, token: str) -> pb.Lis
 
 @router.get(
     "",
+    response_model=Page[ProBookingOut],  # or CSV: the function's type says both
     responses={
         200: {
             "content": {"text/csv": {"schema": {"type": "string"}}},
@@ -51,20 +57,19 @@ async def list_pro_bookings(
         None
     ),
     accept: Annotated[str, Header(include_in_schema=False)] = "",
-) -> Page[ProBookingOut]:
+) -> Page[ProBookingOut] | StreamingResponse:
     """The bookings of the venues of the caller's offerers, newest first."""
     if csv_export.wants_csv(accept):
         return await _csv_export(booking, venue_id, status)
     reply = await booking.counter.ListProBookings(
         _request(venue_id, status, paging.page_size, paging.page_token)
     )
-    return Page(
-        items=[convert.pro_booking_out(item) for item in reply.bookings],
-        next_page_token=reply.next_page_token or None,
-    )
+    return page(map(booking_views.pro_booking_out, reply.bookings), reply.next_page_token)
 
 
-async def _csv_export(booking: Booking, venue_id: str, status: str | None) -> StreamingResponse:
+async def _csv_export(
+    booking: Booking, venue_id: str, status: ListedStatus | None
+) -> StreamingResponse:
     # The first page is asked before answering: a refusal is still a problem+json.
     first = await booking.counter.ListProBookings(_request(venue_id, status, CSV_PAGE_SIZE, ""))
 
@@ -72,7 +77,7 @@ async def _csv_export(booking: Booking, venue_id: str, status: str | None) -> St
         reply = first
         yield csv_export.header()
         while True:
-            rows = [csv_export.row(convert.pro_booking_out(item)) for item in reply.bookings]
+            rows = [csv_export.row(booking_views.pro_booking_out(item)) for item in reply.bookings]
             yield csv_export.csv_lines(rows)
             if not reply.next_page_token:
                 return

@@ -5,9 +5,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway import money_convert as convert
+from gateway import money_views
 from gateway.dependencies import ProPayments
-from gateway.routes.pagination import Paging
+from gateway.routes.pagination import Paging, page
 from gateway.schemas.common import Page, QueryText
 from gateway.schemas.money import BankAccountIn, BankAccountOut, PaymentDetailOut, PaymentOut
 from passculture.payments.v1 import bank_account_service_pb2, payment_service_pb2
@@ -26,7 +26,7 @@ async def put_bank_account(
             venue_id=venue_id, iban=body.iban, bic=body.bic, holder_name=body.holder_name
         )
     )
-    return convert.bank_account_out(reply.bank_account)
+    return money_views.bank_account_out(reply.bank_account)
 
 
 @router.get("/venues/{venue_id}/bank-account")
@@ -35,7 +35,7 @@ async def get_bank_account(venue_id: str, payments: ProPayments) -> BankAccountO
     reply = await payments.bank_accounts.GetBankAccount(
         bank_account_service_pb2.GetBankAccountRequest(venue_id=venue_id)
     )
-    return convert.bank_account_out(reply.bank_account)
+    return money_views.bank_account_out(reply.bank_account)
 
 
 @router.get("/payments")
@@ -50,10 +50,7 @@ async def list_payments(
             offerer_id=offerer_id, page_size=paging.page_size, page_token=paging.page_token
         )
     )
-    return Page(
-        items=[convert.payment_out(payment) for payment in reply.payments],
-        next_page_token=reply.next_page_token or None,
-    )
+    return page(map(money_views.payment_out, reply.payments), reply.next_page_token)
 
 
 @router.get("/payments/{payment_id}")
@@ -62,4 +59,4 @@ async def get_payment(payment_id: str, payments: ProPayments) -> PaymentDetailOu
     reply = await payments.payments.GetPayment(
         payment_service_pb2.GetPaymentRequest(payment_id=payment_id)
     )
-    return convert.payment_detail_out(reply.payment, reply.lines)
+    return money_views.payment_detail_out(reply.payment, reply.lines)

@@ -4,9 +4,9 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from gateway import convert
+from gateway import catalog_views
 from gateway.dependencies import PublicCatalog
-from gateway.routes.pagination import Paging
+from gateway.routes.pagination import Paging, page
 from gateway.schemas.common import Instant, Page, QueryText
 from gateway.schemas.search import OfferSummaryOut, PublicOfferOut
 from passculture.catalog.v1 import search_service_pb2 as pb
@@ -40,13 +40,10 @@ async def search_offers(
         starts_before=starts_before,
     )
     reply = await catalog.search.SearchOffers(request)
-    return Page(
-        items=[convert.offer_summary_out(offer) for offer in reply.offers],
-        next_page_token=reply.next_page_token or None,
-    )
+    return page(map(catalog_views.offer_summary_out, reply.offers), reply.next_page_token)
 
 
 @router.get("/{offer_id}")
 async def get_public_offer(offer_id: str, catalog: PublicCatalog) -> PublicOfferOut:
     reply = await catalog.search.GetPublicOffer(pb.GetPublicOfferRequest(offer_id=offer_id))
-    return convert.public_offer_out(reply)
+    return catalog_views.public_offer_out(reply)

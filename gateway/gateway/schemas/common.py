@@ -1,7 +1,7 @@
 """Shapes shared by every area: request body base, pages, problems, scalar types."""
 
 from datetime import UTC, datetime
-from typing import Annotated, Generic, Literal, TypeVar
+from typing import Annotated, Any, Generic, Literal, TypeVar
 
 from pydantic import (
     AfterValidator,
@@ -55,8 +55,9 @@ Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
 Feature = Literal["VF", "VO"]
 
-DEFAULT_PAGE_SIZE = 50
-MAX_PAGE_SIZE = 500
+# The default of a PATCH body's field that must not be null: absent, it is left out of the
+# update (`model_dump(exclude_unset=True)`); a JSON null is refused by the field's type.
+UNCHANGED: Any = None
 
 
 class RequestBody(BaseModel):

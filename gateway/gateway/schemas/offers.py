@@ -3,7 +3,16 @@ from typing import Literal
 
 from pydantic import BaseModel
 
-from gateway.schemas.common import Feature, Flag, Instant, Int32, Int64, RequestBody, Text
+from gateway.schemas.common import (
+    UNCHANGED,
+    Feature,
+    Flag,
+    Instant,
+    Int32,
+    Int64,
+    RequestBody,
+    Text,
+)
 
 OfferSource = Literal["MANUAL", "ALLOCINE"]
 
@@ -19,12 +28,12 @@ class OfferIn(RequestBody):
 class OfferPatch(RequestBody):
     """Only the fields present change; none of them may be null."""
 
-    is_active: Flag = None
-    title: Text = None
-    description: Text = None
-    poster_url: Text = None
-    duration_minutes: Int32 = None
-    is_duo: Flag = None
+    is_active: Flag = UNCHANGED
+    title: Text = UNCHANGED
+    description: Text = UNCHANGED
+    poster_url: Text = UNCHANGED
+    duration_minutes: Int32 = UNCHANGED
+    is_duo: Flag = UNCHANGED
 
 
 class OfferOut(BaseModel):
@@ -52,11 +61,11 @@ class StockIn(RequestBody):
 class StockPatch(RequestBody):
     """Only the fields present change; `quantity: null` makes the stock unlimited."""
 
-    price_cents: Int64 = None
+    price_cents: Int64 = UNCHANGED
     quantity: Int64 | None = None
-    booking_limit_at: Instant = None
-    starts_at: Instant = None
-    is_active: Flag = None
+    booking_limit_at: Instant = UNCHANGED
+    starts_at: Instant = UNCHANGED
+    is_active: Flag = UNCHANGED
 
 
 class StockOut(BaseModel):

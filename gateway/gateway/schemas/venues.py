@@ -1,6 +1,6 @@
 from pydantic import BaseModel, EmailStr
 
-from gateway.schemas.common import Coordinate, RequestBody, Text
+from gateway.schemas.common import UNCHANGED, Coordinate, RequestBody, Text
 
 
 class VenueIn(RequestBody):
@@ -21,14 +21,14 @@ class VenueIn(RequestBody):
 class VenuePatch(RequestBody):
     """Only the fields present change; `siret: null` (or "") removes the SIRET."""
 
-    name: Text = None
-    address: Text = None
-    postal_code: Text = None
-    city: Text = None
-    latitude: Coordinate = None
-    longitude: Coordinate = None
-    booking_email: EmailStr = None
-    timezone: Text = None
+    name: Text = UNCHANGED
+    address: Text = UNCHANGED
+    postal_code: Text = UNCHANGED
+    city: Text = UNCHANGED
+    latitude: Coordinate = UNCHANGED
+    longitude: Coordinate = UNCHANGED
+    booking_email: EmailStr = UNCHANGED
+    timezone: Text = UNCHANGED
     siret: Text | None = None
 
 

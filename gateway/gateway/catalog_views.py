@@ -1,39 +1,48 @@
-"""Conversions between the JSON models and the protobuf messages of the upstreams.
+"""The catalog's answers as JSON models, and the JSON bodies as the catalog's requests.
 
 Proto3 has no null: an empty string or an unset optional field becomes JSON null where the
 contract says so (a venue's `siret`, `duration_minutes`, unlimited quantities).
 """
 
-from datetime import UTC, datetime
+from collections.abc import Iterable, Mapping
+from datetime import datetime
+from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
+from gateway.proto_fields import instant, optional_int
 from gateway.schemas import accounts, offers, search, venues
-from passculture.catalog.v1 import offer_service_pb2, resources_pb2, venue_service_pb2
+from gateway.schemas.common import Feature
+from passculture.catalog.v1 import (
+    offer_service_pb2,
+    resources_pb2,
+    search_service_pb2,
+    venue_service_pb2,
+)
 
-FEATURE_TO_PB = {"VF": resources_pb2.FEATURE_VF, "VO": resources_pb2.FEATURE_VO}
+FEATURES: Mapping[Feature, resources_pb2.Feature] = {
+    "VF": resources_pb2.FEATURE_VF,
+    "VO": resources_pb2.FEATURE_VO,
+}
+FEATURE_NAMES = {value: name for name, value in FEATURES.items()}
+OFFERER_STATUS_NAMES: Mapping[resources_pb2.OffererStatus, accounts.OffererStatus] = {
+    resources_pb2.OFFERER_STATUS_PENDING: "PENDING",
+    resources_pb2.OFFERER_STATUS_VALIDATED: "VALIDATED",
+    resources_pb2.OFFERER_STATUS_REJECTED: "REJECTED",
+}
+OFFER_SOURCE_NAMES: Mapping[resources_pb2.OfferSource, offers.OfferSource] = {
+    resources_pb2.OFFER_SOURCE_MANUAL: "MANUAL",
+    resources_pb2.OFFER_SOURCE_ALLOCINE: "ALLOCINE",
+}
+
+AnyMessage = TypeVar("AnyMessage", bound=Message)
 
 
-def _enum_name(enum_type, value: int, prefix: str) -> str:
-    """OFFERER_STATUS_PENDING → PENDING."""
-    return enum_type.Name(value).removeprefix(prefix)
+def _features(values: Iterable[resources_pb2.Feature]) -> list[Feature]:
+    return [FEATURE_NAMES[value] for value in values]
 
 
-def _features(values) -> list[str]:
-    return [_enum_name(resources_pb2.Feature, value, "FEATURE_") for value in values]
-
-
-def _datetime(message: Message, field: str) -> datetime | None:
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(tzinfo=UTC)
-
-
-def _optional(message: Message, field: str):
-    return getattr(message, field) if message.HasField(field) else None
-
-
-def _set_fields(message: Message, values: dict) -> Message:
+def _set_fields(message: AnyMessage, values: dict[str, Any]) -> AnyMessage:
     """Sets fields from a dict; datetimes go into Timestamp fields."""
     for name, value in values.items():
         if isinstance(value, datetime):
@@ -61,7 +70,7 @@ def offerer_out(offerer: resources_pb2.Offerer) -> accounts.OffererOut:
         id=offerer.id,
         siren=offerer.siren,
         name=offerer.name,
-        status=_enum_name(resources_pb2.OffererStatus, offerer.status, "OFFERER_STATUS_"),
+        status=OFFERER_STATUS_NAMES[offerer.status],
     )
 
 
@@ -123,10 +132,10 @@ def offer_out(offer: resources_pb2.Offer) -> offers.OfferOut:
         title=offer.title,
         description=offer.description,
         poster_url=offer.poster_url,
-        duration_minutes=_optional(offer, "duration_minutes"),
+        duration_minutes=optional_int(offer, "duration_minutes"),
         is_duo=offer.is_duo,
         is_active=offer.is_active,
-        source=_enum_name(resources_pb2.OfferSource, offer.source, "OFFER_SOURCE_"),
+        source=OFFER_SOURCE_NAMES[offer.source],
     )
 
 
@@ -135,7 +144,7 @@ def create_stock_request(
 ) -> offer_service_pb2.CreateStockRequest:
     fields = body.model_dump(exclude_none=True, exclude={"features"})
     request = offer_service_pb2.CreateStockRequest(
-        offer_id=offer_id, features=[FEATURE_TO_PB[name] for name in body.features]
+        offer_id=offer_id, features=[FEATURES[name] for name in body.features]
     )
     return _set_fields(request, fields)
 
@@ -155,11 +164,11 @@ def stock_out(stock: resources_pb2.Stock) -> offers.StockOut:
     return offers.StockOut(
         id=stock.id,
         offer_id=stock.offer_id,
-        starts_at=_datetime(stock, "starts_at"),
+        starts_at=instant(stock, "starts_at"),
         price_cents=stock.price_cents,
-        quantity=_optional(stock, "quantity"),
+        quantity=optional_int(stock, "quantity"),
         booked_quantity=stock.booked_quantity,
-        booking_limit_at=_datetime(stock, "booking_limit_at"),
+        booking_limit_at=instant(stock, "booking_limit_at"),
         features=_features(stock.features),
         is_active=stock.is_active,
     )
@@ -168,7 +177,7 @@ def stock_out(stock: resources_pb2.Stock) -> offers.StockOut:
 # Search
 
 
-def venue_summary_out(venue) -> search.VenueSummaryOut:
+def venue_summary_out(venue: search_service_pb2.VenueSummary) -> search.VenueSummaryOut:
     return search.VenueSummaryOut(
         id=venue.id,
         name=venue.name,
@@ -178,38 +187,38 @@ def venue_summary_out(venue) -> search.VenueSummaryOut:
     )
 
 
-def offer_summary_out(offer) -> search.OfferSummaryOut:
+def offer_summary_out(offer: search_service_pb2.OfferSummary) -> search.OfferSummaryOut:
     return search.OfferSummaryOut(
         id=offer.id,
         title=offer.title,
         poster_url=offer.poster_url,
-        duration_minutes=_optional(offer, "duration_minutes"),
+        duration_minutes=optional_int(offer, "duration_minutes"),
         is_duo=offer.is_duo,
         venue=venue_summary_out(offer.venue),
         distance_km=offer.distance_km,
         min_price_cents=offer.min_price_cents,
-        next_starts_at=_datetime(offer, "next_starts_at"),
+        next_starts_at=instant(offer, "next_starts_at"),
     )
 
 
-def public_stock_out(stock) -> search.PublicStockOut:
+def public_stock_out(stock: search_service_pb2.PublicStock) -> search.PublicStockOut:
     return search.PublicStockOut(
         id=stock.id,
-        starts_at=_datetime(stock, "starts_at"),
+        starts_at=instant(stock, "starts_at"),
         price_cents=stock.price_cents,
-        remaining_quantity=_optional(stock, "remaining_quantity"),
+        remaining_quantity=optional_int(stock, "remaining_quantity"),
         features=_features(stock.features),
         is_bookable=stock.is_bookable,
     )
 
 
-def public_offer_out(offer) -> search.PublicOfferOut:
+def public_offer_out(offer: search_service_pb2.GetPublicOfferResponse) -> search.PublicOfferOut:
     return search.PublicOfferOut(
         id=offer.id,
         title=offer.title,
         description=offer.description,
         poster_url=offer.poster_url,
-        duration_minutes=_optional(offer, "duration_minutes"),
+        duration_minutes=optional_int(offer, "duration_minutes"),
         is_duo=offer.is_duo,
         venue=venue_summary_out(offer.venue),
         stocks=[public_stock_out(stock) for stock in offer.stocks],

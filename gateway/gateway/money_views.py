@@ -1,19 +1,13 @@
-"""Conversions from the payments service's protobuf messages to the JSON models."""
+"""The payments service's answers as JSON models."""
 
-from datetime import UTC, datetime
+from collections.abc import Iterable
+from typing import Any
 
-from google.protobuf.message import Message
-
+from gateway.proto_fields import optional_instant
 from gateway.schemas import money
 from passculture.payments.v1 import resources_pb2 as pb
 
 BASIS_POINTS = 10_000
-
-
-def _datetime(message: Message, field: str) -> datetime | None:
-    if not message.HasField(field):
-        return None
-    return getattr(message, field).ToDatetime(tzinfo=UTC)
 
 
 def bank_account_out(account: pb.BankAccount) -> money.BankAccountOut:
@@ -23,11 +17,11 @@ def bank_account_out(account: pb.BankAccount) -> money.BankAccountOut:
         bic=account.bic,
         holder_name=account.holder_name,
         status=pb.BankAccountStatus.Name(account.status).removeprefix("BANK_ACCOUNT_STATUS_"),
-        updated_at=_datetime(account, "updated_at"),
+        updated_at=optional_instant(account, "updated_at"),
     )
 
 
-def _payment_fields(payment: pb.Payment) -> dict:
+def _payment_fields(payment: pb.Payment) -> dict[str, Any]:
     return {
         "id": payment.id,
         "batch_id": payment.batch_id,
@@ -36,7 +30,7 @@ def _payment_fields(payment: pb.Payment) -> dict:
         "invoice_reference": payment.invoice_reference,
         "amount_cents": payment.amount_cents,
         "booking_count": payment.booking_count,
-        "created_at": _datetime(payment, "created_at"),
+        "created_at": optional_instant(payment, "created_at"),
     }
 
 
@@ -50,25 +44,27 @@ def line_out(line: pb.PaymentLine) -> money.PaymentLineOut:
         total_cents=line.total_cents,
         rate=line.rate_bps / BASIS_POINTS,
         reimbursed_cents=line.reimbursed_cents,
-        used_at=_datetime(line, "used_at"),
+        used_at=optional_instant(line, "used_at"),
     )
 
 
-def payment_detail_out(payment: pb.Payment, lines) -> money.PaymentDetailOut:
+def payment_detail_out(
+    payment: pb.Payment, lines: Iterable[pb.PaymentLine]
+) -> money.PaymentDetailOut:
     return money.PaymentDetailOut(
         **_payment_fields(payment), lines=[line_out(line) for line in lines]
     )
 
 
-def _batch_fields(batch: pb.PaymentBatch) -> dict:
+def _batch_fields(batch: pb.PaymentBatch) -> dict[str, Any]:
     return {
         "id": batch.id,
         "label": batch.label,
-        "cutoff": _datetime(batch, "cutoff"),
+        "cutoff": optional_instant(batch, "cutoff"),
         "payment_count": batch.payment_count,
         "booking_count": batch.booking_count,
         "total_cents": batch.total_cents,
-        "created_at": _datetime(batch, "created_at"),
+        "created_at": optional_instant(batch, "created_at"),
         "execution_date": batch.execution_date or None,
     }
 
@@ -77,7 +73,9 @@ def created_batch_out(batch: pb.PaymentBatch, created: bool) -> money.CreatedPay
     return money.CreatedPaymentBatchOut(**_batch_fields(batch), created=created)
 
 
-def batch_detail_out(batch: pb.PaymentBatch, payments) -> money.PaymentBatchDetailOut:
+def batch_detail_out(
+    batch: pb.PaymentBatch, payments: Iterable[pb.Payment]
+) -> money.PaymentBatchDetailOut:
     return money.PaymentBatchDetailOut(
         **_batch_fields(batch), payments=[payment_out(payment) for payment in payments]
     )
