@@ -2,12 +2,11 @@
 
 import uuid
 
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import reservations
 from passculture.booking.v1 import events_pb2 as booking_events
-from pclib.inbox import EventMeta, Handler
+from pclib.inbox import EventMeta, Handlers
 
 
 async def on_booking_cancelled(
@@ -17,6 +16,4 @@ async def on_booking_cancelled(
     await reservations.release(session, uuid.UUID(event.booking.booking_id))
 
 
-HANDLERS: dict[str, tuple[type[Message], Handler]] = {
-    "booking.cancelled": (booking_events.BookingCancelled, on_booking_cancelled)
-}
+HANDLERS: Handlers = {"booking.cancelled": (booking_events.BookingCancelled, on_booking_cancelled)}

@@ -13,7 +13,7 @@ from booking import events, lifecycle, models
 from booking.domain import rules
 from booking.domain.status import BookingStatus
 from passculture.catalog.v1 import events_pb2
-from pclib.inbox import EventMeta
+from pclib.inbox import EventMeta, Handlers
 from pclib.timestamps import to_datetime
 
 
@@ -87,7 +87,7 @@ async def on_stock_deleted(
             await events.record(session, cancelled)
 
 
-HANDLERS = {
+HANDLERS: Handlers = {
     "venue.upserted": (events_pb2.VenueUpserted, on_venue_upserted),
     "stock.updated": (events_pb2.StockUpdated, on_stock_updated),
     "stock.deleted": (events_pb2.StockDeleted, on_stock_deleted),

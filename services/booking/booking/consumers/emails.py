@@ -21,7 +21,7 @@ from booking import models, queries
 from booking.domain.status import CancellationReason
 from booking.settings import BookingSettings
 from passculture.booking.v1 import events_pb2
-from pclib.inbox import EventMeta
+from pclib.inbox import EventMeta, Handlers
 
 log = logging.getLogger(__name__)
 
@@ -189,7 +189,7 @@ async def _load(session: AsyncSession, facts: events_pb2.BookingFacts) -> Contex
     return Context(*view)
 
 
-def handlers(mailer: Mailer) -> dict:
+def handlers(mailer: Mailer) -> Handlers:
     """The emails consumer's handlers, by routing key of the booking service's events."""
 
     async def send_all(messages: list[EmailMessage], meta: EventMeta) -> None:

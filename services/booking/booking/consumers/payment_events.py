@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from booking import lifecycle
 from booking.domain.status import BookingStatus
 from passculture.payments.v1 import events_pb2
-from pclib.inbox import EventMeta
+from pclib.inbox import EventMeta, Handlers
 from pclib.timestamps import to_datetime
 
 log = logging.getLogger(__name__)
@@ -62,6 +62,6 @@ async def on_bookings_reimbursed(
     _report(event, ids, rows)
 
 
-HANDLERS = {
+HANDLERS: Handlers = {
     "booking.reimbursed": (events_pb2.BookingsReimbursed, on_bookings_reimbursed),
 }

@@ -4,13 +4,12 @@ transaction: a redelivered event changes nothing."""
 
 from datetime import UTC, datetime
 
-from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.booking.v1 import events_pb2
 from payments import ledger
-from pclib.inbox import EventMeta, Handler
+from pclib.inbox import EventMeta, Handlers
 
 
 def _when(stamp: Timestamp, has_it: bool, meta: EventMeta) -> datetime:
@@ -43,7 +42,7 @@ async def on_cancelled(
     await ledger.cancelled(session, event.booking, _starts_at(event.booking), at)
 
 
-HANDLERS: dict[str, tuple[type[Message], Handler]] = {
+HANDLERS: Handlers = {
     "booking.used": (events_pb2.BookingUsed, on_used),
     "booking.unused": (events_pb2.BookingUnused, on_unused),
     "booking.cancelled": (events_pb2.BookingCancelled, on_cancelled),

@@ -4,12 +4,11 @@ and offerers' names and SIRENs (a local copy, for admins putting a venue's bank 
 import uuid
 from datetime import UTC
 
-from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.catalog.v1 import events_pb2
 from payments import ledger, store
-from pclib.inbox import EventMeta, Handler
+from pclib.inbox import EventMeta, Handlers
 
 
 async def on_stock_updated(
@@ -32,7 +31,7 @@ async def on_venue_upserted(
     )
 
 
-HANDLERS: dict[str, tuple[type[Message], Handler]] = {
+HANDLERS: Handlers = {
     "stock.updated": (events_pb2.StockUpdated, on_stock_updated),
     "venue.upserted": (events_pb2.VenueUpserted, on_venue_upserted),
 }
