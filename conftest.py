@@ -1,1 +1,1 @@
-pytest_plugins = ["pclib.testing", "catalog.fixtures"]
+pytest_plugins = ["tests.support.pclib_fixtures", "tests.support.catalog_fixtures"]

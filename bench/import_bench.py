@@ -48,11 +48,11 @@ if str(REPO_ROOT / "services/import") not in sys.path:
 from importer.app import wiring
 from importer.daily import sync_all
 from importer.domain.programme import ImportSettings, build_programme
-from importer.feed_builder import programme
 from importer.provider_offers import to_send
 from importer.settings import ImporterSettings
 from pclib import migrations
 from pclib.db import drop_database, make_engine
+from tests.support.allocine_feeds import programme
 
 IMPORTER_MIGRATIONS = REPO_ROOT / "services/import/importer/migrations"
 API_KEY = "bench-allocine-key"

@@ -145,7 +145,7 @@ def _new_database() -> str:
 
 
 def _seed(database_url: str, lines: int, venues: int) -> float:
-    from payments.testing import new_iban
+    from tests.support.payments_helpers import new_iban
 
     started = time.perf_counter()
     with psycopg.connect(libpq_dsn(database_url), autocommit=True) as conn:

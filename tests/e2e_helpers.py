@@ -2,7 +2,7 @@
 
 import httpx
 
-from pclib import testing as pclib_testing
+from tests.support import pclib_fixtures as pclib_testing
 
 PROBLEM = "application/problem+json"
 WAIT_SECONDS = 20

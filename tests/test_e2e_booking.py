@@ -14,8 +14,8 @@ import httpx
 import pytest
 from e2e_helpers import eventually, ok, problem, token
 
-from booking.testing import birth_date_for_age
-from catalog.testing import new_siren, siret_of
+from tests.support.booking_helpers import birth_date_for_age
+from tests.support.catalog_helpers import new_siren, siret_of
 
 pytestmark = pytest.mark.e2e
 

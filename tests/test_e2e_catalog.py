@@ -8,7 +8,7 @@ import httpx
 import pytest
 from e2e_helpers import problem
 
-from catalog.testing import new_siren, siret_of
+from tests.support.catalog_helpers import new_siren, siret_of
 
 pytestmark = pytest.mark.e2e
 

@@ -16,8 +16,8 @@ import pytest
 from e2e_helpers import eventually, ok, problem, token
 from lxml import etree
 
-from booking.testing import birth_date_for_age
-from catalog.testing import new_siren, siret_of
+from tests.support.booking_helpers import birth_date_for_age
+from tests.support.catalog_helpers import new_siren, siret_of
 
 pytestmark = pytest.mark.e2e
 

@@ -712,6 +712,53 @@ def test_the_image_is_multi_stage_generates_the_protos_and_runs_unprivileged():
     assert "pip install" not in final_stage  # dependencies come built from the first stage
 
 
+# What test code looks like: pytest's files, test folders and the test support package.
+TEST_CODE = re.compile(r"(^|/)(tests?|testing)(/|$)|(^|/)(test_[^/]*|[^/]*_test|conftest)\.py$")
+
+
+def copied_sources(dockerfile: str) -> list[str]:
+    """The repository paths the Dockerfile's COPY lines take from the build context."""
+    sources = []
+    for line in dockerfile.splitlines():
+        parts = line.split()
+        if parts[:1] == ["COPY"] and not any(p.startswith("--from") for p in parts):
+            sources += [p.rstrip("/") for p in parts[1:-1] if not p.startswith("--")]
+    return sources
+
+
+def copied_test_code(dockerfile: str) -> list[str]:
+    """Test files and folders that the Dockerfile's COPY lines would put in the image."""
+    found = []
+    for source in copied_sources(dockerfile):
+        root = ROOT / source
+        paths = [root] if root.is_file() else [root, *root.rglob("*")]
+        found += [
+            str(path.relative_to(ROOT))
+            for path in paths
+            if "__pycache__" not in path.parts and TEST_CODE.search(str(path.relative_to(ROOT)))
+        ]
+    return found
+
+
+def test_the_image_holds_no_test_code():
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    assert "services/booking/booking" in copied_sources(dockerfile)
+    assert copied_test_code(dockerfile) == []
+
+
+def test_a_dockerfile_copying_test_code_fails_the_check():
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    broken = dockerfile.replace(
+        "COPY services/booking/booking ./services/booking/booking",
+        "COPY services/booking ./services/booking",
+    )
+    assert broken != dockerfile
+    assert "services/booking/tests/test_booking_saga.py" in copied_test_code(broken)
+    assert "tests/support/booking_helpers.py" in copied_test_code(
+        dockerfile + "\nCOPY tests/support ./tests/support\n"
+    )
+
+
 # --- negative controls: the checks fail on broken copies ------------------------------------
 
 

@@ -17,13 +17,13 @@ from sqlalchemy import text
 from catalog.__main__ import MIGRATIONS, create_admin
 from catalog.app import build_server
 from catalog.settings import CatalogSettings
-from catalog.testing import new_siren, siret_of
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import make_engine, make_session_factory
 from pclib.grpc_server import GrpcServer
-from pclib.testing import migrated_session_database
+from tests.support.catalog_helpers import new_siren, siret_of
+from tests.support.pclib_fixtures import migrated_session_database
 
 PASSWORD = "correct horse battery"
 ADMIN_EMAIL = "admin@passculture.example.com"
@@ -260,7 +260,7 @@ def booking_settings(booking_db_url, catalog_server, jwt_keys):
 @pytest.fixture
 async def booking_server(booking_engine, verifier, booking_settings) -> AsyncIterator[str]:
     """The booking gRPC server on a free port, calling this test's catalog: its address."""
-    from booking.testing import running_booking
+    from tests.support.booking_helpers import running_booking
 
     async with running_booking(booking_engine, verifier, booking_settings) as (address, _):
         yield address
@@ -307,7 +307,7 @@ class BookingApi(Api):
     """The Api, plus young people, their credit and bookings (the gateway with booking)."""
 
     def young_body(self, *, age: int = 18, **fields) -> dict:
-        from booking.testing import birth_date_for_age
+        from tests.support.booking_helpers import birth_date_for_age
 
         return {
             "email": f"young-{uuid.uuid4().hex[:8]}@example.com",
@@ -410,7 +410,7 @@ async def payments_engine(payments_db_url):
 async def payments_server(payments_engine, payments_db_url, verifier, catalog_server, jwt_keys):
     """The payments gRPC server on a free port, calling this test's catalog: its address."""
     from payments.settings import PaymentsSettings
-    from payments.testing import running_payments
+    from tests.support.payments_helpers import running_payments
 
     settings = PaymentsSettings(
         database_url=payments_db_url,

@@ -4,9 +4,9 @@ import uuid
 
 import pytest
 
-from catalog.testing import new_siren
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.keys import ensure_key_pair
+from tests.support.catalog_helpers import new_siren
 
 PRO_ENDPOINTS = [
     ("GET", "/v1/pro/offerers"),

@@ -4,8 +4,8 @@ import uuid
 
 import pytest
 
-from booking.testing import birth_date_for_age
 from pclib.auth import TokenVerifier
+from tests.support.booking_helpers import birth_date_for_age
 
 PASSWORD = "correct horse battery"
 

@@ -9,10 +9,10 @@ from zoneinfo import ZoneInfo
 import pytest
 from lxml import etree
 
-from catalog.testing import siret_of
 from gateway.settings import GatewaySettings
 from payments.api.batches import CHUNK_BYTES
-from payments.testing import (
+from tests.support.catalog_helpers import siret_of
+from tests.support.payments_helpers import (
     IBAN_SAMPLE,
     Venue,
     new_iban,

@@ -2,7 +2,7 @@
 
 import pytest
 
-from catalog.testing import new_siren, siret_of
+from tests.support.catalog_helpers import new_siren, siret_of
 
 
 async def test_venue_timezone_comes_from_the_postal_code(api, pro):

@@ -13,7 +13,7 @@ from pclib.errors import NotFound
 from pclib.grpc_client import error_info
 from pclib.grpc_server import GrpcServer
 from pclib.keys import ensure_key_pair
-from pclib.testing import eventually
+from tests.support.pclib_fixtures import eventually
 
 SERVICE = "test.v1.EchoService"
 

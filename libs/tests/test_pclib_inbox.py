@@ -10,8 +10,8 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pclib.inbox import EventConsumer, EventMeta
-from pclib.testing import eventually, receive
 from pclib.topology import declare_consumer_queue, declare_exchange
+from tests.support.pclib_fixtures import eventually, receive
 
 
 class Recorder:

@@ -6,7 +6,7 @@ import socket
 from prometheus_client import CollectorRegistry, Gauge
 
 from pclib.metrics_push import push_metrics
-from pclib.testing import fake_pushgateway
+from tests.support.pclib_fixtures import fake_pushgateway
 
 
 def registry_with_a_gauge() -> CollectorRegistry:

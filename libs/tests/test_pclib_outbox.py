@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
-from pclib.testing import drain, eventually, observe, receive
+from tests.support.pclib_fixtures import drain, eventually, observe, receive
 
 
 async def add_events(engine, values: list[str], *, commit: bool = True) -> list[uuid.UUID]:

@@ -7,8 +7,8 @@ import pytest
 
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
-from booking.testing import BookingStubs, running_booking
 from pclib.db import make_engine
+from tests.support.booking_helpers import BookingStubs, running_booking
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import uuid
 import grpc
 import pytest
 
-from booking.testing import book, make_beneficiary, make_showtime
-from catalog.testing import auth, reason_of
 from passculture.booking.v1 import beneficiary_service_pb2 as beneficiaries_pb
 from passculture.booking.v1 import booking_service_pb2 as pb
 from passculture.booking.v1 import resources_pb2 as resources
+from tests.support.booking_helpers import book, make_beneficiary, make_showtime
+from tests.support.catalog_helpers import auth, reason_of
 
 SOME_ID = str(uuid.uuid4())
 

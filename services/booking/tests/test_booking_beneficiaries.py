@@ -8,9 +8,9 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from booking.testing import birth_date_for_age, make_beneficiary, with_key
-from catalog.testing import auth, reason_of
 from passculture.booking.v1 import beneficiary_service_pb2 as pb
+from tests.support.booking_helpers import birth_date_for_age, make_beneficiary, with_key
+from tests.support.catalog_helpers import auth, reason_of
 
 PASSWORD = "correct horse battery"
 

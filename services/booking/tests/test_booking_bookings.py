@@ -8,19 +8,19 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from booking.testing import (
+from passculture.booking.v1 import beneficiary_service_pb2 as beneficiaries_pb
+from passculture.booking.v1 import booking_service_pb2 as pb
+from passculture.booking.v1 import events_pb2
+from passculture.booking.v1 import resources_pb2 as resources
+from passculture.catalog.v1 import offer_service_pb2
+from tests.support.booking_helpers import (
     book,
     booked_quantity,
     make_beneficiary,
     make_showtime,
     outbox_events,
 )
-from catalog.testing import make_pro, make_venue, reason_of
-from passculture.booking.v1 import beneficiary_service_pb2 as beneficiaries_pb
-from passculture.booking.v1 import booking_service_pb2 as pb
-from passculture.booking.v1 import events_pb2
-from passculture.booking.v1 import resources_pb2 as resources
-from passculture.catalog.v1 import offer_service_pb2
+from tests.support.catalog_helpers import make_pro, make_venue, reason_of
 
 CREDIT = 30_000
 

@@ -12,16 +12,16 @@ from sqlalchemy import func, select
 
 from booking import models, worker
 from booking.consumers import catalog_events
-from booking.testing import isolated, outbox_events, store_booking, store_venue
-from catalog.testing import make_offer, make_pro, make_stock, make_venue
 from passculture.booking.v1 import events_pb2 as booking_events
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from pclib.db import make_session_factory
 from pclib.inbox import EventMeta
 from pclib.outbox import OutboxRelay
-from pclib.testing import consumed, eventually, running_consumers
 from pclib.topology import declare_exchange
+from tests.support.booking_helpers import isolated, outbox_events, store_booking, store_venue
+from tests.support.catalog_helpers import make_offer, make_pro, make_stock, make_venue
+from tests.support.pclib_fixtures import consumed, eventually, running_consumers
 
 H = timedelta(hours=1)
 

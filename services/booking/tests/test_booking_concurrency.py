@@ -15,9 +15,14 @@ from sqlalchemy import select, text
 from booking import credits, lifecycle
 from booking.domain.status import ACTIVE_STATUSES
 from booking.models import Credit
-from booking.testing import book, insert_beneficiaries, make_beneficiary, make_showtime
-from catalog.testing import make_pro, make_venue, reason_of
 from passculture.booking.v1 import resources_pb2 as resources
+from tests.support.booking_helpers import (
+    book,
+    insert_beneficiaries,
+    make_beneficiary,
+    make_showtime,
+)
+from tests.support.catalog_helpers import make_pro, make_venue, reason_of
 
 PLACES = 50
 YOUNG_PEOPLE = 500

@@ -11,13 +11,13 @@ import pytest
 from sqlalchemy import select, text
 
 from booking import models
-from booking.testing import outbox_events, running_booking, store_booking, store_venue
-from catalog.testing import auth, make_pro
 from passculture.booking.v1 import counter_service_pb2 as pb
 from passculture.booking.v1 import events_pb2
 from passculture.booking.v1 import resources_pb2 as res
 from pclib.grpc_client import error_info
-from pclib.testing import eventually
+from tests.support.booking_helpers import outbox_events, running_booking, store_booking, store_venue
+from tests.support.catalog_helpers import auth, make_pro
+from tests.support.pclib_fixtures import eventually
 
 NOT_FOUND = (grpc.StatusCode.NOT_FOUND, "COUNTERMARK_NOT_FOUND")
 

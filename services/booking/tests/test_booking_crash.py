@@ -25,7 +25,12 @@ from booking.catalog_client import CatalogClient
 from booking.domain.status import BookingStatus
 from booking.models import Booking
 from booking.saga import BookingSaga
-from booking.testing import (
+from passculture.booking.v1 import beneficiary_service_pb2 as beneficiaries_pb
+from passculture.booking.v1 import booking_service_pb2 as pb
+from passculture.booking.v1 import events_pb2
+from passculture.booking.v1 import resources_pb2 as resources
+from pclib.db import make_session_factory
+from tests.support.booking_helpers import (
     BookingStubs,
     book,
     booked_quantity,
@@ -33,13 +38,8 @@ from booking.testing import (
     make_showtime,
     outbox_events,
 )
-from passculture.booking.v1 import beneficiary_service_pb2 as beneficiaries_pb
-from passculture.booking.v1 import booking_service_pb2 as pb
-from passculture.booking.v1 import events_pb2
-from passculture.booking.v1 import resources_pb2 as resources
-from pclib.db import make_session_factory
-from pclib.tcp_proxy import free_port
-from pclib.testing import eventually
+from tests.support.pclib_fixtures import eventually
+from tests.support.tcp_proxy import free_port
 
 REPO = Path(__file__).resolve().parents[3]
 SOURCES = ("gen", "libs", "services/catalog", "services/booking")
@@ -79,11 +79,11 @@ async def start_booking_process(booking_settings, tmp_path):
             "JWT_PUBLIC_KEY_FILE": booking_settings.jwt_public_key_file,
             "GRPC_DRAIN_SECONDS": "1",
         }
-        log = (tmp_path / f"booking-{port}.log").open("wb")
         command = [str(CRASH_AFTER_RESERVE)] if crash_after_reserve else ["-m", "booking", "serve"]
-        process = await asyncio.create_subprocess_exec(
-            sys.executable, *command, env=env, stdout=log, stderr=log, cwd=REPO
-        )
+        with (tmp_path / f"booking-{port}.log").open("wb") as log:
+            process = await asyncio.create_subprocess_exec(
+                sys.executable, *command, env=env, stdout=log, stderr=log, cwd=REPO
+            )
         processes.append(process)
         address = f"127.0.0.1:{port}"
 

@@ -12,12 +12,12 @@ import pytest
 from aiosmtpd.controller import Controller
 
 from booking import events, worker
-from booking.testing import isolated, store_booking, store_venue
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
-from pclib.testing import consumed, eventually, running_consumers
 from pclib.timestamps import timestamp
+from tests.support.booking_helpers import isolated, store_booking, store_venue
+from tests.support.pclib_fixtures import consumed, eventually, running_consumers
 
 # Saturday 13 March 2027, 20:30 in Réunion (UTC+4).
 STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)

@@ -9,11 +9,11 @@ import pytest
 from sqlalchemy import select, text
 
 from booking import jobs, models
-from booking.testing import outbox_events, store_booking, store_venue
-from catalog.testing import auth
 from passculture.booking.v1 import events_pb2
 from passculture.booking.v1 import job_service_pb2 as pb
 from pclib.grpc_client import error_info
+from tests.support.booking_helpers import outbox_events, store_booking, store_venue
+from tests.support.catalog_helpers import auth
 
 H = timedelta(hours=1)
 MINUTE = timedelta(minutes=1)

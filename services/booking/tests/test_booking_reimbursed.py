@@ -14,15 +14,15 @@ from sqlalchemy import select
 
 from booking import models, worker
 from booking.consumers import payment_events
-from booking.testing import isolated, store_booking, store_venue
-from catalog.testing import make_pro
 from passculture.booking.v1 import counter_service_pb2 as counter_pb
 from passculture.payments.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.grpc_client import error_info
 from pclib.inbox import EventMeta
-from pclib.testing import consumed, eventually, running_consumers
 from pclib.topology import declare_exchange
+from tests.support.booking_helpers import isolated, store_booking, store_venue
+from tests.support.catalog_helpers import make_pro
+from tests.support.pclib_fixtures import consumed, eventually, running_consumers
 
 ROUTING_KEY = "booking.reimbursed"
 

@@ -15,20 +15,20 @@ from sqlalchemy import select, text
 from booking.credits import remaining_cents
 from booking.models import Booking, Credit
 from booking.saga import BookingSaga
-from booking.testing import (
+from passculture.booking.v1 import events_pb2
+from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
+from pclib.db import make_session_factory
+from pclib.errors import DomainError
+from tests.support.booking_helpers import (
     UnreliableCatalog,
     booked_quantity,
     insert_beneficiaries,
     make_showtime,
     outbox_events,
 )
-from catalog.testing import auth, reason_of
-from passculture.booking.v1 import events_pb2
-from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
-from pclib.db import make_session_factory
-from pclib.errors import DomainError
-from pclib.tcp_proxy import free_port
-from pclib.testing import eventually
+from tests.support.catalog_helpers import auth, reason_of
+from tests.support.pclib_fixtures import eventually
+from tests.support.tcp_proxy import free_port
 
 
 @pytest.fixture

@@ -5,8 +5,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from catalog.__main__ import MIGRATIONS
-from catalog.testing import Stubs, running_catalog
 from pclib.db import make_engine
+from tests.support.catalog_helpers import Stubs, running_catalog
 
 
 @pytest.fixture

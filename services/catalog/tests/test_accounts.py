@@ -3,9 +3,9 @@ import uuid
 import grpc
 import pytest
 
-from catalog.testing import auth, make_pro, new_siren, reason_of
 from passculture.catalog.v1 import account_service_pb2 as pb
 from passculture.catalog.v1 import resources_pb2
+from tests.support.catalog_helpers import auth, make_pro, new_siren, reason_of
 
 
 def account_request(**overrides) -> pb.CreateProAccountRequest:

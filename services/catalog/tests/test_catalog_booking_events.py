@@ -9,12 +9,12 @@ from prometheus_client import REGISTRY
 
 from catalog.__main__ import booking_events_consumer
 from catalog.settings import CatalogSettings
-from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue
 from passculture.booking.v1 import events_pb2 as booking_events
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
-from pclib.testing import eventually
 from pclib.topology import declare_exchange
+from tests.support.catalog_helpers import auth, make_offer, make_pro, make_stock, make_venue
+from tests.support.pclib_fixtures import eventually
 
 
 @pytest.fixture

@@ -6,11 +6,11 @@ import asyncio
 import pytest
 from sqlalchemy import text
 
-from catalog.testing import make_offer, make_pro, make_stock, make_venue
 from passculture.catalog.v1 import events_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from pclib.outbox import OutboxRelay
-from pclib.testing import drain, eventually, observe, receive
+from tests.support.catalog_helpers import make_offer, make_pro, make_stock, make_venue
+from tests.support.pclib_fixtures import drain, eventually, observe, receive
 
 
 @pytest.fixture

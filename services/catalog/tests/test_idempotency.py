@@ -5,9 +5,9 @@ import asyncio
 import grpc
 import pytest
 
-from catalog.testing import make_pro, make_venue, reason_of, siret_of
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb
+from tests.support.catalog_helpers import make_pro, make_venue, reason_of, siret_of
 
 
 def keyed(pro, key: str) -> tuple:

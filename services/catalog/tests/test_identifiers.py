@@ -7,8 +7,8 @@ from catalog.domain.identifiers import (
     is_valid_siret,
     siret_belongs_to,
 )
-from catalog.testing import luhn_complete, siret_of
 from pclib.france import timezone_for_postal_code
+from tests.support.catalog_helpers import luhn_complete, siret_of
 
 
 @pytest.mark.parametrize("siren", ["443061841", "552100554", "732829320", "356000000"])

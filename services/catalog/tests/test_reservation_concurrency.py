@@ -12,8 +12,15 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue, reason_of
 from passculture.catalog.v1 import reservation_service_pb2 as pb
+from tests.support.catalog_helpers import (
+    auth,
+    make_offer,
+    make_pro,
+    make_stock,
+    make_venue,
+    reason_of,
+)
 
 PLACES = 100
 CALLERS = 1_000

@@ -8,10 +8,17 @@ import pytest
 from sqlalchemy import text
 
 from catalog.reservations import RESERVE_SQL
-from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue, reason_of
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as pb
-from pclib.testing import eventually
+from tests.support.catalog_helpers import (
+    auth,
+    make_offer,
+    make_pro,
+    make_stock,
+    make_venue,
+    reason_of,
+)
+from tests.support.pclib_fixtures import eventually
 
 
 @pytest.fixture

@@ -10,7 +10,11 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from catalog.api.search import FAR_FUTURE, SEARCH_SQL
-from catalog.testing import (
+from catalog.timestamps import timestamp
+from passculture.catalog.v1 import offer_service_pb2 as offers_pb
+from passculture.catalog.v1 import search_service_pb2 as pb
+from pclib.db import libpq_dsn
+from tests.support.catalog_helpers import (
     PARIS,
     make_offer,
     make_pro,
@@ -19,10 +23,6 @@ from catalog.testing import (
     reason_of,
     siret_of,
 )
-from catalog.timestamps import timestamp
-from passculture.catalog.v1 import offer_service_pb2 as offers_pb
-from passculture.catalog.v1 import search_service_pb2 as pb
-from pclib.db import libpq_dsn
 
 LYON = (45.7640, 4.8357)
 VERSAILLES = (48.8049, 2.1204)  # ~17 km from Paris

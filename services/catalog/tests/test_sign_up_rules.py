@@ -1,8 +1,8 @@
 import pytest
 
 from catalog.domain.accounts import check_sign_up, normalised_email
-from catalog.testing import new_siren
 from pclib.errors import InvalidArgument
+from tests.support.catalog_helpers import new_siren
 
 
 def sign_up(**overrides):

@@ -3,10 +3,17 @@ import uuid
 import grpc
 import pytest
 
-from catalog.testing import auth, make_offer, make_pro, make_stock, make_venue, reason_of
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import resources_pb2
 from passculture.catalog.v1 import stock_service_pb2 as pb
+from tests.support.catalog_helpers import (
+    auth,
+    make_offer,
+    make_pro,
+    make_stock,
+    make_venue,
+    reason_of,
+)
 
 
 async def test_a_service_reads_a_stock_with_its_offer_venue_and_offerer(catalog, issuer):

@@ -2,8 +2,8 @@ import pytest
 
 from catalog.domain import geo
 from catalog.domain.venues import check_siret, check_timezone, check_venue
-from catalog.testing import new_siren, siret_of
 from pclib.errors import InvalidArgument
+from tests.support.catalog_helpers import new_siren, siret_of
 
 
 def venue(**overrides):

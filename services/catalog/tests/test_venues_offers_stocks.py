@@ -7,11 +7,18 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.testing import make_offer, make_pro, make_stock, make_venue, reason_of, siret_of
 from catalog.timestamps import timestamp
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb
+from tests.support.catalog_helpers import (
+    make_offer,
+    make_pro,
+    make_stock,
+    make_venue,
+    reason_of,
+    siret_of,
+)
 
 
 async def expect_error(call, code: grpc.StatusCode, reason: str):
@@ -189,7 +196,7 @@ async def test_pagination_of_venues(catalog, issuer):
 
 
 async def test_an_admin_sees_every_offerers_venue(catalog, issuer):
-    from catalog.testing import auth
+    from tests.support.catalog_helpers import auth
 
     pro = await make_pro(catalog, issuer)
     venue = await make_venue(catalog, pro)

@@ -9,8 +9,8 @@ import pytest
 from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
 from importer.settings import ImporterSettings
-from importer.testing import RunningImporter, running_importer
 from pclib.db import make_engine
+from tests.support.import_helpers import RunningImporter, running_importer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-allocine-key"

@@ -9,11 +9,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from catalog.testing import make_pro, make_venue, siret_of
 from importer import daily
 from importer.daily import sync_all
-from importer.testing import load_feed, put_settings, upcoming
-from pclib.testing import eventually
+from tests.support.catalog_helpers import make_pro, make_venue, siret_of
+from tests.support.import_helpers import load_feed, put_settings, upcoming
+from tests.support.pclib_fixtures import eventually
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPO = Path(__file__).resolve().parents[3]

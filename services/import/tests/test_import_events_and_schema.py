@@ -4,13 +4,13 @@ from pathlib import Path
 
 from alembic import command
 
-from catalog.testing import make_pro, make_venue
 from importer.__main__ import MIGRATIONS
-from importer.testing import load_feed, put_settings, sync_now, upcoming
 from passculture.importer.v1 import events_pb2
 from pclib.migrations import alembic_config
 from pclib.outbox import OutboxRelay
-from pclib.testing import observe, receive
+from tests.support.catalog_helpers import make_pro, make_venue
+from tests.support.import_helpers import load_feed, put_settings, sync_now, upcoming
+from tests.support.pclib_fixtures import observe, receive
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

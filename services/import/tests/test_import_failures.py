@@ -6,11 +6,11 @@ from pathlib import Path
 import pytest
 from prometheus_client import REGISTRY
 
-from catalog.testing import make_pro, make_venue, siret_of
 from importer.daily import sync_all
-from importer.testing import load_feed, put_settings, sync_now, upcoming
 from passculture.importer.v1 import importer_service_pb2 as pb
 from passculture.importer.v1 import resources_pb2
+from tests.support.catalog_helpers import make_pro, make_venue, siret_of
+from tests.support.import_helpers import load_feed, put_settings, sync_now, upcoming
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUCCEEDED, FAILED = resources_pb2.SYNC_STATUS_SUCCEEDED, resources_pb2.SYNC_STATUS_FAILED

@@ -8,7 +8,7 @@ import httpx
 
 from importer.domain.programme import ImportSettings, build_programme
 from importer.fake_allocine import DEMO_FEEDS, FakeAllocine, rebased
-from importer.feed_builder import edge, feed, movie, showtime
+from tests.support.allocine_feeds import edge, feed, movie, showtime
 
 DEMO_FEED = "VGhlYXRlcjpQMDU5MQ=="  # P0591, the demo theater
 

@@ -9,13 +9,13 @@ import httpx
 import pytest
 from fastapi import FastAPI
 
-from catalog.testing import make_pro, make_venue, siret_of
 from gateway.errors import install_problem_handlers
 from gateway.routes import pro_allocine
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Importer
-from importer.testing import load_feed, upcoming
 from pclib.auth import TokenVerifier
+from tests.support.catalog_helpers import make_pro, make_venue, siret_of
+from tests.support.import_helpers import load_feed, upcoming
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

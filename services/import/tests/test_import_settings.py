@@ -3,10 +3,10 @@
 import grpc
 import pytest
 
-from catalog.testing import auth, make_pro, make_venue, reason_of, siret_of
-from importer.testing import put_settings
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb
 from passculture.importer.v1 import importer_service_pb2 as pb
+from tests.support.catalog_helpers import auth, make_pro, make_venue, reason_of, siret_of
+from tests.support.import_helpers import put_settings
 
 
 async def expect_error(call, code: grpc.StatusCode, reason: str):

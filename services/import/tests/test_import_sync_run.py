@@ -7,13 +7,13 @@ from pathlib import Path
 import pytest
 from sqlalchemy import text
 
-from catalog.testing import make_pro, make_venue
 from importer.background import BackgroundSyncs
 from importer.domain.status import SyncStatus, SyncTrigger, ended
 from importer.sync_run import INTERRUPTED, SyncOutcome
-from importer.testing import load_feed, put_settings, sync_by_id, upcoming
 from passculture.importer.v1 import events_pb2, resources_pb2
-from pclib.testing import eventually
+from tests.support.catalog_helpers import make_pro, make_venue
+from tests.support.import_helpers import load_feed, put_settings, sync_by_id, upcoming
+from tests.support.pclib_fixtures import eventually
 
 FIXTURES = Path(__file__).parent / "fixtures"
 

@@ -6,11 +6,11 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from catalog.testing import auth
 from payments.__main__ import MIGRATIONS as PAYMENTS_MIGRATIONS
 from payments.settings import PaymentsSettings
-from payments.testing import PaymentsStubs, running_payments
 from pclib.db import make_engine
+from tests.support.catalog_helpers import auth
+from tests.support.payments_helpers import PaymentsStubs, running_payments
 
 
 @pytest.fixture

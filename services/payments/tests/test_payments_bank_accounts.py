@@ -7,16 +7,16 @@ import grpc
 import pytest
 from sqlalchemy import select
 
-from catalog.testing import auth, make_pro, make_venue, reason_of
 from passculture.catalog.v1 import events_pb2 as catalog_events
 from passculture.payments.v1 import bank_account_service_pb2 as pb
 from passculture.payments.v1 import resources_pb2
 from payments import models
 from payments.consumers.catalog_events import on_venue_upserted
 from payments.domain import bank_details
-from payments.testing import IBAN_SAMPLE, put_bank_account
 from pclib.db import make_session_factory
 from pclib.inbox import EventMeta
+from tests.support.catalog_helpers import auth, make_pro, make_venue, reason_of
+from tests.support.payments_helpers import IBAN_SAMPLE, put_bank_account
 
 COMPACT = IBAN_SAMPLE.replace(" ", "")
 # Right check digits, but a letter in the RIB key, which France wants numeric.

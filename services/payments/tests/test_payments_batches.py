@@ -10,7 +10,6 @@ from lxml import etree
 from payments_event_helpers import paid_bookings
 from sqlalchemy import select
 
-from catalog.testing import auth, reason_of
 from passculture.payments.v1 import batch_service_pb2 as pb
 from passculture.payments.v1 import events_pb2
 from passculture.payments.v1 import payment_service_pb2 as payment_pb
@@ -18,7 +17,8 @@ from payments import models
 from payments.batch.run import BOOKINGS_PER_EVENT
 from payments.domain.rates import PARIS
 from payments.sepa import pain001
-from payments.testing import (
+from tests.support.catalog_helpers import auth, reason_of
+from tests.support.payments_helpers import (
     create_batch,
     new_venue,
     sepa_file,

@@ -15,8 +15,13 @@ from sqlalchemy import func, select, text
 from payments import models
 from payments.batch import run
 from payments.batch.lock import BATCH_LOCK, hold_batches_off
-from payments.testing import create_batch, new_venue, store_bank_account, store_used_lines
-from pclib.testing import eventually
+from tests.support.payments_helpers import (
+    create_batch,
+    new_venue,
+    store_bank_account,
+    store_used_lines,
+)
+from tests.support.pclib_fixtures import eventually
 
 WAITING_FOR_BATCH_LOCK = text(
     "SELECT count(*) FROM pg_locks l JOIN pg_database d ON d.oid = l.database"

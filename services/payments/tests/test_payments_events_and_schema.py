@@ -13,10 +13,15 @@ from alembic import command
 
 from passculture.payments.v1 import events_pb2
 from payments.__main__ import BATCH_JOB, MIGRATIONS
-from payments.testing import create_batch, new_venue, store_bank_account, store_used_lines
 from pclib.migrations import alembic_config
 from pclib.outbox import OutboxRelay
-from pclib.testing import fake_pushgateway, observe, receive
+from tests.support.payments_helpers import (
+    create_batch,
+    new_venue,
+    store_bank_account,
+    store_used_lines,
+)
+from tests.support.pclib_fixtures import fake_pushgateway, observe, receive
 
 REPO = Path(__file__).resolve().parents[3]
 

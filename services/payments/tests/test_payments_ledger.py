@@ -11,7 +11,8 @@ from prometheus_client import REGISTRY
 
 from passculture.catalog.v1 import events_pb2 as catalog_events
 from payments import worker
-from payments.testing import (
+from pclib.topology import declare_exchange
+from tests.support.payments_helpers import (
     booking_facts,
     cancelled,
     isolated,
@@ -19,8 +20,7 @@ from payments.testing import (
     unused,
     used,
 )
-from pclib.testing import consumed, eventually, running_consumers
-from pclib.topology import declare_exchange
+from tests.support.pclib_fixtures import consumed, eventually, running_consumers
 
 
 def ago(**delta) -> datetime:

@@ -7,7 +7,7 @@ import pytest
 from lxml import etree
 
 from payments.sepa import pain001
-from payments.testing import BIC, new_iban
+from tests.support.payments_helpers import BIC, new_iban
 
 NS = {"p": pain001.NAMESPACE}
 DEBTOR = pain001.Debtor("pass Culture", "FR7630001007941234567890185", "BDFEFRPPCCT", "853318459")

@@ -6,10 +6,10 @@ from datetime import UTC, datetime, timedelta
 import grpc
 import pytest
 
-from catalog.testing import auth, make_pro, reason_of
 from passculture.payments.v1 import payment_service_pb2 as pb
-from payments.testing import Venue as LedgerVenue
-from payments.testing import create_batch, store_bank_account, store_used_lines
+from tests.support.catalog_helpers import auth, make_pro, reason_of
+from tests.support.payments_helpers import Venue as LedgerVenue
+from tests.support.payments_helpers import create_batch, store_bank_account, store_used_lines
 
 
 def ago(**delta) -> datetime:

@@ -8,9 +8,9 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.__main__ import MIGRATIONS
-from catalog.testing import Stubs, running_catalog
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
+from tests.support.catalog_helpers import Stubs, running_catalog
 
 
 @pytest.fixture

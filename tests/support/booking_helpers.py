@@ -1,10 +1,13 @@
 """Builders of booking data for tests (this service's and the cross-service ones)."""
 
+from __future__ import annotations
+
 import contextlib
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 
 import grpc
 from google.protobuf.message import Message
@@ -17,9 +20,8 @@ from booking.catalog_client import CatalogClient
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
 from booking.domain.credit import CREDIT_CENTS, expiry
+from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
 from booking.settings import BookingSettings
-from catalog.testing import Pro, make_offer, make_pro, make_stock, make_venue
-from catalog.testing import Stubs as CatalogStubs
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
     beneficiary_service_pb2_grpc,
@@ -32,17 +34,19 @@ from passculture.booking.v1 import (
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.db import make_session_factory
 from pclib.passwords import hash_password
+from tests.support.catalog_helpers import Pro, make_offer, make_pro, make_stock, make_venue
+from tests.support.catalog_helpers import Stubs as CatalogStubs
 
 
 @dataclass
 class BookingStubs:
-    beneficiaries: beneficiary_service_pb2_grpc.BeneficiaryServiceStub
-    bookings: booking_service_pb2_grpc.BookingServiceStub
-    counter: counter_service_pb2_grpc.CounterServiceStub
-    jobs: job_service_pb2_grpc.JobServiceStub
+    beneficiaries: beneficiary_service_pb2_grpc.BeneficiaryServiceAsyncStub
+    bookings: booking_service_pb2_grpc.BookingServiceAsyncStub
+    counter: counter_service_pb2_grpc.CounterServiceAsyncStub
+    jobs: job_service_pb2_grpc.JobServiceAsyncStub
 
     @classmethod
-    def on(cls, channel: grpc.aio.Channel) -> "BookingStubs":
+    def on(cls, channel: grpc.aio.Channel) -> BookingStubs:
         return cls(
             beneficiaries=beneficiary_service_pb2_grpc.BeneficiaryServiceStub(channel),
             bookings=booking_service_pb2_grpc.BookingServiceStub(channel),
@@ -81,7 +85,7 @@ def birth_date_for_age(age: int, today: date | None = None) -> date:
 class Young:
     id: str
     email: str
-    metadata: tuple
+    metadata: tuple[tuple[str, str], ...]
 
 
 async def make_beneficiary(
@@ -119,7 +123,7 @@ async def insert_beneficiaries(
     one shared password hash: for load tests, where signing each up would take minutes."""
     password_hash = await hash_password("correct horse battery")
     now = datetime.now(UTC)
-    people = [
+    people: list[dict[str, Any]] = [
         {
             "id": uuid.uuid4(),
             "email": f"storm-{uuid.uuid4().hex[:12]}@example.com",
@@ -170,10 +174,10 @@ async def make_showtime(
     issuer: TokenIssuer,
     *,
     pro: Pro | None = None,
-    venue=None,
+    venue: Any = None,
     is_duo: bool = False,
     title: str = "La Dernière Séance",
-    **stock_fields,
+    **stock_fields: Any,
 ) -> Showtime:
     """A film at a cinema with one showtime (3 days ahead, 8 € unless told otherwise), by a
     validated offerer unless `pro` says otherwise."""
@@ -195,11 +199,11 @@ class StoredBooking:
     venue: models.Venue
 
 
-def _uuid(value) -> uuid.UUID:
+def _uuid(value: object) -> uuid.UUID:
     return value if isinstance(value, uuid.UUID) else uuid.UUID(str(value))
 
 
-async def store_venue(engine: AsyncEngine, **fields) -> models.Venue:
+async def store_venue(engine: AsyncEngine, **fields: Any) -> models.Venue:
     """A venue of the local copy; `id` and `offerer_id` may be the catalog's (strings)."""
     values = {
         "id": uuid.uuid4(),
@@ -218,13 +222,13 @@ async def store_venue(engine: AsyncEngine, **fields) -> models.Venue:
     return venue
 
 
-def _status_defaults(status: str, booked_at: datetime) -> dict:
-    if status in ("USED", "REIMBURSED"):
-        return {"used_at": booked_at + timedelta(hours=1), "validated_by": "OFFERER"}
-    if status == "CANCELLED":
+def _status_defaults(status: str, booked_at: datetime) -> dict[str, Any]:
+    if status in (BookingStatus.USED, BookingStatus.REIMBURSED):
+        return {"used_at": booked_at + timedelta(hours=1), "validated_by": ValidationAuthor.OFFERER}
+    if status == BookingStatus.CANCELLED:
         return {
             "cancelled_at": booked_at + timedelta(hours=1),
-            "cancellation_reason": "BENEFICIARY",
+            "cancellation_reason": CancellationReason.BENEFICIARY,
         }
     return {}
 
@@ -233,11 +237,11 @@ async def store_booking(
     engine: AsyncEngine,
     venue: models.Venue,
     *,
-    status: str = "CONFIRMED",
+    status: str = BookingStatus.CONFIRMED,
     starts_at: datetime | None = None,
     booked_at: datetime | None = None,
-    young: dict | None = None,
-    **fields,
+    young: dict[str, Any] | None = None,
+    **fields: Any,
 ) -> StoredBooking:
     """A booking by a new young person (`young` overrides their fields). By default booked
     5 days ago for a showtime in 2 hours: past its cancellation limit, so validatable."""
@@ -342,9 +346,10 @@ def isolated(settings: BookingSettings, name: str) -> BookingSettings:
 async def booked_quantity(catalog_engine: AsyncEngine, stock_id: str) -> int:
     """The places the catalog counts as booked on a stock (read from its database)."""
     async with catalog_engine.connect() as conn:
-        return await conn.scalar(
+        booked: int = await conn.scalar(
             text("SELECT booked_quantity FROM stocks WHERE id = :id"), {"id": stock_id}
         )
+    return booked
 
 
 def lost_call() -> grpc.aio.AioRpcError:

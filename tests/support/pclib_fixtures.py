@@ -31,8 +31,8 @@ from pclib.db import database_name, drop_database, ensure_database, libpq_dsn
 from pclib.inbox import EventConsumer
 from pclib.keys import ensure_key_pair
 from pclib.migrations import upgrade
-from pclib.tcp_proxy import TcpProxy
 from pclib.topology import declare_consumer_queue, declare_exchange
+from tests.support.tcp_proxy import TcpProxy
 
 HOW_TO_START = (
     "{what} is needed: set {var} (e.g. {example}), or run a Docker engine so that "
