@@ -1,17 +1,15 @@
 """Protobuf fields read for the JSON models: Timestamps as aware UTC datetimes, and an unset
 optional field as None (proto3 has no null)."""
 
-from datetime import UTC, datetime
+from datetime import datetime
 
 from google.protobuf.message import Message
-from google.protobuf.timestamp_pb2 import Timestamp
+
+from pclib.timestamps import optional_datetime
 
 
 def optional_instant(message: Message, field: str) -> datetime | None:
-    if not message.HasField(field):
-        return None
-    timestamp: Timestamp = getattr(message, field)
-    return timestamp.ToDatetime(tzinfo=UTC)
+    return optional_datetime(message, field)
 
 
 def instant(message: Message, field: str) -> datetime:

@@ -2,6 +2,7 @@
 
 from datetime import UTC, datetime
 
+from google.protobuf.message import Message
 from google.protobuf.timestamp_pb2 import Timestamp
 
 
@@ -17,3 +18,11 @@ def optional_timestamp(value: datetime | None) -> Timestamp | None:
 
 def to_datetime(stamp: Timestamp) -> datetime:
     return stamp.ToDatetime(tzinfo=UTC)
+
+
+def optional_datetime(message: Message, field: str) -> datetime | None:
+    """The message's Timestamp field as a datetime, None when unset."""
+    if not message.HasField(field):
+        return None
+    stamp: Timestamp = getattr(message, field)
+    return to_datetime(stamp)

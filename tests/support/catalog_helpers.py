@@ -14,7 +14,6 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.app import build_server
 from catalog.domain.identifiers import luhn_valid
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -31,6 +30,7 @@ from passculture.catalog.v1 import (
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.db import make_session_factory
 from pclib.grpc_client import error_info
+from pclib.timestamps import timestamp
 
 PARIS = (48.8566, 2.3522)
 

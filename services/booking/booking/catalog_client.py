@@ -2,7 +2,7 @@
 
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 
 import grpc
 
@@ -18,6 +18,7 @@ from passculture.common.v1 import reasons as common
 from pclib.auth import ServiceToken, TokenIssuer
 from pclib.errors import DomainError, Unauthenticated, Unavailable
 from pclib.grpc_client import error_info
+from pclib.timestamps import to_datetime
 
 SERVICE_NAME = "booking"
 TOKEN_TTL_SECONDS = 600
@@ -115,7 +116,7 @@ class CatalogClient:
             offer_id=uuid.UUID(offer.id),
             offer_title=offer.title,
             is_duo=offer.is_duo,
-            starts_at=stock.starts_at.ToDatetime(tzinfo=UTC),
+            starts_at=to_datetime(stock.starts_at),
             price_cents=stock.price_cents,
             features=[FEATURES[feature] for feature in stock.features if feature in FEATURES],
             venue_id=uuid.UUID(venue.id),

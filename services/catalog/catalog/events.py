@@ -10,9 +10,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import models
 from catalog.resources import offerer_pb, venue_pb
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from pclib.outbox import add_event
+from pclib.timestamps import timestamp
 
 
 class Event(NamedTuple):

@@ -31,8 +31,8 @@ from catalog.domain.provider_import import (
 )
 from catalog.domain.status import OfferSource
 from catalog.resources import features_pb
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import resources_pb2
+from pclib.timestamps import timestamp
 
 SELECT_OFFERS = text("""
 SELECT id, provider_reference, title, description, poster_url, duration_minutes

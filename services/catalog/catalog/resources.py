@@ -4,10 +4,10 @@ from collections.abc import Iterable
 
 from catalog import models
 from catalog.domain.status import OffererStatus, OfferSource
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import resources_pb2 as pb
 from passculture.catalog.v1.reasons import Reason
 from pclib.errors import InvalidArgument
+from pclib.timestamps import timestamp
 
 OFFERER_STATUS = {
     OffererStatus.PENDING: pb.OFFERER_STATUS_PENDING,

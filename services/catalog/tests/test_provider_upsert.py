@@ -7,11 +7,11 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import provider_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
+from pclib.timestamps import timestamp
 from tests.support.catalog_helpers import auth, make_pro, make_venue, reason_of
 
 IN_3_DAYS = (datetime.now(UTC) + timedelta(days=3)).replace(microsecond=0)

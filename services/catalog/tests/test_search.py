@@ -10,10 +10,10 @@ from sqlalchemy import text
 from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from catalog.api.search import FAR_FUTURE, SEARCH_SQL
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import search_service_pb2 as pb
 from pclib.db import libpq_dsn
+from pclib.timestamps import timestamp
 from tests.support.catalog_helpers import (
     PARIS,
     make_offer,

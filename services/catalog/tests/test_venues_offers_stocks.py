@@ -7,10 +7,10 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import events_pb2, resources_pb2
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb
+from pclib.timestamps import timestamp
 from tests.support.catalog_helpers import (
     make_offer,
     make_pro,

@@ -2,14 +2,13 @@
 answers the same message)."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Protocol
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from importer.domain.status import SyncStatus, SyncTrigger
 from passculture.importer.v1 import events_pb2
 from passculture.importer.v1 import resources_pb2 as pb
+from pclib.timestamps import optional_timestamp
 
 FINISHED_EVENT = "sync.finished"
 
@@ -64,23 +63,15 @@ class SyncView(Protocol):
     def feed_unchanged(self) -> bool: ...
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    ts = Timestamp()
-    ts.FromDatetime(value.astimezone(UTC))
-    return ts
-
-
 def sync_pb(sync: SyncView) -> pb.Sync:
     return pb.Sync(
         id=str(sync.id),
         venue_id=str(sync.venue_id),
         status=STATUS[sync.status],
         trigger=TRIGGER[sync.trigger],
-        created_at=timestamp(sync.created_at),
-        started_at=timestamp(sync.started_at),
-        finished_at=timestamp(sync.finished_at),
+        created_at=optional_timestamp(sync.created_at),
+        started_at=optional_timestamp(sync.started_at),
+        finished_at=optional_timestamp(sync.finished_at),
         offers_created=sync.offers_created,
         offers_updated=sync.offers_updated,
         stocks_created=sync.stocks_created,

@@ -9,10 +9,10 @@ import pytest
 from prometheus_client import REGISTRY
 from sqlalchemy import text
 
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.importer.v1 import events_pb2, resources_pb2
 from passculture.importer.v1 import importer_service_pb2 as pb
+from pclib.timestamps import timestamp
 from tests.support.allocine_feeds import edge, movie, showtime
 from tests.support.catalog_helpers import make_pro, make_venue, siret_of
 from tests.support.import_helpers import load_feed, put_settings, sync_now, upcoming

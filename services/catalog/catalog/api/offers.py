@@ -13,7 +13,6 @@ from catalog.domain.status import OfferSource
 from catalog.ids import filter_id
 from catalog.models import Offer, Stock, Venue
 from catalog.resources import features_from_pb, offer_pb, stock_pb
-from catalog.timestamps import optional_datetime, to_datetime
 from passculture.catalog.v1 import offer_service_pb2 as pb
 from passculture.catalog.v1 import offer_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
@@ -21,6 +20,7 @@ from pclib import pagination
 from pclib.auth import Principal
 from pclib.errors import InvalidArgument
 from pclib.idempotency import idempotent
+from pclib.timestamps import optional_datetime, to_datetime
 
 OFFER_FIELDS = ("title", "description", "poster_url", "duration_minutes", "is_duo", "is_active")
 

@@ -9,13 +9,13 @@ from catalog import reservations
 from catalog.domain.status import ReservationStatus
 from catalog.ids import parse_id
 from catalog.models import StockReservation
-from catalog.timestamps import timestamp
 from passculture.catalog.v1 import reservation_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
 from pclib.auth import require_role
 from pclib.db import autocommit_engine
 from pclib.errors import InvalidArgument, NotFound
+from pclib.timestamps import timestamp
 
 STATUS = {
     ReservationStatus.RESERVED: pb.RESERVATION_STATUS_RESERVED,

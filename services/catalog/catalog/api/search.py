@@ -19,13 +19,13 @@ from catalog.domain.status import OffererStatus
 from catalog.ids import parse_id
 from catalog.models import Offer, Offerer, Stock, Venue
 from catalog.resources import features_pb
-from catalog.timestamps import optional_datetime, timestamp
 from passculture.catalog.v1 import search_service_pb2 as pb
 from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
 from pclib import pagination
 from pclib.db import autocommit_engine
 from pclib.errors import NotFound
+from pclib.timestamps import optional_datetime, timestamp
 
 FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 

@@ -2,9 +2,9 @@
 importer.events, which the `sync.finished` event carries too)."""
 
 from importer.domain.theater_ids import relay_id
-from importer.events import timestamp
 from importer.models import AllocineVenue
 from passculture.importer.v1 import resources_pb2 as pb
+from pclib.timestamps import optional_timestamp
 
 
 def settings_pb(venue: AllocineVenue) -> pb.AllocineSettings:
@@ -16,5 +16,5 @@ def settings_pb(venue: AllocineVenue) -> pb.AllocineSettings:
         quantity=venue.quantity,
         is_duo=venue.is_duo,
         enabled=venue.enabled,
-        updated_at=timestamp(venue.updated_at),
+        updated_at=optional_timestamp(venue.updated_at),
     )

@@ -9,12 +9,13 @@ from passculture.payments.v1 import batch_service_pb2 as pb
 from passculture.payments.v1 import batch_service_pb2_grpc as pb_grpc
 from passculture.payments.v1.reasons import Reason
 from payments import store
-from payments.api.convert import batch_pb, parse_id, payment_pb, to_datetime
+from payments.api.convert import batch_pb, parse_id, payment_pb
 from payments.batch.run import create_batch
 from payments.domain.batch_dates import sepa_filename
 from payments.sepa.pain001 import Debtor
 from pclib.auth import require_role
 from pclib.errors import NotFound
+from pclib.timestamps import to_datetime
 
 CHUNK_BYTES = 64 * 1024
 

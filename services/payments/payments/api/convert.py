@@ -1,9 +1,6 @@
 """Conversions between the payments service's rows and its protobuf messages, and of ids."""
 
 import uuid
-from datetime import UTC, datetime
-
-from google.protobuf.timestamp_pb2 import Timestamp
 
 from passculture.payments.v1 import resources_pb2 as pb
 from passculture.payments.v1.reasons import Reason
@@ -11,6 +8,7 @@ from payments.domain.bank_details import mask_iban
 from payments.domain.status import BankAccountStatus
 from payments.models import BankAccount, Payment, PaymentBatch, PaymentLine
 from pclib.errors import NotFound
+from pclib.timestamps import optional_timestamp
 
 STATUS = {BankAccountStatus.ACCEPTED: pb.BANK_ACCOUNT_STATUS_ACCEPTED}
 
@@ -23,18 +21,6 @@ def parse_id(value: str, reason: Reason) -> uuid.UUID:
         raise NotFound(reason, "not found") from None
 
 
-def timestamp(value: datetime | None) -> Timestamp | None:
-    if value is None:
-        return None
-    stamp = Timestamp()
-    stamp.FromDatetime(value.astimezone(UTC))
-    return stamp
-
-
-def to_datetime(stamp: Timestamp) -> datetime:
-    return stamp.ToDatetime(tzinfo=UTC)
-
-
 def bank_account_pb(account: BankAccount) -> pb.BankAccount:
     return pb.BankAccount(
         venue_id=str(account.venue_id),
@@ -43,7 +29,7 @@ def bank_account_pb(account: BankAccount) -> pb.BankAccount:
         bic=account.bic,
         holder_name=account.holder_name,
         status=STATUS[account.status],
-        updated_at=timestamp(account.updated_at),
+        updated_at=optional_timestamp(account.updated_at),
     )
 
 
@@ -56,7 +42,7 @@ def payment_pb(payment: Payment) -> pb.Payment:
         invoice_reference=payment.invoice_reference,
         amount_cents=payment.amount_cents,
         booking_count=payment.booking_count,
-        created_at=timestamp(payment.created_at),
+        created_at=optional_timestamp(payment.created_at),
     )
 
 
@@ -66,7 +52,7 @@ def line_pb(line: PaymentLine) -> pb.PaymentLine:
         total_cents=line.total_cents,
         rate_bps=line.rate_bps,
         reimbursed_cents=line.reimbursed_cents,
-        used_at=timestamp(line.used_at),
+        used_at=optional_timestamp(line.used_at),
     )
 
 
@@ -74,10 +60,10 @@ def batch_pb(batch: PaymentBatch) -> pb.PaymentBatch:
     return pb.PaymentBatch(
         id=str(batch.id),
         label=batch.label,
-        cutoff=timestamp(batch.cutoff),
+        cutoff=optional_timestamp(batch.cutoff),
         payment_count=batch.payment_count,
         booking_count=batch.booking_count,
         total_cents=batch.total_cents,
-        created_at=timestamp(batch.created_at),
+        created_at=optional_timestamp(batch.created_at),
         execution_date=batch.execution_date.isoformat(),
     )

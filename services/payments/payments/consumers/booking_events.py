@@ -10,17 +10,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from passculture.booking.v1 import events_pb2
 from payments import ledger
 from pclib.inbox import EventMeta, Handlers
+from pclib.timestamps import to_datetime
 
 
 def _when(stamp: Timestamp, has_it: bool, meta: EventMeta) -> datetime:
     """When the booking changed: the event's own time, else the message's (to the second)."""
     if has_it:
-        return stamp.ToDatetime(tzinfo=UTC)
+        return to_datetime(stamp)
     return meta.occurred_at or datetime.now(UTC)
 
 
 def _starts_at(facts: events_pb2.BookingFacts) -> datetime:
-    return facts.starts_at.ToDatetime(tzinfo=UTC)
+    return to_datetime(facts.starts_at)
 
 
 async def on_used(session: AsyncSession, event: events_pb2.BookingUsed, meta: EventMeta) -> None:

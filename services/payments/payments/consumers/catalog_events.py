@@ -2,13 +2,13 @@
 and offerers' names and SIRENs (a local copy, for admins putting a venue's bank account)."""
 
 import uuid
-from datetime import UTC
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.catalog.v1 import events_pb2
 from payments import ledger, store
 from pclib.inbox import EventMeta, Handlers
+from pclib.timestamps import to_datetime
 
 
 async def on_stock_updated(
@@ -16,9 +16,7 @@ async def on_stock_updated(
 ) -> None:
     if not event.HasField("previous_starts_at"):
         return
-    await ledger.move_showtime(
-        session, event.stock.id, event.stock.starts_at.ToDatetime(tzinfo=UTC)
-    )
+    await ledger.move_showtime(session, event.stock.id, to_datetime(event.stock.starts_at))
 
 
 async def on_venue_upserted(
