@@ -31,6 +31,7 @@ from booking.domain.countermark import new_countermark
 from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
 from booking.models import Booking, Venue
 from passculture.booking.v1 import events_pb2
+from passculture.booking.v1.reasons import Reason
 
 COUNTERMARK_ATTEMPTS = 20
 
@@ -75,7 +76,7 @@ async def confirm(
     return booking, events.created(booking, venue)
 
 
-async def fail(session: AsyncSession, booking_id: uuid.UUID, reason: str) -> Booking | None:
+async def fail(session: AsyncSession, booking_id: uuid.UUID, reason: Reason) -> Booking | None:
     """PENDING → FAILED (the seats were refused, or never reserved in time): it no longer counts
     against anything. None when it was no longer PENDING."""
     return await _settle(
