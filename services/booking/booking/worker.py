@@ -11,11 +11,18 @@ from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from pclib.db import make_session_factory
 from pclib.inbox import EventConsumer
+from pclib.mail import Mailer
 
 
-def consumers(engine: AsyncEngine, settings: BookingSettings) -> list[EventConsumer]:
+def mailer(settings: BookingSettings) -> Mailer:
+    return Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_timeout_seconds)
+
+
+def consumers(
+    engine: AsyncEngine, settings: BookingSettings, mail: Mailer | None = None
+) -> list[EventConsumer]:
     """One durable quorum queue per consumer, each bound to the events it handles."""
-    email_handlers = emails.handlers(emails.Mailer(settings))
+    email_handlers = emails.handlers(mail or mailer(settings), settings.smtp_sender)
     return [
         EventConsumer(
             engine,
@@ -45,11 +52,15 @@ async def run_worker(
     engine: AsyncEngine, catalog: CatalogClient, settings: BookingSettings, stop: asyncio.Event
 ) -> None:
     saga = BookingSaga(make_session_factory(engine), catalog)
-    await asyncio.gather(
-        *(consumer.run(stop) for consumer in consumers(engine, settings)),
-        saga.run_reconciler(
-            stop,
-            interval=settings.reconcile_interval_seconds,
-            older_than=settings.reconcile_after_seconds,
-        ),
-    )
+    mail = mailer(settings)
+    try:
+        await asyncio.gather(
+            *(consumer.run(stop) for consumer in consumers(engine, settings, mail)),
+            saga.run_reconciler(
+                stop,
+                interval=settings.reconcile_interval_seconds,
+                older_than=settings.reconcile_after_seconds,
+            ),
+        )
+    finally:
+        await mail.close()

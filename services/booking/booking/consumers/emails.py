@@ -4,24 +4,22 @@ cancellation, and to the young person when the cinema cancelled.
 A consumer, not a step of the booking: a slow or unreachable SMTP server never slows or fails a
 booking. A failed send raises, so the inbox rolls back and the event comes back later (with a
 backoff, dead-lettered after the delivery limit). Delivery is at least once: a redelivery after
-a partial failure may send an email twice.
+a partial failure may send an email twice. The worker keeps one SMTP connection (pclib.mail).
 """
 
 import logging
 import uuid
 from dataclasses import dataclass
-from email.message import EmailMessage
-from email.utils import formataddr
+from email.message import Message
 from zoneinfo import ZoneInfo
 
-import aiosmtplib
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking import models, queries
 from booking.domain.status import CancellationReason
-from booking.settings import BookingSettings
 from passculture.booking.v1 import events_pb2
 from pclib.inbox import EventMeta, Handlers
+from pclib.mail import Mailer, address, text_message
 
 log = logging.getLogger(__name__)
 
@@ -42,21 +40,6 @@ MONTHS = (
 )
 
 
-class Mailer:
-    """Sends over SMTP, one connection per email (a few emails per booking at most)."""
-
-    def __init__(self, settings: BookingSettings) -> None:
-        self.host = settings.smtp_host
-        self.port = settings.smtp_port
-        self.sender = settings.smtp_sender
-        self.timeout = settings.smtp_timeout_seconds
-
-    async def send(self, message: EmailMessage) -> None:
-        if "From" not in message:
-            message["From"] = self.sender
-        await aiosmtplib.send(message, hostname=self.host, port=self.port, timeout=self.timeout)
-
-
 # --- what the emails say --------------------------------------------------------------------
 
 
@@ -65,6 +48,8 @@ class Context:
     booking: models.Booking
     beneficiary: models.Beneficiary
     venue: models.Venue
+    # The From header (settings.smtp_sender).
+    sender: str
 
 
 def _one_line(text: str) -> str:
@@ -114,23 +99,26 @@ def _booking_lines(context: Context, *, with_countermark: bool) -> list[str]:
     ]
 
 
-def _email(to: str, subject: str, lines: list[str], reply_to: str | None = None) -> EmailMessage:
-    message = EmailMessage()
-    message["To"] = to
-    message["Subject"] = _one_line(subject)
-    if reply_to:
-        message["Reply-To"] = reply_to
-    message.set_content("\n".join(lines) + "\n")
-    return message
+def _email(
+    context: Context, to: str, subject: str, lines: list[str], reply_to: str | None = None
+) -> Message:
+    return text_message(
+        sender=context.sender,
+        to=to,
+        subject=subject,
+        body="\n".join(lines) + "\n",
+        reply_to=reply_to,
+    )
 
 
 def _young_address(context: Context) -> str:
     young = context.beneficiary
-    return formataddr((_one_line(f"{young.first_name} {young.last_name}"), young.email))
+    return address(f"{young.first_name} {young.last_name}", young.email)
 
 
-def new_booking_email(context: Context) -> EmailMessage:
+def new_booking_email(context: Context) -> Message:
     return _email(
+        context,
         context.venue.booking_email,
         f"Nouvelle réservation pass Culture : {film(context)}, {local_date(context)} à "
         f"{local_hour(context)}",
@@ -145,9 +133,10 @@ def new_booking_email(context: Context) -> EmailMessage:
     )
 
 
-def cancellation_email(context: Context, *, by_cinema: bool) -> EmailMessage:
+def cancellation_email(context: Context, *, by_cinema: bool) -> Message:
     who = "par votre établissement" if by_cinema else "par le bénéficiaire"
     return _email(
+        context,
         context.venue.booking_email,
         f"Réservation annulée : {film(context)}, {local_date(context)} à {local_hour(context)}",
         [
@@ -159,9 +148,10 @@ def cancellation_email(context: Context, *, by_cinema: bool) -> EmailMessage:
     )
 
 
-def cancelled_by_cinema_email(context: Context) -> EmailMessage:
+def cancelled_by_cinema_email(context: Context) -> Message:
     booking, venue = context.booking, context.venue
     return _email(
+        context,
         _young_address(context),
         f"Votre réservation pour {film(context)} a été annulée par le cinéma",
         [
@@ -182,17 +172,17 @@ def cancelled_by_cinema_email(context: Context) -> EmailMessage:
 # --- the consumer's handlers ----------------------------------------------------------------
 
 
-async def _load(session: AsyncSession, facts: events_pb2.BookingFacts) -> Context:
+async def _load(session: AsyncSession, facts: events_pb2.BookingFacts, sender: str) -> Context:
     view = await queries.by_id(session, uuid.UUID(facts.booking_id))
     if view is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")
-    return Context(*view)
+    return Context(*view, sender=sender)
 
 
-def handlers(mailer: Mailer) -> Handlers:
+def handlers(mailer: Mailer, sender: str) -> Handlers:
     """The emails consumer's handlers, by routing key of the booking service's events."""
 
-    async def send_all(messages: list[EmailMessage], meta: EventMeta) -> None:
+    async def send_all(messages: list[Message], meta: EventMeta) -> None:
         for message in messages:
             if message["To"]:
                 await mailer.send(message)
@@ -202,13 +192,13 @@ def handlers(mailer: Mailer) -> Handlers:
     async def on_created(
         session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
     ) -> None:
-        context = await _load(session, event.booking)
+        context = await _load(session, event.booking, sender)
         await send_all([new_booking_email(context)], meta)
 
     async def on_cancelled(
         session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
     ) -> None:
-        context = await _load(session, event.booking)
+        context = await _load(session, event.booking, sender)
         by_cinema = event.reason == CancellationReason.OFFERER
         messages = [cancellation_email(context, by_cinema=by_cinema)]
         if by_cinema:

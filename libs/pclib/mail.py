@@ -1,0 +1,92 @@
+"""Email over SMTP: one connection kept open per process (reconnected when the server dropped
+it), and messages built with the email package's MIME classes (compat32): its newer
+EmailMessage API parses every header it is given, several times the cost of the message.
+
+Addresses and subjects may hold any character: they are encoded (RFC 2047) here.
+"""
+
+import asyncio
+import logging
+from email.header import Header
+from email.message import Message
+from email.mime.text import MIMEText
+from email.utils import formataddr, getaddresses, make_msgid, parseaddr
+
+import aiosmtplib
+
+log = logging.getLogger(__name__)
+
+# What a dropped connection looks like (the server's idle timeout, a restart): send again once
+# on a new connection. A message sent twice is possible then, as with any at-least-once sender.
+DROPPED = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+
+
+def address(name: str, email: str) -> str:
+    """A header's address with a display name in any script."""
+    return formataddr((" ".join(name.split()), email), charset="utf-8")
+
+
+def text_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    body: str,
+    reply_to: str | None = None,
+    message_id: str | None = None,
+) -> Message:
+    """A plain-text email. `sender`, `to` and `reply_to` are header values (`address(...)`, or a
+    bare email); a line break in the subject is folded away (a header is one line)."""
+    message = MIMEText(body, "plain", "utf-8")
+    message["From"] = _encoded(sender)
+    message["To"] = _encoded(to)
+    message["Subject"] = Header(" ".join(subject.split()), "utf-8", header_name="Subject").encode()
+    message["Message-ID"] = message_id or make_msgid(
+        domain=parseaddr(sender)[1].rpartition("@")[2] or None
+    )
+    if reply_to:
+        message["Reply-To"] = _encoded(reply_to)
+    return message
+
+
+def _encoded(value: str) -> str:
+    name, email = parseaddr(value)
+    return address(name, email) if name else email
+
+
+class Mailer:
+    """Sends messages on one SMTP connection, opened on first use."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self._smtp = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout)
+        # One conversation at a time on the connection.
+        self._lock = asyncio.Lock()
+
+    async def send(self, message: Message) -> None:
+        sender = parseaddr(message["From"])[1]
+        recipients = [email for _, email in getaddresses(message.get_all("To", [])) if email]
+        content = message.as_bytes()
+        async with self._lock:
+            try:
+                await self._send(sender, recipients, content)
+            except DROPPED as error:
+                log.info("SMTP connection dropped (%r): sending again on a new one", error)
+                self._smtp.close()
+                await self._send(sender, recipients, content)
+            except BaseException:
+                # Refused, timed out, cancelled: the conversation's state is unknown.
+                self._smtp.close()
+                raise
+
+    async def _send(self, sender: str, recipients: list[str], content: bytes) -> None:
+        if not self._smtp.is_connected:
+            await self._smtp.connect()
+        await self._smtp.sendmail(sender, recipients, content)
+
+    async def close(self) -> None:
+        async with self._lock:
+            if self._smtp.is_connected:
+                try:
+                    await self._smtp.quit()
+                except aiosmtplib.SMTPException:
+                    self._smtp.close()

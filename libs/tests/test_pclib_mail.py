@@ -1,0 +1,113 @@
+"""pclib.mail against a real SMTP server (aiosmtpd): one connection for many messages, a new one
+when the server dropped it, and headers in any script."""
+
+import asyncio
+import email
+import socket
+from email.policy import default as default_policy
+
+import pytest
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPServer
+
+from pclib.mail import Mailer, address, text_message
+
+
+class Mailbox:
+    def __init__(self) -> None:
+        self.received: list[email.message.EmailMessage] = []
+        self.connections = 0
+
+    async def handle_EHLO(self, server, session, envelope, hostname, responses):
+        self.connections += 1
+        session.host_name = hostname
+        return responses
+
+    async def handle_DATA(self, server: SMTPServer, session, envelope):
+        self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
+        return "250 OK"
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+class Server:
+    """An SMTP server on a fixed port that can stop and start again (a new Controller each time:
+    one cannot start twice)."""
+
+    def __init__(self) -> None:
+        self.mailbox = Mailbox()
+        self.port = free_port()
+        self._controller: Controller | None = None
+
+    async def start(self) -> None:
+        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        await asyncio.to_thread(self._controller.start)
+
+    async def stop(self) -> None:
+        if self._controller is not None:
+            await asyncio.to_thread(self._controller.stop)
+            self._controller = None
+
+
+@pytest.fixture
+async def server():
+    smtp = Server()
+    await smtp.start()
+    yield smtp
+    await smtp.stop()
+
+
+def message(number: int):
+    return text_message(
+        sender="pass Culture <ne-pas-repondre@passculture.app>",
+        to=address("Léa Martin", "lea@example.com"),
+        subject=f"Réservation n°{number}\nconfirmée",
+        body="Bonjour Léa,\n",
+        reply_to="resa@cinema.test",
+    )
+
+
+async def test_messages_share_one_connection(server):
+    mailbox = server.mailbox
+    mailer = Mailer("127.0.0.1", server.port, timeout=2)
+    for number in range(3):
+        await mailer.send(message(number))
+    await mailer.close()
+    assert mailbox.connections == 1
+    first = mailbox.received[0]
+    assert first["Subject"] == "Réservation n°0 confirmée"
+    assert first["To"].addresses[0].display_name == "Léa Martin"
+    assert first["To"].addresses[0].addr_spec == "lea@example.com"
+    assert first["From"].addresses[0].addr_spec == "ne-pas-repondre@passculture.app"
+    assert first["Reply-To"] == "resa@cinema.test"
+    assert first.get_content() == "Bonjour Léa,\n"
+
+
+async def test_a_dropped_connection_is_opened_again(server):
+    mailbox = server.mailbox
+    mailer = Mailer("127.0.0.1", server.port, timeout=2)
+    await mailer.send(message(1))
+    # The server restarts: the open connection is dead.
+    await server.stop()
+    await server.start()
+    await mailer.send(message(2))
+    await mailer.close()
+    assert [m["Subject"] for m in mailbox.received] == [
+        "Réservation n°1 confirmée",
+        "Réservation n°2 confirmée",
+    ]
+    assert mailbox.connections == 2
+
+
+async def test_an_unreachable_server_raises(server):
+    await server.stop()
+    mailer = Mailer("127.0.0.1", server.port, timeout=2)
+    with pytest.raises(ConnectionError):
+        await mailer.send(message(1))
+    await server.start()
+    await mailer.send(message(2))
+    await mailer.close()
