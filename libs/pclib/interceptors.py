@@ -1,7 +1,5 @@
-"""Server interceptors: Prometheus metrics, caller authentication, domain errors → gRPC status.
-
-Order matters: metrics (outermost, sees the final code) → errors → auth (innermost). Each wraps
-unary-unary calls and unary-stream calls (whose handlers are async generators).
+"""The server interceptor: Prometheus metrics, caller authentication, domain errors → gRPC status,
+for unary-unary calls and unary-stream calls (whose handlers are async generators).
 """
 
 from __future__ import annotations  # grpc's generic types are generic to type checkers only
@@ -9,7 +7,7 @@ from __future__ import annotations  # grpc's generic types are generic to type c
 import logging
 import time
 from collections.abc import AsyncIterator, Awaitable, Callable
-from typing import TYPE_CHECKING, NoReturn, TypeVar, cast
+from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import grpc
 from google.protobuf import any_pb2
@@ -74,71 +72,15 @@ def _wrap(
     return handler
 
 
-def _split_method(full_method: str) -> tuple[str, str]:
-    service, _, method = full_method.lstrip("/").rpartition("/")
-    return service, method
-
-
 _CODES_BY_NUMBER = {code.value[0]: code for code in grpc.StatusCode}
 
 
-def _code_name(context: Context[Request, Response], default: grpc.StatusCode) -> str:
+def _code(context: Context[Request, Response], default: grpc.StatusCode) -> grpc.StatusCode:
     """The status the call ended with (the aio context gives a StatusCode, an int, or None)."""
     code = context.code()
     if isinstance(code, int):
-        code = _CODES_BY_NUMBER.get(code, grpc.StatusCode.UNKNOWN)
-    return (code or default).name
-
-
-class MetricsInterceptor(grpc.aio.ServerInterceptor):
-    async def intercept_service(
-        self,
-        continuation: Continuation[Request, Response],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler[Request, Response] | None:
-        service, method = _split_method(handler_call_details.method)
-
-        def record(code: str, start: float) -> None:
-            HANDLED.labels(service, method, code).inc()
-            HANDLING_SECONDS.labels(service, method, code).observe(time.perf_counter() - start)
-
-        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
-            async def measured(request: Request, context: Context[Request, Response]) -> Response:
-                start = time.perf_counter()
-                code = "OK"
-                try:
-                    response = await behavior(request, context)
-                    code = _code_name(context, grpc.StatusCode.OK)
-                    return response
-                except BaseException:
-                    code = _code_name(context, grpc.StatusCode.UNKNOWN)
-                    raise
-                finally:
-                    record(code, start)
-
-            return measured
-
-        def wrap_stream(
-            behavior: StreamBehavior[Request, Response],
-        ) -> StreamBehavior[Request, Response]:
-            async def measured(
-                request: Request, context: Context[Request, Response]
-            ) -> AsyncIterator[Response]:
-                start = time.perf_counter()
-                code = "OK"
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                    code = _code_name(context, grpc.StatusCode.OK)
-                except BaseException:
-                    code = _code_name(context, grpc.StatusCode.UNKNOWN)
-                    raise
-                finally:
-                    record(code, start)
-
-            return measured
-
-        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
+        return _CODES_BY_NUMBER.get(code, grpc.StatusCode.UNKNOWN)
+    return code or default
 
 
 def status_of(error: DomainError) -> grpc.Status:
@@ -155,78 +97,55 @@ def status_of(error: DomainError) -> grpc.Status:
     return status
 
 
-async def _abort(error: Exception, context: Context[Request, Response], method: str) -> NoReturn:
-    """Ends the call with the status `error` stands for."""
+def _domain_error(error: Exception, method: str) -> DomainError | None:
+    """What an exception stands for to the caller; None for a bug (logged by the caller)."""
+    if isinstance(error, DomainError):
+        return error
     if isinstance(error, DataError):
         # PostgreSQL refused a value the checks let through (e.g. a NUL character).
         log.warning("invalid value in %s", method, exc_info=error)
-        error = InvalidArgument(Reason.INVALID_VALUE, "a value is not valid")
-    if isinstance(error, DomainError):
-        status = status_of(error)
+        return InvalidArgument(Reason.INVALID_VALUE, "a value is not valid")
+    return None
+
+
+async def _abort(error: Exception, context: Context[Request, Response], method: str) -> NoReturn:
+    """Ends the call with the status `error` stands for."""
+    refusal = _domain_error(error, method)
+    if refusal is not None:
+        status = status_of(refusal)
         await context.abort(status.code, status.details, status.trailing_metadata)
     log.error("unexpected error in %s", method, exc_info=error)
     await context.abort(grpc.StatusCode.INTERNAL, "internal error")
 
 
-class ErrorInterceptor(grpc.aio.ServerInterceptor):
-    """Domain errors become their status; anything unexpected is logged and becomes INTERNAL."""
-
-    async def intercept_service(
-        self,
-        continuation: Continuation[Request, Response],
-        handler_call_details: grpc.HandlerCallDetails,
-    ) -> Handler[Request, Response] | None:
-        method = handler_call_details.method
-
-        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
-            async def guarded(request: Request, context: Context[Request, Response]) -> Response:
-                try:
-                    return await behavior(request, context)
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as error:
-                    await _abort(error, context, method)
-
-            return guarded
-
-        def wrap_stream(
-            behavior: StreamBehavior[Request, Response],
-        ) -> StreamBehavior[Request, Response]:
-            async def guarded(
-                request: Request, context: Context[Request, Response]
-            ) -> AsyncIterator[Response]:
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                except grpc.aio.AbortError:
-                    raise
-                except Exception as error:
-                    await _abort(error, context, method)
-
-            return guarded
-
-        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
-
-
-def _metadata_text(details: grpc.HandlerCallDetails, key: str) -> str:
-    """A text metadata value of the call ("" when absent; binary keys end in -bin)."""
-    for name, value in details.invocation_metadata or ():
-        if name == key and isinstance(value, str):
+def _authorization(context: Context[Request, Response]) -> str:
+    """The call's `authorization` metadata ("" when absent)."""
+    for name, value in context.invocation_metadata() or ():
+        if name == "authorization" and isinstance(value, str):
             return value
     return ""
 
 
-class AuthInterceptor(grpc.aio.ServerInterceptor):
-    """Checks the caller's bearer token, if any, and makes it the current principal.
+class _Method:
+    """What every call of one method goes through: its metrics (the label children looked up
+    once), domain errors → status (anything unexpected is logged and becomes INTERNAL), and
+    the caller's bearer token → the current principal."""
 
-    Anonymous calls go through with no principal: each RPC decides (pclib.auth.require_role).
-    A token that is present but invalid is refused here.
-    """
-
-    def __init__(self, verifier: TokenVerifier) -> None:
+    def __init__(self, full_method: str, verifier: TokenVerifier) -> None:
+        self.name = full_method
         self._verifier = verifier
+        service, _, method = full_method.lstrip("/").rpartition("/")
+        self._handled = {
+            code: HANDLED.labels(service, method, code.name) for code in grpc.StatusCode
+        }
+        self._seconds = {
+            code: HANDLING_SECONDS.labels(service, method, code.name) for code in grpc.StatusCode
+        }
 
-    def _principal(self, authorization: str) -> Principal | None:
+    def principal(self, context: Context[Request, Response]) -> Principal | None:
+        """The caller, from its bearer token; None when anonymous (each RPC decides, with
+        pclib.auth.require_role). A token that is present but invalid is refused."""
+        authorization = _authorization(context)
         if not authorization:
             return None
         scheme, _, token = authorization.partition(" ")
@@ -234,42 +153,88 @@ class AuthInterceptor(grpc.aio.ServerInterceptor):
             raise Unauthenticated(Reason.INVALID_TOKEN, "expected a Bearer token")
         return self._verifier.verify(token)
 
+    def record(self, code: grpc.StatusCode, start: float) -> None:
+        self._handled[code].inc()
+        self._seconds[code].observe(time.perf_counter() - start)
+
+    def unary(self, behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
+        async def call(request: Request, context: Context[Request, Response]) -> Response:
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            reset_token = None
+            try:
+                reset_token = set_principal(self.principal(context))
+                response = await behavior(request, context)
+                code = _code(context, grpc.StatusCode.OK)
+                return response
+            except grpc.aio.AbortError:
+                code = _code(context, grpc.StatusCode.UNKNOWN)
+                raise
+            except Exception as error:
+                code = getattr(_domain_error(error, self.name), "code", grpc.StatusCode.INTERNAL)
+                await _abort(error, context, self.name)
+            except BaseException:  # cancelled: the caller went away or gave up
+                code = _code(context, grpc.StatusCode.CANCELLED)
+                raise
+            finally:
+                if reset_token is not None:
+                    reset_principal(reset_token)
+                self.record(code, start)
+
+        return call
+
+    def stream(
+        self, behavior: StreamBehavior[Request, Response]
+    ) -> StreamBehavior[Request, Response]:
+        async def call(
+            request: Request, context: Context[Request, Response]
+        ) -> AsyncIterator[Response]:
+            start = time.perf_counter()
+            code = grpc.StatusCode.OK
+            reset_token = None
+            try:
+                reset_token = set_principal(self.principal(context))
+                async for response in behavior(request, context):
+                    yield response
+                code = _code(context, grpc.StatusCode.OK)
+            except grpc.aio.AbortError:
+                code = _code(context, grpc.StatusCode.UNKNOWN)
+                raise
+            except Exception as error:
+                code = getattr(_domain_error(error, self.name), "code", grpc.StatusCode.INTERNAL)
+                await _abort(error, context, self.name)
+            except BaseException:
+                code = _code(context, grpc.StatusCode.CANCELLED)
+                raise
+            finally:
+                if reset_token is not None:
+                    reset_principal(reset_token)
+                self.record(code, start)
+
+        return call
+
+
+class ServiceInterceptor(grpc.aio.ServerInterceptor):
+    """Metrics, errors and authentication for every call, in one wrapper per method, built on
+    the method's first call and kept: a call then costs one function call, not three
+    interceptors' closures rebuilt each time."""
+
+    def __init__(self, verifier: TokenVerifier) -> None:
+        self._verifier = verifier
+        self._handlers: dict[str, Handler[Any, Any] | None] = {}
+
     async def intercept_service(
         self,
         continuation: Continuation[Request, Response],
         handler_call_details: grpc.HandlerCallDetails,
     ) -> Handler[Request, Response] | None:
-        authorization = _metadata_text(handler_call_details, "authorization")
-
-        def wrap(behavior: Behavior[Request, Response]) -> Behavior[Request, Response]:
-            async def authenticated(
-                request: Request, context: Context[Request, Response]
-            ) -> Response:
-                reset_token = set_principal(self._principal(authorization))
-                try:
-                    return await behavior(request, context)
-                finally:
-                    reset_principal(reset_token)
-
-            return authenticated
-
-        def wrap_stream(
-            behavior: StreamBehavior[Request, Response],
-        ) -> StreamBehavior[Request, Response]:
-            async def authenticated(
-                request: Request, context: Context[Request, Response]
-            ) -> AsyncIterator[Response]:
-                reset_token = set_principal(self._principal(authorization))
-                try:
-                    async for response in behavior(request, context):
-                        yield response
-                finally:
-                    reset_principal(reset_token)
-
-            return authenticated
-
-        return _wrap(await continuation(handler_call_details), wrap, wrap_stream)
+        method = handler_call_details.method
+        if method not in self._handlers:
+            wrapper = _Method(method, self._verifier)
+            handler = await continuation(handler_call_details)
+            self._handlers[method] = _wrap(handler, wrapper.unary, wrapper.stream)
+        return self._handlers[method]
 
 
 def server_interceptors(verifier: TokenVerifier) -> list[grpc.aio.ServerInterceptor]:
-    return [MetricsInterceptor(), ErrorInterceptor(), AuthInterceptor(verifier)]
+    return [ServiceInterceptor(verifier)]

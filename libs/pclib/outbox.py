@@ -96,6 +96,25 @@ async def add_event(session: AsyncSession, routing_key: str, message: Message) -
     return event_id
 
 
+# An event's outbox row written by the very statement that makes the change, as a data-modifying
+# CTE's follow-up: `INSERT INTO outbox OUTBOX_COLUMNS SELECT OUTBOX_VALUES FROM changed`, with
+# `outbox_params(routing_key, message)` among the statement's (psycopg) parameters. The row is
+# written only when the CTE changed something, and atomically with it.
+OUTBOX_COLUMNS = "(id, routing_key, message_type, payload, created_at)"
+OUTBOX_VALUES = (
+    "%(event_id)s, %(routing_key)s, %(message_type)s, %(payload)s, clock_timestamp()"
+)
+
+
+def outbox_params(routing_key: str, message: Message) -> dict[str, object]:
+    return {
+        "event_id": uuid.uuid4(),
+        "routing_key": routing_key,
+        "message_type": message.DESCRIPTOR.full_name,
+        "payload": message.SerializeToString(),
+    }
+
+
 def _to_amqp(row: Row) -> aio_pika.Message:
     return aio_pika.Message(
         row.payload,

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -20,7 +21,12 @@ from booking.catalog_client import CatalogClient
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
 from booking.domain.credit import CREDIT_CENTS, expiry
-from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
+from booking.domain.status import (
+    ACTIVE_STATUSES,
+    BookingStatus,
+    CancellationReason,
+    ValidationAuthor,
+)
 from booking.settings import BookingSettings
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
@@ -32,7 +38,7 @@ from passculture.booking.v1 import (
     resources_pb2,
 )
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
-from pclib.db import make_session_factory
+from pclib.db import make_pool, make_session_factory
 from pclib.passwords import hash_password
 from tests.support.catalog_helpers import Pro, make_offer, make_pro, make_stock, make_venue
 from tests.support.catalog_helpers import Stubs as CatalogStubs
@@ -61,13 +67,25 @@ async def running_booking(
 ) -> AsyncIterator[tuple[str, BookingStubs]]:
     """The booking gRPC server on a free port, talking to the catalog of `settings`."""
     catalog_channel, catalog = catalog_client(settings)
-    server = build_server(engine, verifier, catalog, settings)
-    port = await server.start(0, host="127.0.0.1")
-    address = f"127.0.0.1:{port}"
-    async with grpc.aio.insecure_channel(address) as channel:
-        yield address, BookingStubs.on(channel)
-    await server.stop(0)
+    async with open_pool(settings.database_url) as pool:
+        server = build_server(engine, pool, verifier, catalog, settings)
+        port = await server.start(0, host="127.0.0.1")
+        address = f"127.0.0.1:{port}"
+        async with grpc.aio.insecure_channel(address) as channel:
+            yield address, BookingStubs.on(channel)
+        await server.stop(0)
     await catalog_channel.close()
+
+
+@contextlib.asynccontextmanager
+async def open_pool(database_url: str, size: int = 5) -> AsyncIterator[AsyncConnectionPool]:
+    """The service's psycopg pool (the saga's), open."""
+    pool = make_pool(database_url, size)
+    await pool.open()
+    try:
+        yield pool
+    finally:
+        await pool.close()
 
 
 def birth_date_for_age(age: int, today: date | None = None) -> date:
@@ -295,6 +313,8 @@ async def store_booking(
         booked_at=booked_at,
         **values,
     )
+    # The credit holds what its active bookings hold, as the booking path keeps it.
+    credit.spent_cents = booking.total_cents if status in ACTIVE_STATUSES else 0
     async with make_session_factory(engine).begin() as session:
         for row in (beneficiary, credit, booking):  # no relationships: the order is ours
             session.add(row)

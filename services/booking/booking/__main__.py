@@ -15,7 +15,7 @@ import asyncio
 import logging
 from pathlib import Path
 
-from booking.app import build_server, catalog_client
+from booking.app import build_server, catalog_client, databases
 from booking.jobs import auto_use
 from booking.settings import BookingSettings
 from booking.worker import consumers, run_worker
@@ -32,18 +32,20 @@ log = logging.getLogger("booking")
 
 
 async def serve(settings: BookingSettings) -> None:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    engine, pool = databases(settings)
     catalog_channel, catalog = catalog_client(settings)
     server = build_server(
-        engine, TokenVerifier.from_file(settings.jwt_public_key_file), catalog, settings
+        engine, pool, TokenVerifier.from_file(settings.jwt_public_key_file), catalog, settings
     )
     start_metrics_server(settings.metrics_port)
+    await pool.open()
     try:
         await serve_until_stopped(
             server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
         )
     finally:
         await catalog_channel.close()
+        await pool.close()
         await engine.dispose()
 
 
@@ -54,13 +56,15 @@ async def relay(settings: BookingSettings) -> None:
 
 
 async def worker(settings: BookingSettings) -> None:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    engine, pool = databases(settings)
     catalog_channel, catalog = catalog_client(settings)
     start_metrics_server(settings.metrics_port)
+    await pool.open()
     try:
-        await run_worker(engine, catalog, settings, stop_event_on_signals())
+        await run_worker(engine, pool, catalog, settings, stop_event_on_signals())
     finally:
         await catalog_channel.close()
+        await pool.close()
         await engine.dispose()
 
 

@@ -3,6 +3,7 @@
 from types import ModuleType
 
 import grpc
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.api.beneficiaries import BeneficiaryServicer
@@ -23,7 +24,7 @@ from passculture.booking.v1 import (
     job_service_pb2_grpc,
 )
 from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import make_session_factory
+from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_client import channel
 from pclib.grpc_server import GrpcServer
 
@@ -39,14 +40,23 @@ def catalog_client(settings: BookingSettings) -> tuple[grpc.aio.Channel, Catalog
     return catalog_channel, CatalogClient(catalog_channel, issuer, settings.catalog_timeout_seconds)
 
 
+def databases(settings: BookingSettings) -> tuple[AsyncEngine, AsyncConnectionPool]:
+    """The service's database: an engine for most work, and a psycopg pool for the booking
+    saga's statements (its hot path); open the pool before use. At most 2 x DB_POOL_SIZE
+    connections in all, as every service."""
+    engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
+    return engine, make_pool(settings.database_url, settings.db_pool_size)
+
+
 def build_server(
     engine: AsyncEngine,
+    pool: AsyncConnectionPool,
     verifier: TokenVerifier,
     catalog: CatalogClient,
     settings: BookingSettings,
 ) -> GrpcServer:
     sessions = make_session_factory(engine)
-    saga = BookingSaga(sessions, catalog)
+    saga = BookingSaga(pool, catalog)
     return GrpcServer(
         [
             (

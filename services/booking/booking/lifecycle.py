@@ -18,94 +18,192 @@ conditional UPDATEs, safe against a concurrent request path and reconciler.
 """
 
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from psycopg import AsyncConnection
+from psycopg.errors import UniqueViolation
+from psycopg.rows import class_row, dict_row
 from sqlalchemy import Row, func, literal, select, update
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from booking import events
+from booking.domain import credit as credit_rules
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
-from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
-from booking.models import Booking, Venue
+from booking.domain.credit import CreditState
+from booking.domain.status import (
+    ACTIVE_STATUSES,
+    BookingStatus,
+    CancellationReason,
+    ValidationAuthor,
+)
+from booking.models import Beneficiary, Booking, Credit, Venue
 from passculture.booking.v1 import events_pb2
 from passculture.booking.v1.reasons import Reason
+from pclib.outbox import OUTBOX_COLUMNS, OUTBOX_VALUES, outbox_params
 
 COUNTERMARK_ATTEMPTS = 20
 
+# --- the saga's transitions: one statement each, on a psycopg connection ----------------------
+# The request path runs them in autocommit (one round trip each); the reconciler inside the
+# transaction that locked the booking. The credit is a counter (credits.spent_cents) reserved
+# by a conditional UPDATE, as the catalog reserves seats: the row lock serialises a young
+# person's bookings and PostgreSQL re-checks the condition after it, so no one overspends
+# (and a CHECK constraint holds the counter within the credit).
 
-async def create(session: AsyncSession, **values: Any) -> Booking:
-    """A new booking, PENDING (it counts against the credit from now on), with a fresh
-    countermark, drawn again when it is taken."""
+OPEN = f"""
+WITH credit AS (
+    UPDATE credits SET spent_cents = spent_cents + %(total)s
+    WHERE beneficiary_id = %(beneficiary_id)s AND expires_at > %(now)s
+      AND spent_cents + %(total)s <= initial_cents
+    RETURNING id
+), opened AS (
+    INSERT INTO bookings (id, beneficiary_id, credit_id, idempotency_key, countermark, status,
+        quantity, amount_cents, stock_id, offer_id, offer_title, features, venue_id, offerer_id,
+        starts_at, booked_at, cancellation_limit_at)
+    SELECT %(id)s, %(beneficiary_id)s, credit.id, %(idempotency_key)s, %(countermark)s,
+        '{BookingStatus.PENDING}', %(quantity)s, %(amount_cents)s, %(stock_id)s, %(offer_id)s,
+        %(offer_title)s, %(features)s, %(venue_id)s, %(offerer_id)s, %(starts_at)s,
+        %(booked_at)s, %(cancellation_limit_at)s
+    FROM credit
+    RETURNING *
+)
+SELECT opened.*, b.first_name, b.last_name, b.email
+FROM opened JOIN beneficiaries b ON b.id = opened.beneficiary_id
+"""  # noqa: S608 (only a status constant is formatted in)
+# Why OPEN opened nothing (the credit is missing, expired or short; the film booked already).
+CREDIT = f"""
+SELECT c.initial_cents, c.spent_cents, c.expires_at,
+    EXISTS (SELECT FROM bookings WHERE beneficiary_id = %(beneficiary_id)s
+            AND offer_id = %(offer_id)s
+            AND status IN ({", ".join(f"'{status}'" for status in ACTIVE_STATUSES)})) AS held
+FROM credits c WHERE c.beneficiary_id = %(beneficiary_id)s
+"""  # noqa: S608 (only status constants are formatted in)
+CONFIRM = f"""
+WITH confirmed AS (
+    UPDATE bookings SET status = '{BookingStatus.CONFIRMED}', updated_at = now()
+    WHERE id = %(id)s AND status = '{BookingStatus.PENDING}'
+    RETURNING id
+)
+INSERT INTO outbox {OUTBOX_COLUMNS} SELECT {OUTBOX_VALUES} FROM confirmed RETURNING id
+"""  # noqa: S608 (only constants are formatted in)
+FAIL = f"""
+WITH failed AS (
+    UPDATE bookings SET status = '{BookingStatus.FAILED}', failure_reason = %(reason)s,
+        updated_at = now()
+    WHERE id = %(id)s AND status = '{BookingStatus.PENDING}'
+    RETURNING credit_id, amount_cents * quantity AS total
+)
+UPDATE credits c SET spent_cents = c.spent_cents - failed.total
+FROM failed WHERE c.id = failed.credit_id
+RETURNING c.id
+"""  # noqa: S608 (only status constants are formatted in)
+# The unique constraints OPEN may break: each says something else.
+COUNTERMARK_TAKEN = "bookings_countermark_key"
+OFFER_HELD = "uq_bookings_one_active_per_offer"
+KEY_USED = "bookings_beneficiary_id_idempotency_key_key"
+
+
+@dataclass(frozen=True)
+class Opened:
+    booking: Booking
+    beneficiary: Beneficiary
+
+
+class KeyUsed(Exception):
+    """A booking with this Idempotency-Key exists already (a retry, or a concurrent call)."""
+
+
+async def open_booking(conn: AsyncConnection[Any], **values: Any) -> Opened:
+    """A new booking, PENDING, its amount reserved on the credit, with a fresh countermark
+    (drawn again when taken); or the reason why not. Raises KeyUsed for a retry's key."""
+    params = values | {"id": uuid.uuid4(), "total": values["amount_cents"] * values["quantity"]}
     for _ in range(COUNTERMARK_ATTEMPTS):
-        statement = (
-            insert(Booking)
-            .values(countermark=new_countermark(), status=BookingStatus.PENDING, **values)
-            .on_conflict_do_nothing(index_elements=[Booking.countermark])
-            .returning(Booking)
-        )
-        booking = await session.scalar(statement)
-        if booking is not None:
-            return booking
+        try:
+            async with conn.cursor(row_factory=dict_row) as cursor:
+                await cursor.execute(OPEN, params | {"countermark": new_countermark()})
+                row = await cursor.fetchone()
+        except UniqueViolation as error:
+            constraint = error.diag.constraint_name
+            if constraint == COUNTERMARK_TAKEN:
+                continue
+            if constraint == KEY_USED:
+                raise KeyUsed() from None
+            if constraint == OFFER_HELD:
+                raise credit_rules.already_booked() from None
+            raise
+        if row is None:
+            raise await _why_not_opened(conn, values)
+        names = {key: row.pop(key) for key in ("first_name", "last_name", "email")}
+        return Opened(Booking(**row), Beneficiary(id=row["beneficiary_id"], **names))
     raise RuntimeError("no free countermark found")
 
 
-async def _settle(session: AsyncSession, booking_id: uuid.UUID, **values: Any) -> Booking | None:
-    statement = (
-        update(Booking)
-        .where(Booking.id == booking_id, Booking.status == BookingStatus.PENDING)
-        .values(**values)
-        .returning(Booking)
-        .execution_options(populate_existing=True)
+async def _why_not_opened(conn: AsyncConnection[Any], values: dict[str, Any]) -> Exception:
+    async with conn.cursor(row_factory=class_row(CreditState)) as cursor:
+        await cursor.execute(CREDIT, values)
+        credit = await cursor.fetchone()
+    return credit_rules.refusal(credit, values["amount_cents"] * values["quantity"], values["now"])
+
+
+async def confirm(conn: AsyncConnection[Any], booking: Booking, venue: Venue) -> bool:
+    """PENDING → CONFIRMED (its seats are reserved) with its `booking.created` event, in one
+    statement; False when it was no longer PENDING."""
+    event = events.created(booking, venue)
+    params = {"id": booking.id} | outbox_params(events.ROUTING_KEYS[type(event)], event)
+    cursor = await conn.execute(CONFIRM, params)
+    if await cursor.fetchone() is None:
+        return False
+    booking.status = BookingStatus.CONFIRMED
+    return True
+
+
+async def fail(conn: AsyncConnection[Any], booking_id: uuid.UUID, reason: Reason) -> bool:
+    """PENDING → FAILED (the seats were refused, or never reserved in time), its amount given
+    back to the credit; False when it was no longer PENDING."""
+    cursor = await conn.execute(FAIL, {"id": booking_id, "reason": reason[:32]})
+    return await cursor.fetchone() is not None
+
+
+# --- transitions on a row the caller locked, in its SQLAlchemy transaction --------------------
+
+
+async def _give_back(session: AsyncSession, booking: Booking) -> None:
+    """The booking's amount no longer counts against its credit."""
+    await session.execute(
+        update(Credit)
+        .where(Credit.id == booking.credit_id)
+        .values(spent_cents=Credit.spent_cents - booking.total_cents)
     )
-    return await session.scalar(statement)
 
 
-async def confirm(
-    session: AsyncSession, booking_id: uuid.UUID, venue: Venue | None = None
-) -> tuple[Booking, events_pb2.BookingCreated] | None:
-    """PENDING → CONFIRMED (its seats are reserved); None when it was no longer PENDING.
-    `venue`: the booking's, when the caller has it."""
-    booking = await _settle(session, booking_id, status=BookingStatus.CONFIRMED)
-    if booking is None:
-        return None
-    if venue is None:
-        venue = await session.get_one(Venue, booking.venue_id)
-    return booking, events.created(booking, venue)
-
-
-async def fail(session: AsyncSession, booking_id: uuid.UUID, reason: Reason) -> Booking | None:
-    """PENDING → FAILED (the seats were refused, or never reserved in time): it no longer counts
-    against anything. None when it was no longer PENDING."""
-    return await _settle(
-        session, booking_id, status=BookingStatus.FAILED, failure_reason=reason[:32]
-    )
-
-
-def cancel(booking: Booking, venue: Venue, now: datetime) -> events_pb2.BookingCancelled:
+async def cancel(
+    session: AsyncSession, booking: Booking, venue: Venue, now: datetime
+) -> events_pb2.BookingCancelled:
     """CONFIRMED → CANCELLED by the young person, before its cancellation limit (else the
-    reason why not)."""
+    reason why not); the credit gets the amount back."""
     rules.check_cancellable(booking.status, booking.cancellation_limit_at, now)
-    return _cancelled(booking, venue, now, CancellationReason.BENEFICIARY)
+    return await _cancelled(session, booking, venue, now, CancellationReason.BENEFICIARY)
 
 
-def cancel_by_cinema(
-    booking: Booking, venue: Venue, at: datetime
+async def cancel_by_cinema(
+    session: AsyncSession, booking: Booking, venue: Venue, at: datetime
 ) -> events_pb2.BookingCancelled | None:
-    """→ CANCELLED by the cinema (it deleted the showtime): any booking not paid yet; None for
-    the others, left as they are."""
+    """→ CANCELLED by the cinema (it deleted the showtime): any booking not paid yet, its amount
+    given back to the credit; None for the others, left as they are."""
     if booking.status not in rules.CANCELLABLE_BY_OFFERER:
         return None
-    return _cancelled(booking, venue, at, CancellationReason.OFFERER)
+    return await _cancelled(session, booking, venue, at, CancellationReason.OFFERER)
 
 
-def _cancelled(
-    booking: Booking, venue: Venue, at: datetime, by: CancellationReason
+async def _cancelled(
+    session: AsyncSession, booking: Booking, venue: Venue, at: datetime, by: CancellationReason
 ) -> events_pb2.BookingCancelled:
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at, booking.cancellation_reason = at, by
+    await _give_back(session, booking)
     return events.cancelled(booking, venue)
 
 

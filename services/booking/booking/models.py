@@ -5,6 +5,7 @@ from collections.abc import Sequence
 from datetime import date, datetime
 
 from sqlalchemy import (
+    BigInteger,
     CheckConstraint,
     Date,
     DateTime,
@@ -66,10 +67,16 @@ class Credit(Base):
     """The public credit ("deposit") granted once to a beneficiary."""
 
     __tablename__ = "credits"
-    __table_args__ = (CheckConstraint("initial_cents > 0", name="positive_credit"),)
+    __table_args__ = (
+        CheckConstraint("initial_cents > 0", name="positive_credit"),
+        CheckConstraint("spent_cents BETWEEN 0 AND initial_cents", name="spent_within_credit"),
+    )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"), unique=True)
     initial_cents: Mapped[int] = mapped_column(Integer)
+    # What its active bookings hold (PENDING, CONFIRMED, USED, REIMBURSED): a booking reserves
+    # its amount here with one conditional UPDATE; failing or cancelling gives it back.
+    spent_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
     granted_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     granted_by: Mapped[str] = mapped_column(Text)

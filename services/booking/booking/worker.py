@@ -3,13 +3,13 @@ reconciler."""
 
 import asyncio
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking.catalog_client import CatalogClient
 from booking.consumers import catalog_events, emails, payment_events
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
-from pclib.db import make_session_factory
 from pclib.inbox import EventConsumer
 from pclib.mail import Mailer
 
@@ -49,9 +49,13 @@ def consumers(
 
 
 async def run_worker(
-    engine: AsyncEngine, catalog: CatalogClient, settings: BookingSettings, stop: asyncio.Event
+    engine: AsyncEngine,
+    pool: AsyncConnectionPool,
+    catalog: CatalogClient,
+    settings: BookingSettings,
+    stop: asyncio.Event,
 ) -> None:
-    saga = BookingSaga(make_session_factory(engine), catalog)
+    saga = BookingSaga(pool, catalog)
     mail = mailer(settings)
     try:
         await asyncio.gather(

@@ -8,7 +8,7 @@ import pytest
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
 from pclib.db import make_engine
-from tests.support.booking_helpers import BookingStubs, running_booking
+from tests.support.booking_helpers import BookingStubs, open_pool, running_booking
 
 
 @pytest.fixture
@@ -21,6 +21,13 @@ async def booking_engine(booking_db_url):
     engine = make_engine(booking_db_url, pool_size=20)
     yield engine
     await engine.dispose()
+
+
+@pytest.fixture
+async def booking_pool(booking_db_url):
+    """The saga's psycopg pool on the test's database."""
+    async with open_pool(booking_db_url) as pool:
+        yield pool
 
 
 @pytest.fixture

@@ -10,12 +10,13 @@ import time
 
 import grpc
 import pytest
-from sqlalchemy import select, text
+from sqlalchemy import text
 
-from booking import credits, lifecycle
+from booking import lifecycle
 from booking.domain.status import ACTIVE_STATUSES
-from booking.models import Credit
 from passculture.booking.v1 import resources_pb2 as resources
+from passculture.booking.v1.reasons import Reason
+from pclib.errors import FailedPrecondition
 from tests.support.booking_helpers import (
     book,
     insert_beneficiaries,
@@ -132,6 +133,13 @@ async def spent(booking_engine, young) -> int:
         return await conn.scalar(statement, {"id": young.id, "active": list(ACTIVE_STATUSES)})
 
 
+async def counted(booking_engine, young) -> int:
+    """What the credit's counter says its active bookings hold."""
+    statement = text("SELECT spent_cents FROM credits WHERE beneficiary_id = :id")
+    async with booking_engine.connect() as conn:
+        return await conn.scalar(statement, {"id": young.id})
+
+
 async def while_watching_spending(booking_engine, young, work) -> tuple[object, int]:
     """Runs `work`, sampling what the young person has committed meanwhile; returns its result
     and the most ever committed."""
@@ -163,22 +171,40 @@ async def test_one_young_person_cannot_overspend(booking, catalog, issuer, booki
     assert set(reasons) == {"INSUFFICIENT_CREDIT"}
     # What was ever committed (PENDING included) never exceeded the credit.
     assert peak <= 30_000
+    assert await counted(booking_engine, young) == await spent(booking_engine, young)
 
 
-async def test_negative_control_without_the_credit_lock_the_spree_overspends(
+async def test_negative_control_checking_before_writing_the_spree_overspends(
     booking, catalog, issuer, booking_engine, monkeypatch
 ):
-    async def read_without_lock(session, beneficiary_id):
-        return await session.scalar(select(Credit).where(Credit.beneficiary_id == beneficiary_id))
+    """The same spree with the credit checked in Python on a read, then written (a read-then-
+    write race): the credit is overspent, so the test above can fail."""
+    reserve = (
+        "UPDATE credits SET spent_cents = spent_cents + %(total)s\n"
+        "    WHERE beneficiary_id = %(beneficiary_id)s AND expires_at > %(now)s\n"
+        "      AND spent_cents + %(total)s <= initial_cents"
+    )
+    assert reserve in lifecycle.OPEN
+    naive = lifecycle.OPEN.replace(
+        reserve,
+        "UPDATE credits SET spent_cents = %(read)s + %(total)s"
+        " WHERE beneficiary_id = %(beneficiary_id)s",
+    )
+    open_booking = lifecycle.open_booking
 
-    create_booking = lifecycle.create
+    async def check_then_open(conn, **values):
+        cursor = await conn.execute(
+            "SELECT spent_cents, initial_cents FROM credits WHERE beneficiary_id = %s",
+            (values["beneficiary_id"],),
+        )
+        read, initial = await cursor.fetchone()
+        if read + values["amount_cents"] * values["quantity"] > initial:
+            raise FailedPrecondition(Reason.INSUFFICIENT_CREDIT, "your credit is not enough")
+        await asyncio.sleep(0.05)  # any delay between the check and the write opens the race
+        return await open_booking(conn, read=read, **values)
 
-    async def create_later(session, **values):
-        await asyncio.sleep(0.05)  # any delay between the check and the insert opens the race
-        return await create_booking(session, **values)
-
-    monkeypatch.setattr(credits, "lock", read_without_lock)
-    monkeypatch.setattr(lifecycle, "create", create_later)
+    monkeypatch.setattr(lifecycle, "OPEN", naive)
+    monkeypatch.setattr(lifecycle, "open_booking", check_then_open)
     young = await make_beneficiary(booking, issuer)
     answers, peak = await while_watching_spending(
         booking_engine, young, spree(booking, catalog, issuer, young)

@@ -143,7 +143,14 @@ async def assert_booked_once(booking, young, showtime, booking_engine, catalog_e
 
 
 async def test_a_crash_after_the_reservation_is_settled_by_the_reconciler(
-    start_booking_process, young, showtime, booking_engine, catalog_engine, booking_settings, issuer
+    start_booking_process,
+    young,
+    showtime,
+    booking_engine,
+    booking_pool,
+    catalog_engine,
+    booking_settings,
+    issuer,
 ):
     await crash_while_booking(start_booking_process, young, showtime)
     assert (await the_booking(booking_engine)).status == BookingStatus.PENDING
@@ -151,9 +158,7 @@ async def test_a_crash_after_the_reservation_is_settled_by_the_reconciler(
 
     async with start_booking_process(crash_after_reserve=False) as (_, booking):
         async with grpc.aio.insecure_channel(booking_settings.catalog_addr) as channel:
-            reconciler = BookingSaga(
-                make_session_factory(booking_engine), CatalogClient(channel, issuer, 5.0)
-            )
+            reconciler = BookingSaga(booking_pool, CatalogClient(channel, issuer, 5.0))
             assert await reconciler.reconcile_once(older_than=0) == 1
         await assert_booked_once(booking, young, showtime, booking_engine, catalog_engine)
 

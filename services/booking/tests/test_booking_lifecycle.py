@@ -1,18 +1,22 @@
 """The booking lifecycle's transitions on a row (booking.lifecycle), and the pure rules they
-call: each changes the status only through its guard and returns the event to record."""
+call: each changes the status only through its guard and returns the event to record. The
+cancellations, which give the amount back to the credit, run against the database."""
 
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
 from booking import lifecycle
 from booking.domain.sign_up import check_sign_up
 from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
 from booking.domain.throttle import retry_after
-from booking.models import Booking, Venue
+from booking.models import Booking, Credit, Venue
 from passculture.booking.v1 import events_pb2
+from pclib.db import make_session_factory
 from pclib.errors import FailedPrecondition, InvalidArgument, PermissionDenied
+from tests.support.booking_helpers import store_booking, store_venue
 
 NOW = datetime(2027, 3, 10, 12, 0, tzinfo=UTC)
 H = timedelta(hours=1)
@@ -100,16 +104,43 @@ def test_unuse_goes_back_to_confirmed_until_paid():
         lifecycle.unuse(booking(BookingStatus.CONFIRMED), venue(), NOW)
 
 
-def test_the_young_person_cancels_before_the_limit_only():
-    row = booking(BookingStatus.CONFIRMED, limit=NOW + H)
-    event = lifecycle.cancel(row, venue(), NOW)
-    assert (row.status, row.cancelled_at) == (BookingStatus.CANCELLED, NOW)
+# --- cancellations give the amount back to the credit (against the database) ----------------
+
+
+async def spent(engine, credit_id) -> int:
+    async with engine.connect() as conn:
+        return await conn.scalar(select(Credit.spent_cents).where(Credit.id == credit_id))
+
+
+async def cancel_stored(engine, stored, cancel):
+    """Runs a cancellation on the stored booking, locked, in one transaction."""
+    async with make_session_factory(engine).begin() as session:
+        row = await session.get(Booking, stored.booking.id, with_for_update=True)
+        return row, await cancel(session, row, stored.venue)
+
+
+async def test_the_young_person_cancels_before_the_limit_only(booking_engine):
+    venue = await store_venue(booking_engine)
+    now = datetime.now(UTC)
+    early = await store_booking(booking_engine, venue, starts_at=now + 5 * 24 * H, booked_at=now)
+    row, event = await cancel_stored(
+        booking_engine,
+        early,
+        lambda session, row, venue: lifecycle.cancel(session, row, venue, now),
+    )
+    assert (row.status, row.cancelled_at) == (BookingStatus.CANCELLED, now)
     assert row.cancellation_reason == CancellationReason.BENEFICIARY
     assert event.reason == "BENEFICIARY"
-    late = booking(BookingStatus.CONFIRMED, limit=NOW - H)
+    assert await spent(booking_engine, row.credit_id) == 0
+
+    late = await store_booking(booking_engine, venue)  # its limit has passed
     with pytest.raises(FailedPrecondition):
-        lifecycle.cancel(late, venue(), NOW)
-    assert late.status == BookingStatus.CONFIRMED
+        await cancel_stored(
+            booking_engine,
+            late,
+            lambda session, row, venue: lifecycle.cancel(session, row, venue, now),
+        )
+    assert await spent(booking_engine, late.booking.credit_id) == 800
 
 
 @pytest.mark.parametrize(
@@ -123,11 +154,17 @@ def test_the_young_person_cancels_before_the_limit_only():
         (BookingStatus.FAILED, False),
     ],
 )
-def test_the_cinema_cancels_what_is_not_paid(status, cancelled):
-    row = booking(status)
-    event = lifecycle.cancel_by_cinema(row, venue(), NOW)
+async def test_the_cinema_cancels_what_is_not_paid(booking_engine, status, cancelled):
+    stored = await store_booking(booking_engine, await store_venue(booking_engine), status=status)
+    held = await spent(booking_engine, stored.booking.credit_id)
+    row, event = await cancel_stored(
+        booking_engine,
+        stored,
+        lambda session, row, venue: lifecycle.cancel_by_cinema(session, row, venue, NOW),
+    )
     assert (event is not None) == cancelled
     assert row.status == (BookingStatus.CANCELLED if cancelled else status)
+    assert await spent(booking_engine, row.credit_id) == (0 if cancelled else held)
     if event is not None:
         assert (event.reason, row.cancellation_reason) == ("OFFERER", CancellationReason.OFFERER)
 

@@ -38,8 +38,8 @@ async def unreliable(catalog_server, issuer):
 
 
 @pytest.fixture
-def booking_saga(booking_engine, unreliable) -> BookingSaga:
-    return BookingSaga(make_session_factory(booking_engine), unreliable)
+def booking_saga(booking_pool, unreliable) -> BookingSaga:
+    return BookingSaga(booking_pool, unreliable)
 
 
 @pytest.fixture
@@ -73,7 +73,7 @@ async def only_booking(booking_engine) -> Booking:
 async def remaining(booking_engine, young_id: uuid.UUID) -> int:
     async with make_session_factory(booking_engine)() as session:
         credit = await session.scalar(select(Credit).where(Credit.beneficiary_id == young_id))
-        return await remaining_cents(session, credit, datetime.now(UTC))
+        return remaining_cents(credit, datetime.now(UTC))
 
 
 async def reserve_directly(catalog, issuer, stock_id: str, reservation_id: uuid.UUID):
@@ -123,11 +123,11 @@ async def test_a_lost_answer_is_retried_without_reserving_twice(
     assert await remaining(booking_engine, young_id) == 30_000 - 800
 
 
-async def test_a_catalog_that_does_not_answer_books_nothing(booking_engine, issuer, young_id):
+async def test_a_catalog_that_does_not_answer_books_nothing(
+    booking_engine, booking_pool, issuer, young_id
+):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
-        nowhere = BookingSaga(
-            make_session_factory(booking_engine), UnreliableCatalog(channel, issuer)
-        )
+        nowhere = BookingSaga(booking_pool, UnreliableCatalog(channel, issuer))
         assert await failure(nowhere.create(young_id, str(uuid.uuid4()), 1, None)) == (
             "UNAVAILABLE",
             "CATALOG_UNAVAILABLE",
@@ -235,11 +235,11 @@ async def test_a_reservation_confirmed_by_the_reconciler_is_answered_once(
 
 
 async def test_several_reconcilers_settle_each_booking_once(
-    booking_engine, unreliable, issuer, catalog, catalog_engine
+    booking_engine, booking_pool, unreliable, issuer, catalog, catalog_engine
 ):
     showtime = await make_showtime(catalog, issuer, quantity=100)
     people = await insert_beneficiaries(booking_engine, issuer, 40)
-    saga = BookingSaga(make_session_factory(booking_engine), unreliable)
+    saga = BookingSaga(booking_pool, unreliable)
     for index, young in enumerate(people):
         unreliable.lose = "answer" if index % 2 else "request"
         await failure(saga.create(uuid.UUID(young.id), showtime.stock.id, 1, None))

@@ -71,7 +71,7 @@ async def with_credit(session: AsyncSession, beneficiary: Beneficiary) -> resour
     credit = await credits.of_beneficiary(session, beneficiary.id)
     if credit is None:
         return beneficiary_pb(beneficiary, None)
-    remaining = await credits.remaining_cents(session, credit, datetime.now(UTC))
+    remaining = credits.remaining_cents(credit, datetime.now(UTC))
     return beneficiary_pb(beneficiary, credit_pb(credit, remaining))
 
 

@@ -92,5 +92,6 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             # Locked: a concurrent validation at the counter waits, then sees it cancelled.
             view = await _get_mine(session, beneficiary_id, request.booking_id, for_update=True)
             # The catalog frees the seats when it receives the event.
-            await events.record(session, lifecycle.cancel(view.booking, view.venue, now))
+            cancelled = await lifecycle.cancel(session, view.booking, view.venue, now)
+            await events.record(session, cancelled)
         return pb.CancelMyBookingResponse(booking=booking_pb(*view))

@@ -82,7 +82,7 @@ async def on_stock_deleted(
     )
     bookings = await _bookings_of_stock(session, event.stock_id, rules.CANCELLABLE_BY_OFFERER)
     for booking, venue in bookings:
-        cancelled = lifecycle.cancel_by_cinema(booking, venue, deleted_at)
+        cancelled = await lifecycle.cancel_by_cinema(session, booking, venue, deleted_at)
         if cancelled is not None:
             await events.record(session, cancelled)
 

@@ -1,10 +1,11 @@
 """The public credit: who may receive it, how long it lasts, what is left of it."""
 
+from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from zoneinfo import ZoneInfo
 
 from passculture.booking.v1.reasons import Reason
-from pclib.errors import InvalidArgument
+from pclib.errors import DomainError, FailedPrecondition, InvalidArgument, PermissionDenied
 
 CREDIT_CENTS = 30_000
 VALIDITY_YEARS = 2
@@ -37,3 +38,29 @@ def remaining(initial_cents: int, spent_cents: int, expires_at: datetime, now: d
     if now >= expires_at:
         return 0
     return max(initial_cents - spent_cents, 0)
+
+
+@dataclass(frozen=True)
+class CreditState:
+    """A young person's credit as a booking found it, and whether they hold this film already."""
+
+    initial_cents: int
+    spent_cents: int
+    expires_at: datetime
+    held: bool
+
+
+def refusal(credit: CreditState | None, amount_cents: int, now: datetime) -> DomainError:
+    """Why a booking of `amount_cents` cannot be made on this credit (None: never granted)."""
+    if credit is None:
+        return PermissionDenied(Reason.NO_CREDIT, "no credit was granted to you")
+    if now >= credit.expires_at:
+        return PermissionDenied(Reason.CREDIT_EXPIRED, "your credit has expired")
+    if credit.held:
+        return already_booked()
+    # Enough now, maybe: a booking of this person failed or was cancelled meanwhile.
+    return FailedPrecondition(Reason.INSUFFICIENT_CREDIT, "your credit is not enough")
+
+
+def already_booked() -> FailedPrecondition:
+    return FailedPrecondition(Reason.ALREADY_BOOKED, "you already booked this film here")
