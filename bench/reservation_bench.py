@@ -13,7 +13,6 @@ from dataclasses import asdict, dataclass
 
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.engine import make_url
 
 from bench.activity import server_sessions
@@ -23,12 +22,10 @@ from bench.harness import ThroughputRun, closed_loop
 from bench.report import Baseline, BenchResult, Figure, Target
 from bench.seed import ReservationStocks, vacuum_analyze
 from bench.server import CatalogServer
-from catalog.reservations import RESERVE_SQL
+from catalog.reservations import RESERVE
 from passculture.catalog.v1 import reservation_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as pb_grpc
 
-# The service's own reservation statement (UPDATE … INSERT in one), as psycopg receives it.
-RESERVE_SQL_PSYCOPG = str(RESERVE_SQL.compile(dialect=psycopg_dialect.dialect()))
 BARE_UPDATE = (
     "UPDATE stocks SET booked_quantity = booked_quantity + 1"
     " WHERE id = %s AND (quantity IS NULL OR booked_quantity + 1 <= quantity)"
@@ -77,7 +74,7 @@ class Callers:
         """RESERVE_SQL alone, in autocommit: what the reservation costs without the service."""
         params = {"stock_id": stock_id, "quantity": 1, "reservation_id": uuid.uuid4()}
         async with self._pool.connection() as conn:
-            cursor = await conn.execute(RESERVE_SQL_PSYCOPG, params)
+            cursor = await conn.execute(RESERVE, params)
             if await cursor.fetchone() is None:
                 raise RuntimeError("RESERVE_SQL reserved nothing")
 

@@ -20,7 +20,7 @@ from catalog.settings import CatalogSettings
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
 from pclib.auth import TokenIssuer, TokenVerifier
-from pclib.db import make_engine, make_session_factory
+from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import GrpcServer
 from tests.support.catalog_helpers import new_siren, siret_of
 from tests.support.pclib_fixtures import migrated_session_database
@@ -67,12 +67,14 @@ class CatalogServer:
 
 @pytest.fixture
 async def catalog_server(catalog_engine, jwt_keys) -> AsyncIterator[CatalogServer]:
-    server = build_server(
-        make_session_factory(catalog_engine), TokenVerifier.from_file(str(jwt_keys[1]))
-    )
-    running = CatalogServer(server, await server.start(0, host="127.0.0.1"))
-    yield running
-    await running.stop()
+    url = catalog_engine.url.render_as_string(hide_password=False)
+    async with make_pool(url, 5) as pool:
+        server = build_server(
+            make_session_factory(catalog_engine), pool, TokenVerifier.from_file(str(jwt_keys[1]))
+        )
+        running = CatalogServer(server, await server.start(0, host="127.0.0.1"))
+        yield running
+        await running.stop()
 
 
 @pytest.fixture

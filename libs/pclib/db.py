@@ -23,19 +23,18 @@ def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) 
     # booking saga retries idempotent reservations). pool_recycle renews connections before
     # idle timeouts of the network cut them.
     # max_overflow: by default as many again as pool_size (a service with a psycopg pool too,
-    # pclib.db.make_pool, keeps within 2 × pool_size connections with none).
+    # pclib.db.make_pool, keeps within 2 x pool_size connections with none).
     overflow = pool_size if max_overflow is None else max_overflow
-    return create_async_engine(
-        url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800
-    )
+    return create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800)
 
 
 def make_pool(url: str, size: int) -> AsyncConnectionPool:
     """A pool of psycopg connections in autocommit, for the hot paths' statements: each one sent
     as written, one round trip, with none of the ORM's or the SQLAlchemy pool's work per use
     (about a third of the CPU of the same statement through an engine). psycopg prepares a
-    statement on the server after its fifth execution on a connection. Open it (`await
-    pool.open()`) in the running event loop, close it on exit."""
+    statement on the server after its fifth execution on a connection. Use it as an async
+    context manager (`async with make_pool(...) as pool:`): it opens in the running event loop
+    and closes on exit."""
     return AsyncConnectionPool(
         libpq_dsn(url),
         min_size=min(2, size),

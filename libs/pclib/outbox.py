@@ -101,9 +101,7 @@ async def add_event(session: AsyncSession, routing_key: str, message: Message) -
 # `outbox_params(routing_key, message)` among the statement's (psycopg) parameters. The row is
 # written only when the CTE changed something, and atomically with it.
 OUTBOX_COLUMNS = "(id, routing_key, message_type, payload, created_at)"
-OUTBOX_VALUES = (
-    "%(event_id)s, %(routing_key)s, %(message_type)s, %(payload)s, clock_timestamp()"
-)
+OUTBOX_VALUES = "%(event_id)s, %(routing_key)s, %(message_type)s, %(payload)s, clock_timestamp()"
 
 
 def outbox_params(routing_key: str, message: Message) -> dict[str, object]:

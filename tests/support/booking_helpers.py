@@ -11,7 +11,6 @@ from typing import Any
 
 import grpc
 from google.protobuf.message import Message
-from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -67,7 +66,7 @@ async def running_booking(
 ) -> AsyncIterator[tuple[str, BookingStubs]]:
     """The booking gRPC server on a free port, talking to the catalog of `settings`."""
     catalog_channel, catalog = catalog_client(settings)
-    async with open_pool(settings.database_url) as pool:
+    async with make_pool(settings.database_url, 5) as pool:
         server = build_server(engine, pool, verifier, catalog, settings)
         port = await server.start(0, host="127.0.0.1")
         address = f"127.0.0.1:{port}"
@@ -75,17 +74,6 @@ async def running_booking(
             yield address, BookingStubs.on(channel)
         await server.stop(0)
     await catalog_channel.close()
-
-
-@contextlib.asynccontextmanager
-async def open_pool(database_url: str, size: int = 5) -> AsyncIterator[AsyncConnectionPool]:
-    """The service's psycopg pool (the saga's), open."""
-    pool = make_pool(database_url, size)
-    await pool.open()
-    try:
-        yield pool
-    finally:
-        await pool.close()
 
 
 def birth_date_for_age(age: int, today: date | None = None) -> date:

@@ -28,7 +28,7 @@ from passculture.catalog.v1 import (
     venue_service_pb2_grpc,
 )
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
-from pclib.db import make_session_factory
+from pclib.db import make_pool, make_session_factory
 from pclib.grpc_client import error_info
 from pclib.timestamps import timestamp
 
@@ -40,12 +40,13 @@ async def running_catalog(
     engine: AsyncEngine, verifier: TokenVerifier
 ) -> AsyncIterator[tuple[str, Stubs]]:
     """The catalog's gRPC server on a free port: (its address, stubs on a channel to it)."""
-    server = build_server(make_session_factory(engine), verifier)
-    port = await server.start(0, host="127.0.0.1")
-    address = f"127.0.0.1:{port}"
-    async with grpc.aio.insecure_channel(address) as channel:
-        yield address, Stubs.on(channel)
-    await server.stop(0)
+    async with make_pool(engine.url.render_as_string(hide_password=False), 5) as pool:
+        server = build_server(make_session_factory(engine), pool, verifier)
+        port = await server.start(0, host="127.0.0.1")
+        address = f"127.0.0.1:{port}"
+        async with grpc.aio.insecure_channel(address) as channel:
+            yield address, Stubs.on(channel)
+        await server.stop(0)
 
 
 @dataclass

@@ -38,14 +38,13 @@ async def serve(settings: BookingSettings) -> None:
         engine, pool, TokenVerifier.from_file(settings.jwt_public_key_file), catalog, settings
     )
     start_metrics_server(settings.metrics_port)
-    await pool.open()
     try:
-        await serve_until_stopped(
-            server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
-        )
+        async with pool:
+            await serve_until_stopped(
+                server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
+            )
     finally:
         await catalog_channel.close()
-        await pool.close()
         await engine.dispose()
 
 
@@ -59,12 +58,11 @@ async def worker(settings: BookingSettings) -> None:
     engine, pool = databases(settings)
     catalog_channel, catalog = catalog_client(settings)
     start_metrics_server(settings.metrics_port)
-    await pool.open()
     try:
-        await run_worker(engine, pool, catalog, settings, stop_event_on_signals())
+        async with pool:
+            await run_worker(engine, pool, catalog, settings, stop_event_on_signals())
     finally:
         await catalog_channel.close()
-        await pool.close()
         await engine.dispose()
 
 

@@ -61,7 +61,7 @@ def build_server(
         [
             (
                 beneficiary_service_pb2_grpc.add_BeneficiaryServiceServicer_to_server,
-                BeneficiaryServicer(sessions),
+                BeneficiaryServicer(sessions, pool),
                 _name(beneficiary_service_pb2, "BeneficiaryService"),
             ),
             (

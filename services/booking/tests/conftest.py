@@ -7,8 +7,8 @@ import pytest
 
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
-from pclib.db import make_engine
-from tests.support.booking_helpers import BookingStubs, open_pool, running_booking
+from pclib.db import make_engine, make_pool
+from tests.support.booking_helpers import BookingStubs, running_booking
 
 
 @pytest.fixture
@@ -26,7 +26,7 @@ async def booking_engine(booking_db_url):
 @pytest.fixture
 async def booking_pool(booking_db_url):
     """The saga's psycopg pool on the test's database."""
-    async with open_pool(booking_db_url) as pool:
+    async with make_pool(booking_db_url, 5) as pool:
         yield pool
 
 

@@ -22,7 +22,7 @@ from catalog.models import ProUser
 from catalog.settings import CatalogSettings
 from pclib import migrations, retention
 from pclib.auth import TokenVerifier
-from pclib.db import make_engine, make_session_factory
+from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import EventConsumer, declare_queues
 from pclib.logs import configure_logging
@@ -34,15 +34,19 @@ log = logging.getLogger("catalog")
 
 
 async def serve(settings: CatalogSettings) -> None:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    # The engine for most work, the psycopg pool for the booking saga's calls: at most
+    # 2 x DB_POOL_SIZE connections in all, as every service.
+    engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
+    pool = make_pool(settings.database_url, settings.db_pool_size)
     server = build_server(
-        make_session_factory(engine), TokenVerifier.from_file(settings.jwt_public_key_file)
+        make_session_factory(engine), pool, TokenVerifier.from_file(settings.jwt_public_key_file)
     )
     start_metrics_server(settings.metrics_port)
     try:
-        await serve_until_stopped(
-            server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
-        )
+        async with pool:
+            await serve_until_stopped(
+                server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
+            )
     finally:
         await engine.dispose()
 

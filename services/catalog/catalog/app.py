@@ -1,6 +1,7 @@
 """Composition root: wires the database, the servicers and the gRPC server."""
 
 from google.protobuf.descriptor import FileDescriptor
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.api.accounts import AccountServicer
@@ -34,7 +35,11 @@ def _name(descriptor: FileDescriptor, service: str) -> str:
     return descriptor.services_by_name[service].full_name
 
 
-def build_server(sessions: async_sessionmaker[AsyncSession], verifier: TokenVerifier) -> GrpcServer:
+def build_server(
+    sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool, verifier: TokenVerifier
+) -> GrpcServer:
+    """The gRPC server. `pool`: the psycopg pool of the booking saga's calls (GetStock,
+    ReserveStock), open."""
     return GrpcServer(
         [
             (
@@ -59,12 +64,12 @@ def build_server(sessions: async_sessionmaker[AsyncSession], verifier: TokenVeri
             ),
             (
                 reservation_service_pb2_grpc.add_ReservationServiceServicer_to_server,
-                ReservationServicer(sessions),
+                ReservationServicer(sessions, pool),
                 _name(reservation_service_pb2.DESCRIPTOR, "ReservationService"),
             ),
             (
                 stock_service_pb2_grpc.add_StockServiceServicer_to_server,
-                StockServicer(sessions),
+                StockServicer(pool),
                 _name(stock_service_pb2.DESCRIPTOR, "StockService"),
             ),
             (

@@ -7,64 +7,75 @@ and PostgreSQL re-checks the condition after the lock, so no showtime is sold be
 quantity. The reservation id (the booking id) makes retries idempotent; releasing leaves a
 tombstone so that a late retry of a released id never reserves again.
 
-That statement runs alone in autocommit (one round trip): the hot stock row stays locked only
-while PostgreSQL inserts and commits, never while this process works. The offer, venue and
-offerer are checked before the row lock is taken (`bookable`, read once, as a join would read
-them from the statement's snapshot too), so that a call woken up by the lock re-checks the
-stock row alone. Only when the statement reserves nothing (a retry, a tombstone, a refusal)
-does a second look say why.
+That statement runs alone in autocommit on the psycopg pool (one round trip): the hot stock row
+stays locked only while PostgreSQL inserts and commits, never while this process works. The
+offer, venue and offerer are checked before the row lock is taken (`bookable`, read once, as a
+join would read them from the statement's snapshot too), so that a call woken up by the lock
+re-checks the stock row alone. Only when the statement reserves nothing (a retry, a tombstone,
+a refusal) does a second look say why.
 """
 
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import NamedTuple
 
-from sqlalchemy import Row, select, text, update
+from psycopg.errors import UniqueViolation
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
-from sqlalchemy.exc import IntegrityError
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.domain import reservations as rules
 from catalog.domain import stocks
 from catalog.domain.status import OffererStatus, ReservationStatus
 from catalog.models import Offer, Offerer, Stock, StockReservation, Venue
 from passculture.catalog.v1.reasons import Reason
-from pclib.db import violated_constraint
 from pclib.errors import DomainError, NotFound
 
-RESERVE_SQL = text(f"""
+RESERVE = f"""
 WITH bookable AS (
     SELECT s.id
     FROM stocks s
-    JOIN offers o ON o.id = s.offer_id AND o.is_active AND (:quantity = 1 OR o.is_duo)
+    JOIN offers o ON o.id = s.offer_id AND o.is_active AND (%(quantity)s = 1 OR o.is_duo)
     JOIN venues v ON v.id = o.venue_id
     JOIN offerers f ON f.id = v.offerer_id AND f.status = '{OffererStatus.VALIDATED}'
-    WHERE s.id = :stock_id
+    WHERE s.id = %(stock_id)s
 ),
 reserved AS (
-    UPDATE stocks s SET booked_quantity = s.booked_quantity + :quantity
+    UPDATE stocks s SET booked_quantity = s.booked_quantity + %(quantity)s
     WHERE s.id = (SELECT id FROM bookable)
       AND s.is_active AND s.deleted_at IS NULL
       AND s.starts_at > now() AND s.booking_limit_at > now()
-      AND (s.quantity IS NULL OR s.booked_quantity + :quantity <= s.quantity)
-      AND NOT EXISTS (SELECT FROM stock_reservations r WHERE r.id = :reservation_id)
+      AND (s.quantity IS NULL OR s.booked_quantity + %(quantity)s <= s.quantity)
+      AND NOT EXISTS (SELECT FROM stock_reservations r WHERE r.id = %(reservation_id)s)
     RETURNING s.id
 )
 INSERT INTO stock_reservations (id, stock_id, quantity, status)
-SELECT :reservation_id, id, :quantity, '{ReservationStatus.RESERVED}' FROM reserved
+SELECT %(reservation_id)s, id, %(quantity)s, '{ReservationStatus.RESERVED}' FROM reserved
 RETURNING id, stock_id, quantity, status, created_at
-""")  # noqa: S608 (only a status constant is formatted in)
+"""  # noqa: S608 (only status constants are formatted in)
 # Raised when a concurrent call with the same id (or a release's tombstone) committed first:
 # the whole statement, its UPDATE included, rolled back.
 SAME_ID_CONFLICT = "stock_reservations_pkey"
 
-# A reservation as read back: its row, or RESERVE_SQL's RETURNING (the same columns).
-Reservation = StockReservation | Row[Any]
+
+class Held(NamedTuple):
+    """A reservation as RESERVE returns it (the columns of StockReservation it needs)."""
+
+    id: uuid.UUID
+    stock_id: uuid.UUID | None
+    quantity: int
+    status: ReservationStatus
+    created_at: datetime
+
+
+# A reservation as read back: its row, or RESERVE's.
+Reservation = StockReservation | Held
 
 
 async def reserve(
     sessions: async_sessionmaker[AsyncSession],
-    autocommit: AsyncEngine,
+    pool: AsyncConnectionPool,
     reservation_id: uuid.UUID,
     stock_id: uuid.UUID,
     quantity: int,
@@ -72,7 +83,7 @@ async def reserve(
     """Holds `quantity` seats of the stock under this id; a retry answers what the id holds.
     Raises why the stock refused, or why the id cannot reserve these seats."""
     rules.check_quantity(quantity)
-    reservation = await _hold(autocommit, reservation_id, stock_id, quantity)
+    reservation = await _hold(pool, reservation_id, stock_id, quantity)
     if reservation is not None:
         return reservation
     async with sessions() as session:
@@ -84,17 +95,22 @@ async def reserve(
 
 
 async def _hold(
-    autocommit: AsyncEngine, reservation_id: uuid.UUID, stock_id: uuid.UUID, quantity: int
-) -> Row[Any] | None:
+    pool: AsyncConnectionPool, reservation_id: uuid.UUID, stock_id: uuid.UUID, quantity: int
+) -> Held | None:
     """The new reservation's row, or None when this id exists or the stock refused."""
     params = {"stock_id": stock_id, "quantity": quantity, "reservation_id": reservation_id}
     try:
-        async with autocommit.connect() as conn:
-            return (await conn.execute(RESERVE_SQL, params)).one_or_none()
-    except IntegrityError as error:
-        if violated_constraint(error) != SAME_ID_CONFLICT:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(RESERVE, params)
+            row = await cursor.fetchone()
+    except UniqueViolation as error:
+        if error.diag.constraint_name != SAME_ID_CONFLICT:
             raise
         return None
+    if row is None:
+        return None
+    reservation_id, held_stock_id, held, status, created_at = row
+    return Held(reservation_id, held_stock_id, held, ReservationStatus(status), created_at)
 
 
 async def _refusal(session: AsyncSession, stock_id: uuid.UUID, quantity: int) -> DomainError:

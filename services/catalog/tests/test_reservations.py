@@ -7,7 +7,7 @@ import grpc
 import pytest
 from sqlalchemy import text
 
-from catalog.reservations import RESERVE_SQL
+from catalog.reservations import RESERVE
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as pb
 from tests.support.catalog_helpers import (
@@ -107,7 +107,7 @@ async def test_a_concurrent_call_with_the_same_id_answers_as_a_retry(
     params = {"stock_id": stock.id, "quantity": 1, "reservation_id": reservation_id}
     async with catalog_engine.connect() as first:
         await first.begin()
-        await first.execute(RESERVE_SQL, params)
+        await first.exec_driver_sql(RESERVE, params)
         second = asyncio.ensure_future(reserve(catalog, service, stock.id, 1, str(reservation_id)))
         await eventually(lambda: waiting_on_a_lock(catalog_engine))
         await first.commit()

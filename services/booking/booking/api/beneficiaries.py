@@ -4,6 +4,7 @@ import uuid
 from datetime import UTC, datetime
 
 import grpc
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from booking import credits
 from booking.api.access import require_beneficiary
 from booking.api.convert import beneficiary_pb, credit_pb
+from booking.credits import me
 from booking.domain import credit as credit_rules
 from booking.domain.sign_up import SignUp, check_sign_up
 from booking.models import Beneficiary, Credit
@@ -76,8 +78,11 @@ async def with_credit(session: AsyncSession, beneficiary: Beneficiary) -> resour
 
 
 class BeneficiaryServicer(pb_grpc.BeneficiaryServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool
+    ) -> None:
         self._sessions = sessions
+        self._pool = pool
 
     async def SignUpBeneficiary(
         self, request: pb.SignUpBeneficiaryRequest, context: grpc.aio.ServicerContext
@@ -139,11 +144,17 @@ class BeneficiaryServicer(pb_grpc.BeneficiaryServiceServicer):
         self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext
     ) -> pb.GetMeResponse:
         beneficiary_id = require_beneficiary()
-        async with self._sessions() as session:
-            beneficiary = await session.get(Beneficiary, beneficiary_id)
-            if beneficiary is None:
-                raise _not_found()
-            return pb.GetMeResponse(beneficiary=await with_credit(session, beneficiary))
+        async with self._pool.connection() as conn:
+            found = await me(conn, beneficiary_id)
+        if found is None:
+            raise _not_found()
+        beneficiary, credit = found
+        if credit is None:
+            return pb.GetMeResponse(beneficiary=beneficiary_pb(beneficiary, None))
+        remaining = credits.remaining_cents(credit, datetime.now(UTC))
+        return pb.GetMeResponse(
+            beneficiary=beneficiary_pb(beneficiary, credit_pb(credit, remaining))
+        )
 
     async def GrantCredit(
         self, request: pb.GrantCreditRequest, context: grpc.aio.ServicerContext

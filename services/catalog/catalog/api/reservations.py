@@ -3,6 +3,7 @@
 import uuid
 
 import grpc
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog import reservations
@@ -13,7 +14,6 @@ from passculture.catalog.v1 import reservation_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
 from pclib.auth import require_role
-from pclib.db import autocommit_engine
 from pclib.errors import InvalidArgument, NotFound
 from pclib.timestamps import timestamp
 
@@ -43,9 +43,11 @@ def _reservation_id(value: str) -> uuid.UUID:
 
 
 class ReservationServicer(pb_grpc.ReservationServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool
+    ) -> None:
         self._sessions = sessions
-        self._autocommit = autocommit_engine(sessions)
+        self._pool = pool
 
     async def ReserveStock(
         self, request: pb.ReserveStockRequest, context: grpc.aio.ServicerContext
@@ -53,7 +55,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         require_role("service")
         reservation = await reservations.reserve(
             self._sessions,
-            self._autocommit,
+            self._pool,
             _reservation_id(request.reservation_id),
             parse_id(request.stock_id, Reason.STOCK_NOT_FOUND),
             request.quantity,
