@@ -7,9 +7,11 @@ import time
 import uuid
 
 import aio_pika
+import psycopg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from google.protobuf.message import Message
 from prometheus_client import Counter, Gauge
+from psycopg import sql
 from sqlalchemy import (
     Column,
     DateTime,
@@ -125,6 +127,63 @@ def _to_amqp(row: Row) -> aio_pika.Message:
     )
 
 
+# What each service's migration `outbox_notify` creates (a copy: migrations are frozen history).
+NOTIFY_TRIGGER = (
+    "CREATE FUNCTION outbox_notify() RETURNS trigger LANGUAGE plpgsql AS"
+    " $$ BEGIN PERFORM pg_notify('outbox', ''); RETURN NULL; END $$",
+    "CREATE TRIGGER outbox_notify AFTER INSERT ON outbox"
+    " FOR EACH STATEMENT EXECUTE FUNCTION outbox_notify()",
+)
+
+
+class Wakeups:
+    """Tells the relay when the outbox was written to: the NOTIFY that each service's outbox
+    trigger sends (channel "outbox", migration `outbox_notify`), received on a LISTEN
+    connection of its own, reconnected when lost. While it is down the relay polls."""
+
+    CHANNEL = "outbox"
+
+    def __init__(self, dsn: str, max_backoff: float = 30.0) -> None:
+        self._dsn = dsn
+        self._max_backoff = max_backoff
+        self.written = asyncio.Event()
+        self.listening = False
+
+    async def run(self, stop: asyncio.Event) -> None:
+        failures = 0
+        while not stop.is_set():
+            try:
+                async with await psycopg.AsyncConnection.connect(
+                    self._dsn, autocommit=True
+                ) as conn:
+                    await conn.execute(sql.SQL("LISTEN {}").format(sql.Identifier(self.CHANNEL)))
+                    self.listening, failures = True, 0
+                    self.written.set()  # what was written while nobody listened
+                    while not stop.is_set():
+                        async for _ in conn.notifies(timeout=1.0):
+                            self.written.set()
+            except psycopg.Error as exc:
+                failures += 1
+                delay = backoff_delay(failures, self._max_backoff)
+                log.warning("outbox wakeups: %r; listening again in %.1fs", exc, delay)
+                self.listening = False
+                await sleep_unless_stopped(stop, delay)
+            finally:
+                self.listening = False
+
+    async def wait(self, stop: asyncio.Event, poll_interval: float, idle_interval: float) -> None:
+        """Until the outbox is written to (at most `idle_interval` when listening, a safety
+        net), or `poll_interval` when not listening, or `stop`."""
+        timeout = idle_interval if self.listening else poll_interval
+        waiters = [asyncio.ensure_future(self.written.wait()), asyncio.ensure_future(stop.wait())]
+        try:
+            await asyncio.wait(waiters, timeout=timeout, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for waiter in waiters:
+                waiter.cancel()
+        self.written.clear()
+
+
 class OutboxRelay:
     def __init__(
         self,
@@ -132,15 +191,21 @@ class OutboxRelay:
         amqp_url: str,
         exchange: str,
         *,
+        wakeups: Wakeups | None = None,
         batch_size: int = 200,
         poll_interval: float = 0.2,
+        idle_interval: float = 5.0,
         max_backoff: float = 30.0,
     ) -> None:
+        """`wakeups`: publish as soon as the outbox is written to, and poll only every
+        `idle_interval` (else every `poll_interval`)."""
         self.engine = engine
         self.amqp_url = amqp_url
         self.exchange = exchange
+        self.wakeups = wakeups
         self.batch_size = batch_size
         self.poll_interval = poll_interval
+        self.idle_interval = idle_interval
         self.max_backoff = max_backoff
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -166,9 +231,15 @@ class OutboxRelay:
                     log.info("outbox relay %s recovered after %d failures", self.exchange, failures)
                     failures = 0
                 if not published:
-                    await sleep_unless_stopped(stop, self.poll_interval)
+                    await self._wait(stop)
         finally:
             await self.close()
+
+    async def _wait(self, stop: asyncio.Event) -> None:
+        if self.wakeups is None:
+            await sleep_unless_stopped(stop, self.poll_interval)
+        else:
+            await self.wakeups.wait(stop, self.poll_interval, self.idle_interval)
 
     async def publish_pending(self) -> int:
         """Publishes one batch; returns how many events were published. Raises (leaving the

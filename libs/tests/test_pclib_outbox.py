@@ -9,8 +9,8 @@ from event_helpers import metric, outbox
 from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import func, select
 
-from pclib.db import make_session_factory
-from pclib.outbox import OutboxRelay, add_event
+from pclib.db import libpq_dsn, make_session_factory
+from pclib.outbox import NOTIFY_TRIGGER, OutboxRelay, Wakeups, add_event
 from tests.support.pclib_fixtures import drain, eventually, observe, receive
 
 
@@ -137,3 +137,31 @@ async def test_relay_loses_nothing_when_connections_drop(engine, proxy, observed
     received += await drain(queue)
     # At least once: a batch whose confirms were lost is published again.
     assert {m.message_id for m in received} == set(map(str, ids))
+
+
+@pytest.mark.parametrize("with_trigger", [True, False])
+async def test_a_write_to_the_outbox_wakes_the_relay(engine, amqp_url, observed, with_trigger):
+    """With the trigger's NOTIFY, the relay publishes at once although it would poll only every
+    30 s; without it (the negative control), nothing comes before the next poll."""
+    exchange, queue = observed
+    if with_trigger:
+        async with engine.begin() as conn:
+            for statement in NOTIFY_TRIGGER:
+                await conn.exec_driver_sql(statement)
+    wakeups = Wakeups(libpq_dsn(engine.url.render_as_string(hide_password=False)))
+    relay = OutboxRelay(
+        engine, amqp_url, exchange, wakeups=wakeups, poll_interval=30, idle_interval=30
+    )
+    stop = asyncio.Event()
+    listening = asyncio.create_task(wakeups.run(stop))
+    async with running(relay):
+        await eventually(lambda: wakeups.listening)
+        await asyncio.sleep(0.5)  # the relay published nothing, and waits
+        await add_events(engine, ["a"])
+        if with_trigger:
+            assert len(await receive(queue, 1, within=2)) == 1
+        else:
+            with pytest.raises(AssertionError):
+                await receive(queue, 1, within=2)
+    stop.set()
+    await asyncio.wait_for(listening, 5)

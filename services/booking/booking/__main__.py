@@ -11,7 +11,6 @@ python -m booking migrate    creates the database if missing, applies migrations
 """
 
 import argparse
-import asyncio
 import logging
 from pathlib import Path
 
@@ -19,7 +18,7 @@ from booking.app import build_server, catalog_client, databases
 from booking.jobs import auto_use
 from booking.settings import BookingSettings
 from booking.worker import consumers, run_worker
-from pclib import migrations, retention
+from pclib import aio, migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -93,10 +92,10 @@ def main() -> None:
     configure_logging("booking", settings.log_level)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
-        asyncio.run(declare_consumer_queues(settings))
+        aio.run(declare_consumer_queues(settings))
         return
     runners = {"serve": serve, "relay": relay, "worker": worker, "auto-use": run_auto_use}
-    asyncio.run(runners[command](settings))
+    aio.run(runners[command](settings))
 
 
 if __name__ == "__main__":

@@ -8,7 +8,6 @@ python -m catalog create-admin   creates or updates the admin from ADMIN_EMAIL/A
 """
 
 import argparse
-import asyncio
 import logging
 from pathlib import Path
 
@@ -20,7 +19,7 @@ from catalog.app import build_server
 from catalog.domain.accounts import normalised_email
 from catalog.models import ProUser
 from catalog.settings import CatalogSettings
-from pclib import migrations, retention
+from pclib import aio, migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -110,15 +109,15 @@ def main() -> None:
     configure_logging("catalog", settings.log_level)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
-        asyncio.run(declare_consumer_queues(settings))
+        aio.run(declare_consumer_queues(settings))
     elif command == "serve":
-        asyncio.run(serve(settings))
+        aio.run(serve(settings))
     elif command == "relay":
-        asyncio.run(relay(settings))
+        aio.run(relay(settings))
     elif command == "worker":
-        asyncio.run(worker(settings))
+        aio.run(worker(settings))
     else:
-        asyncio.run(create_admin(settings))
+        aio.run(create_admin(settings))
 
 
 if __name__ == "__main__":

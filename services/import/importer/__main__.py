@@ -10,7 +10,6 @@ python -m importer demo           a demo cinema imported through a running suite
 """
 
 import argparse
-import asyncio
 import logging
 import sys
 from pathlib import Path
@@ -20,7 +19,7 @@ from importer.app import build_server, wiring
 from importer.background import BackgroundSyncs
 from importer.daily import sync_all
 from importer.settings import ImporterSettings
-from pclib import migrations, retention
+from pclib import aio, migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -111,11 +110,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.command == "fake-allocine":
         return fake_allocine.main(args, settings.allocine_api_key)
     if args.command == "demo":
-        return asyncio.run(demo.run(args))
+        return aio.run(demo.run(args))
     if args.command == "sync-all":
-        return asyncio.run(run_sync_all(settings, args))
+        return aio.run(run_sync_all(settings, args))
     runners = {"serve": serve, "relay": relay}
-    asyncio.run(runners[args.command](settings))
+    aio.run(runners[args.command](settings))
     return 0
 
 

@@ -10,7 +10,6 @@ python -m payments migrate   creates the database if missing, applies migrations
 """
 
 import argparse
-import asyncio
 import logging
 import sys
 from datetime import datetime
@@ -20,7 +19,7 @@ from payments.app import build_server, catalog_client, debtor
 from payments.batch.run import create_batch
 from payments.settings import PaymentsSettings
 from payments.worker import consumers, run_worker
-from pclib import migrations, retention
+from pclib import aio, migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.errors import DomainError
@@ -118,12 +117,12 @@ def main(argv: list[str] | None = None) -> int:
     configure_logging("payments", settings.log_level)
     if args.command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
-        asyncio.run(declare_consumer_queues(settings))
+        aio.run(declare_consumer_queues(settings))
         return 0
     if args.command == "batch":
-        return asyncio.run(batch(settings, args.cutoff))
+        return aio.run(batch(settings, args.cutoff))
     runners = {"serve": serve, "relay": relay, "worker": worker}
-    asyncio.run(runners[args.command](settings))
+    aio.run(runners[args.command](settings))
     return 0
 
 
