@@ -1,17 +1,28 @@
-"""Idempotent event consumers: each message is handled once, in the same database transaction
-that records its id in the inbox table, and acknowledged only after that transaction commits."""
+"""Idempotent event consumers: each message is handled once, and acknowledged only after its id
+is in the inbox table.
+
+- EventConsumer: the handler runs in the database transaction that records the id (a
+  redelivered event changes nothing).
+- EffectConsumer: for a handler whose effect is outside the database (an email); the inbox is
+  read before and written after the effect, in autocommit on a psycopg pool (two statements,
+  no transaction held while the effect runs). A redelivery of a handled event does nothing; a
+  crash between the effect and the inbox row repeats the effect, as an EventConsumer's would
+  when its commit fails after the effect.
+"""
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
-from typing import Any
+from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from google.protobuf.message import DecodeError, Message
 from prometheus_client import Counter
+from psycopg import AsyncConnection
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import Column, DateTime, MetaData, Table, Text, column, func, table
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
@@ -74,16 +85,29 @@ class EventMeta:
 Handler = Callable[[AsyncSession, Any, EventMeta], Awaitable[None]]
 # Routing key → (event type, its handler): annotate a consumer's table with it.
 Handlers = Mapping[str, tuple[type[Message], Handler]]
+# An EffectConsumer's handler, with a psycopg connection (autocommit) for what it reads.
+EffectHandler = Callable[[AsyncConnection[Any], Any, EventMeta], Awaitable[None]]
+EffectHandlers = Mapping[str, tuple[type[Message], EffectHandler]]
+
+H = TypeVar("H")
+
+HANDLED_ALREADY = "SELECT EXISTS (SELECT FROM inbox WHERE message_id = %(id)s)"
+RECORD = (
+    "INSERT INTO inbox (message_id, routing_key) VALUES (%(id)s, %(routing_key)s)"
+    " ON CONFLICT DO NOTHING"
+)
 
 
-class EventConsumer:
+class Consumer(Generic[H]):
+    """A durable queue's consumer: connects (again after a loss), hands each message to
+    `_handle` in a task of its own, settles it by the outcome, and drains on stop."""
+
     def __init__(
         self,
-        engine: AsyncEngine,
         amqp_url: str,
         queue: str,
         bindings: dict[str, list[str]],
-        handlers: Handlers,
+        handlers: Mapping[str, tuple[type[Message], H]],
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
@@ -91,11 +115,10 @@ class EventConsumer:
         self.amqp_url = amqp_url
         self.queue = queue
         self.bindings = bindings
-        self.handlers = handlers
+        self.handlers: Mapping[str, tuple[type[Message], H]] = handlers
         self.prefetch = prefetch
         self.delivery_limit = delivery_limit
         self.max_backoff = 30.0
-        self._sessions = make_session_factory(engine)
         self._in_flight: set[asyncio.Task[None]] = set()
         self._failures = 0
 
@@ -168,16 +191,15 @@ class EventConsumer:
             return Outcome.REJECTED
         event, handle, meta = parsed
         try:
-            async with self._sessions.begin() as session:
-                if not await _record(session, meta):
-                    return Outcome.DUPLICATE
-                await handle(session, event, meta)
+            return await self._handle(event, handle, meta)
         except Exception:
             log.exception("consumer %s: handler failed on %s", self.queue, meta)
             return Outcome.FAILED
-        return Outcome.HANDLED
 
-    def _parse(self, message: AbstractIncomingMessage) -> tuple[Message, Handler, EventMeta] | None:
+    async def _handle(self, event: Message, handle: H, meta: EventMeta) -> Outcome:
+        raise NotImplementedError
+
+    def _parse(self, message: AbstractIncomingMessage) -> tuple[Message, H, EventMeta] | None:
         """The event, its handler and its metadata, or None (logged) when the message can never
         be handled."""
         routing_key = message.routing_key or ""
@@ -202,6 +224,63 @@ class EventConsumer:
             return None
 
 
+class EventConsumer(Consumer[Handler]):
+    """Its handlers run in the transaction that records the event in the inbox."""
+
+    def __init__(
+        self,
+        engine: AsyncEngine,
+        amqp_url: str,
+        queue: str,
+        bindings: dict[str, list[str]],
+        handlers: Handlers,
+        *,
+        prefetch: int = 32,
+        delivery_limit: int = 5,
+    ) -> None:
+        super().__init__(
+            amqp_url, queue, bindings, handlers, prefetch=prefetch, delivery_limit=delivery_limit
+        )
+        self._sessions = make_session_factory(engine)
+
+    async def _handle(self, event: Message, handle: Handler, meta: EventMeta) -> Outcome:
+        async with self._sessions.begin() as session:
+            if not await _record(session, meta):
+                return Outcome.DUPLICATE
+            await handle(session, event, meta)
+        return Outcome.HANDLED
+
+
+class EffectConsumer(Consumer[EffectHandler]):
+    """Its handlers act outside the database (see the module's docstring)."""
+
+    def __init__(
+        self,
+        pool: AsyncConnectionPool,
+        amqp_url: str,
+        queue: str,
+        bindings: dict[str, list[str]],
+        handlers: EffectHandlers,
+        *,
+        prefetch: int = 32,
+        delivery_limit: int = 5,
+    ) -> None:
+        super().__init__(
+            amqp_url, queue, bindings, handlers, prefetch=prefetch, delivery_limit=delivery_limit
+        )
+        self._pool = pool
+
+    async def _handle(self, event: Message, handle: EffectHandler, meta: EventMeta) -> Outcome:
+        ids = {"id": meta.message_id, "routing_key": meta.routing_key}
+        async with self._pool.connection() as conn:
+            handled = await (await conn.execute(HANDLED_ALREADY, ids)).fetchone()
+            if handled and handled[0]:
+                return Outcome.DUPLICATE
+            await handle(conn, event, meta)
+            await conn.execute(RECORD, ids)
+        return Outcome.HANDLED
+
+
 async def _record(session: AsyncSession, meta: EventMeta) -> bool:
     """Inserts the message id into the inbox; False when it was already there."""
     statement = (
@@ -222,7 +301,7 @@ async def _stop_or_close(stop: asyncio.Event, channel: AbstractChannel) -> None:
             waiter.cancel()
 
 
-async def declare_queues(amqp_url: str, consumers: list[EventConsumer]) -> None:
+async def declare_queues(amqp_url: str, consumers: Sequence[Consumer[Any]]) -> None:
     connection = await connect(amqp_url)
     try:
         channel = await connection.channel()

@@ -195,10 +195,12 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.2,
         idle_interval: float = 5.0,
+        gather_interval: float = 0.02,
         max_backoff: float = 30.0,
     ) -> None:
         """`wakeups`: publish as soon as the outbox is written to, and poll only every
-        `idle_interval` (else every `poll_interval`)."""
+        `idle_interval` (else every `poll_interval`); after a batch, wait `gather_interval`
+        for the next one."""
         self.engine = engine
         self.amqp_url = amqp_url
         self.exchange = exchange
@@ -206,6 +208,7 @@ class OutboxRelay:
         self.batch_size = batch_size
         self.poll_interval = poll_interval
         self.idle_interval = idle_interval
+        self.gather_interval = gather_interval
         self.max_backoff = max_backoff
         self._connection: AbstractConnection | None = None
         self._channel: AbstractChannel | None = None
@@ -232,6 +235,10 @@ class OutboxRelay:
                     failures = 0
                 if not published:
                     await self._wait(stop)
+                elif published < self.batch_size and self.wakeups is not None:
+                    # Under a steady flow, a wakeup per event would make batches of one:
+                    # gather what comes for a moment (events wait this long at most).
+                    await sleep_unless_stopped(stop, self.gather_interval)
         finally:
             await self.close()
 

@@ -9,7 +9,8 @@ from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from pclib.inbox import EventConsumer, EventMeta
+from pclib.db import make_pool
+from pclib.inbox import EffectConsumer, EventConsumer, EventMeta
 from pclib.topology import declare_consumer_queue, declare_exchange
 from tests.support.pclib_fixtures import eventually, receive
 
@@ -166,3 +167,67 @@ async def test_consumer_reconnects_after_the_broker_drops(engine, proxy, broker,
         await proxy.start()
         await eventually(lambda: consumed(queue, "handled") == 2)
     assert await inbox_ids(engine) == {"m1", "m2"}
+
+
+# --- EffectConsumer: an effect outside the database, the inbox around it ----------------------
+
+
+class Effects:
+    """An effect handler (think: an email): it records what it did, failing while told to."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+        self.done: list[str] = []
+
+    async def __call__(self, conn, event: StringValue, meta: EventMeta) -> None:
+        # The handler reads on the connection it is given.
+        assert (await (await conn.execute("SELECT 1")).fetchone()) == (1,)
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the effect failed")
+        self.done.append(event.value)
+
+
+@pytest.fixture
+async def pool(engine):
+    async with make_pool(engine.url.render_as_string(hide_password=False), 2) as pool:
+        yield pool
+
+
+def effect_consumer(pool, url, exchange, queue, handler) -> EffectConsumer:
+    consumer = EffectConsumer(
+        pool, url, queue, {exchange.name: ["thing.*"]}, {"thing.created": (StringValue, handler)}
+    )
+    consumer.max_backoff = 0.2
+    return consumer
+
+
+async def test_an_effect_is_done_once_per_event(engine, pool, amqp_url, broker, setup):
+    exchange, queue = setup
+    await declare_consumer_queue(broker.channel, queue, {exchange.name: ["thing.*"]})
+    effects = Effects()
+    async with running(effect_consumer(pool, amqp_url, exchange, queue, effects)):
+        body = StringValue(value="hello").SerializeToString()
+        await publish(exchange, "thing.created", body, "message-1")
+        await eventually(lambda: consumed(queue, "handled") == 1)
+        await publish(exchange, "thing.created", body, "message-1")  # a redelivery
+        await eventually(lambda: consumed(queue, "duplicate") == 1)
+    assert effects.done == ["hello"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(inbox.c.message_id))).scalars().all() == ["message-1"]
+
+
+async def test_a_failed_effect_is_tried_again_and_recorded_once_done(
+    engine, pool, amqp_url, broker, setup
+):
+    exchange, queue = setup
+    await declare_consumer_queue(broker.channel, queue, {exchange.name: ["thing.*"]})
+    effects = Effects(failures=2)
+    async with running(effect_consumer(pool, amqp_url, exchange, queue, effects)):
+        body = StringValue(value="hello").SerializeToString()
+        await publish(exchange, "thing.created", body, "message-2")
+        await eventually(lambda: consumed(queue, "handled") == 1)
+    assert consumed(queue, "failed") == 2
+    assert effects.done == ["hello"]
+    async with engine.connect() as conn:
+        assert (await conn.execute(select(inbox.c.message_id))).scalars().all() == ["message-2"]

@@ -68,9 +68,9 @@ async def worker(settings: BookingSettings) -> None:
 async def declare_consumer_queues(settings: BookingSettings) -> None:
     """The worker's queues, declared before any producer publishes: a topic exchange drops the
     events no queue is bound to yet."""
-    engine = make_engine(settings.database_url, pool_size=1)
+    engine, pool = databases(settings)  # neither connects: declaring needs only the broker
     try:
-        await declare_queues(settings.amqp_url, consumers(engine, settings))
+        await declare_queues(settings.amqp_url, consumers(engine, pool, settings))
     finally:
         await engine.dispose()
 

@@ -15,6 +15,7 @@ from booking.queries import BookingView
 SELECT_VIEWS = """
 SELECT b.*,
     ben.first_name AS ben__first_name, ben.last_name AS ben__last_name, ben.email AS ben__email,
+    ben.phone_number AS ben__phone_number,
     v.offerer_siren AS ven__offerer_siren, v.name AS ven__name, v.siret AS ven__siret,
     v.booking_email AS ven__booking_email, v.timezone AS ven__timezone
 FROM bookings b

@@ -2,6 +2,7 @@
 reconciler."""
 
 import asyncio
+from typing import Any
 
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -10,7 +11,7 @@ from booking.catalog_client import CatalogClient
 from booking.consumers import catalog_events, emails, payment_events
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
-from pclib.inbox import EventConsumer
+from pclib.inbox import Consumer, EffectConsumer, EventConsumer
 from pclib.mail import Mailer
 
 
@@ -19,8 +20,11 @@ def mailer(settings: BookingSettings) -> Mailer:
 
 
 def consumers(
-    engine: AsyncEngine, settings: BookingSettings, mail: Mailer | None = None
-) -> list[EventConsumer]:
+    engine: AsyncEngine,
+    pool: AsyncConnectionPool,
+    settings: BookingSettings,
+    mail: Mailer | None = None,
+) -> list[Consumer[Any]]:
     """One durable quorum queue per consumer, each bound to the events it handles."""
     email_handlers = emails.handlers(mail or mailer(settings), settings.smtp_sender)
     return [
@@ -38,8 +42,8 @@ def consumers(
             {settings.payments_exchange: list(payment_events.HANDLERS)},
             payment_events.HANDLERS,
         ),
-        EventConsumer(
-            engine,
+        EffectConsumer(
+            pool,
             settings.amqp_url,
             f"{settings.queue_prefix}.emails",
             {settings.events_exchange: list(email_handlers)},
@@ -59,7 +63,7 @@ async def run_worker(
     mail = mailer(settings)
     try:
         await asyncio.gather(
-            *(consumer.run(stop) for consumer in consumers(engine, settings, mail)),
+            *(consumer.run(stop) for consumer in consumers(engine, pool, settings, mail)),
             saga.run_reconciler(
                 stop,
                 interval=settings.reconcile_interval_seconds,

@@ -238,19 +238,19 @@ def settings(booking_settings, unique_name):
     return isolated(booking_settings, unique_name)
 
 
-def catalog_consumer(engine, settings):
-    (consumer,) = [c for c in worker.consumers(engine, settings) if "catalog" in c.queue]
+def catalog_consumer(engine, pool, settings):
+    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "catalog" in c.queue]
     return consumer
 
 
 async def test_a_redelivered_event_changes_nothing(
-    booking_engine, broker, settings, venue, stock_id
+    booking_engine, booking_pool, broker, settings, venue, stock_id
 ):
     stored = [
         await store_booking(booking_engine, venue, status=status, stock_id=stock_id)
         for status in ("CONFIRMED", "USED")
     ]
-    consumer = catalog_consumer(booking_engine, settings)
+    consumer = catalog_consumer(booking_engine, booking_pool, settings)
     exchange = await declare_exchange(broker.channel, settings.catalog_exchange)
     body = events_pb2.StockDeleted(stock_id=str(stock_id), venue_id=str(venue.id))
     message_id = str(uuid.uuid4())
@@ -279,9 +279,9 @@ async def test_a_redelivered_event_changes_nothing(
 
 
 async def test_the_catalogs_changes_reach_the_bookings(
-    booking_engine, catalog_engine, catalog, issuer, broker, settings
+    booking_engine, booking_pool, catalog_engine, catalog, issuer, broker, settings
 ):
-    consumer = catalog_consumer(booking_engine, settings)
+    consumer = catalog_consumer(booking_engine, booking_pool, settings)
     relay = OutboxRelay(
         catalog_engine, settings.amqp_url, settings.catalog_exchange, poll_interval=0.05
     )

@@ -67,15 +67,15 @@ def settings(booking_settings, unique_name, smtp_port):
     )
 
 
-def emails_consumer(engine, settings):
-    (consumer,) = [c for c in worker.consumers(engine, settings) if "emails" in c.queue]
+def emails_consumer(engine, pool, settings):
+    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "emails" in c.queue]
     return consumer
 
 
 @pytest.fixture
-async def pipeline(booking_engine, broker, settings):
+async def pipeline(booking_engine, booking_pool, broker, settings):
     """The outbox relay and the emails consumer, running for the test; yields the consumer."""
-    consumer = emails_consumer(booking_engine, settings)
+    consumer = emails_consumer(booking_engine, booking_pool, settings)
     relay = OutboxRelay(
         booking_engine, settings.amqp_url, settings.events_exchange, poll_interval=0.05
     )

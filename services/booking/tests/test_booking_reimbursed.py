@@ -140,8 +140,8 @@ def settings(booking_settings, unique_name):
     )
 
 
-def payments_consumer(engine, settings):
-    (consumer,) = [c for c in worker.consumers(engine, settings) if "payment" in c.queue]
+def payments_consumer(engine, pool, settings):
+    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "payment" in c.queue]
     return consumer
 
 
@@ -156,15 +156,17 @@ async def publish(exchange, event, message_id: str) -> None:
     )
 
 
-def test_the_worker_consumes_the_payments_exchange(booking_engine, settings):
-    consumer = payments_consumer(booking_engine, settings)
+def test_the_worker_consumes_the_payments_exchange(booking_engine, booking_pool, settings):
+    consumer = payments_consumer(booking_engine, booking_pool, settings)
     assert consumer.queue == f"{settings.queue_prefix}.payment-events"
     assert consumer.bindings == {settings.payments_exchange: [ROUTING_KEY]}
 
 
-async def test_a_redelivered_event_changes_nothing(booking_engine, broker, settings, venue):
+async def test_a_redelivered_event_changes_nothing(
+    booking_engine, booking_pool, broker, settings, venue
+):
     stored = [await store_booking(booking_engine, venue, status="USED") for _ in range(2)]
-    consumer = payments_consumer(booking_engine, settings)
+    consumer = payments_consumer(booking_engine, booking_pool, settings)
     exchange = await declare_exchange(broker.channel, settings.payments_exchange)
     at, message_id = paid_at(), str(uuid.uuid4())
     event = reimbursed([s.booking.id for s in stored], at)
@@ -204,13 +206,13 @@ COUNTER_CALLS = {
 
 
 async def test_the_counter_then_refuses_the_reimbursed_booking(
-    booking, booking_engine, catalog, issuer, broker, settings
+    booking, booking_engine, booking_pool, catalog, issuer, broker, settings
 ):
     pro = await make_pro(catalog, issuer)
     venue = await store_venue(booking_engine, offerer_id=pro.offerer_id)
     used = await store_booking(booking_engine, venue, status="USED")
     countermark = used.booking.countermark
-    consumer = payments_consumer(booking_engine, settings)
+    consumer = payments_consumer(booking_engine, booking_pool, settings)
     exchange = await declare_exchange(broker.channel, settings.payments_exchange)
 
     async with running_consumers(broker, [consumer]):

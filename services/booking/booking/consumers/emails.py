@@ -2,23 +2,25 @@
 cancellation, and to the young person when the cinema cancelled.
 
 A consumer, not a step of the booking: a slow or unreachable SMTP server never slows or fails a
-booking. A failed send raises, so the inbox rolls back and the event comes back later (with a
-backoff, dead-lettered after the delivery limit). Delivery is at least once: a redelivery after
-a partial failure may send an email twice. The worker keeps one SMTP connection (pclib.mail).
+booking. A failed send raises, so the event comes back later (with a backoff, dead-lettered
+after the delivery limit); a sent event's id goes to the inbox (pclib.inbox.EffectConsumer), so
+that a redelivery sends nothing. Delivery is at least once: a redelivery after a partial failure
+may send an email twice. The worker keeps one SMTP connection (pclib.mail).
 """
 
 import logging
 import uuid
 from dataclasses import dataclass
+from typing import Any
 from email.message import Message
 from zoneinfo import ZoneInfo
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from psycopg import AsyncConnection
 
-from booking import models, queries
+from booking import models, views
 from booking.domain.status import CancellationReason
 from passculture.booking.v1 import events_pb2
-from pclib.inbox import EventMeta, Handlers
+from pclib.inbox import EffectHandlers, EventMeta
 from pclib.mail import Mailer, address, text_message
 
 log = logging.getLogger(__name__)
@@ -172,14 +174,16 @@ def cancelled_by_cinema_email(context: Context) -> Message:
 # --- the consumer's handlers ----------------------------------------------------------------
 
 
-async def _load(session: AsyncSession, facts: events_pb2.BookingFacts, sender: str) -> Context:
-    view = await queries.by_id(session, uuid.UUID(facts.booking_id))
+async def _load(
+    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, sender: str
+) -> Context:
+    view = await views.by_id(conn, uuid.UUID(facts.booking_id))
     if view is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")
     return Context(*view, sender=sender)
 
 
-def handlers(mailer: Mailer, sender: str) -> Handlers:
+def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     """The emails consumer's handlers, by routing key of the booking service's events."""
 
     async def send_all(messages: list[Message], meta: EventMeta) -> None:
@@ -190,15 +194,15 @@ def handlers(mailer: Mailer, sender: str) -> Handlers:
                 log.warning("no address to send %r to (%s)", message["Subject"], meta.message_id)
 
     async def on_created(
-        session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
+        conn: AsyncConnection[Any], event: events_pb2.BookingCreated, meta: EventMeta
     ) -> None:
-        context = await _load(session, event.booking, sender)
+        context = await _load(conn, event.booking, sender)
         await send_all([new_booking_email(context)], meta)
 
     async def on_cancelled(
-        session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
+        conn: AsyncConnection[Any], event: events_pb2.BookingCancelled, meta: EventMeta
     ) -> None:
-        context = await _load(session, event.booking, sender)
+        context = await _load(conn, event.booking, sender)
         by_cinema = event.reason == CancellationReason.OFFERER
         messages = [cancellation_email(context, by_cinema=by_cinema)]
         if by_cinema:
