@@ -6,8 +6,8 @@ Addresses and subjects may hold any character: they are encoded (RFC 2047) here.
 """
 
 import asyncio
+import base64
 import logging
-from email.header import Header
 from email.message import Message
 from email.mime.text import MIMEText
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
@@ -16,6 +16,8 @@ import aiosmtplib
 
 log = logging.getLogger(__name__)
 
+# Bytes per encoded word: "Subject: " and one word (base64 of 39 bytes) stay within a line.
+WORD_BYTES = 39
 # What a dropped connection looks like (the server's idle timeout, a restart): send again once
 # on a new connection. A message sent twice is possible then, as with any at-least-once sender.
 DROPPED = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
@@ -40,13 +42,30 @@ def text_message(
     message = MIMEText(body, "plain", "utf-8")
     message["From"] = _encoded(sender)
     message["To"] = _encoded(to)
-    message["Subject"] = Header(" ".join(subject.split()), "utf-8", header_name="Subject").encode()
+    message["Subject"] = encoded_words(" ".join(subject.split()))
     message["Message-ID"] = message_id or make_msgid(
         domain=parseaddr(sender)[1].rpartition("@")[2] or None
     )
     if reply_to:
         message["Reply-To"] = _encoded(reply_to)
     return message
+
+
+def encoded_words(text: str) -> str:
+    """A header value in RFC 2047 encoded words, each short enough that the generator folds
+    between them (email.header.Header does this at ~0.3 ms a subject: most of a message's
+    cost). ASCII is left as it is."""
+    if text.isascii():
+        return text
+    words, chunk = [], b""
+    for char in text:
+        encoded = char.encode()
+        if len(chunk) + len(encoded) > WORD_BYTES:
+            words.append(chunk)
+            chunk = b""
+        chunk += encoded
+    words.append(chunk)
+    return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
 
 
 def _encoded(value: str) -> str:

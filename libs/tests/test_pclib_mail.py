@@ -111,3 +111,19 @@ async def test_an_unreachable_server_raises(server):
     await server.start()
     await mailer.send(message(2))
     await mailer.close()
+
+
+@pytest.mark.parametrize(
+    "subject",
+    [
+        "Nouvelle réservation pass Culture : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30",
+        "日本語の件名テスト" * 6,
+        "plain ascii",
+        "é",
+    ],
+)
+def test_subjects_in_any_script_come_back_as_written(subject):
+    sent = text_message(sender="a@b.test", to="c@d.test", subject=subject, body="")
+    raw = sent.as_bytes()
+    assert max(len(line) for line in raw.split(b"\n")) <= 78
+    assert email.message_from_bytes(raw, policy=default_policy)["Subject"] == subject
