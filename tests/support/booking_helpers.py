@@ -20,6 +20,7 @@ from booking.catalog_client import CatalogClient
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
 from booking.domain.credit import CREDIT_CENTS, expiry
+from booking.domain.showtime import Showtime as Reserved
 from booking.domain.status import (
     ACTIVE_STATUSES,
     BookingStatus,
@@ -378,13 +379,16 @@ class UnreliableCatalog(CatalogClient):
         self.before_reserve: Callable[[], Awaitable[object]] | None = None
         self.after_reserve: Callable[[], Awaitable[object]] | None = None
 
-    async def reserve(self, stock_id: uuid.UUID, quantity: int, reservation_id: uuid.UUID) -> None:
+    async def reserve(
+        self, stock_id: uuid.UUID, quantity: int, reservation_id: uuid.UUID
+    ) -> Reserved:
         if self.before_reserve is not None:
             await self.before_reserve()
         if self.lose == "request":
             raise lost_call()
-        await super().reserve(stock_id, quantity, reservation_id)
+        showtime = await super().reserve(stock_id, quantity, reservation_id)
         if self.after_reserve is not None:
             await self.after_reserve()
         if self.lose == "answer":
             raise lost_call()
+        return showtime

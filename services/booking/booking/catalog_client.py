@@ -1,11 +1,13 @@
 """The catalog, as the booking service sees it: stock details, seats, and a pro's offerers."""
 
 import uuid
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
 import grpc
 
+from booking.domain.showtime import Showtime
 from passculture.booking.v1.reasons import Reason
 from passculture.catalog.v1 import account_service_pb2, resources_pb2
 from passculture.catalog.v1 import account_service_pb2_grpc as accounts_grpc
@@ -89,6 +91,10 @@ def _offerers_failure(error: grpc.aio.AioRpcError) -> DomainError | None:
     return None
 
 
+def _features(values: Iterable[resources_pb2.Feature]) -> list[str]:
+    return [FEATURES[feature] for feature in values if feature in FEATURES]
+
+
 class CatalogClient:
     def __init__(self, channel: grpc.aio.Channel, issuer: TokenIssuer, timeout: float) -> None:
         self._stocks = stocks_grpc.StockServiceStub(channel)
@@ -118,7 +124,7 @@ class CatalogClient:
             is_duo=offer.is_duo,
             starts_at=to_datetime(stock.starts_at),
             price_cents=stock.price_cents,
-            features=[FEATURES[feature] for feature in stock.features if feature in FEATURES],
+            features=_features(stock.features),
             venue_id=uuid.UUID(venue.id),
             venue_name=venue.name,
             venue_siret=venue.siret,
@@ -130,20 +136,29 @@ class CatalogClient:
             remaining_quantity=None if quantity is None else quantity - stock.booked_quantity,
         )
 
-    async def reserve(self, stock_id: uuid.UUID, quantity: int, reservation_id: uuid.UUID) -> None:
-        """Holds the seats; raises SeatsRefused when the catalog says no for good, and
-        grpc.aio.AioRpcError when it could not answer (the reconciler settles later)."""
+    async def reserve(
+        self, stock_id: uuid.UUID, quantity: int, reservation_id: uuid.UUID
+    ) -> Showtime:
+        """Holds the seats, and answers the showtime's facts when they were taken; raises
+        SeatsRefused when the catalog says no for good, and grpc.aio.AioRpcError when it could
+        not answer (the reconciler settles later)."""
         request = reservations_pb.ReserveStockRequest(
             stock_id=str(stock_id), quantity=quantity, reservation_id=str(reservation_id)
         )
         try:
-            await self._reservations.ReserveStock(
+            reply = await self._reservations.ReserveStock(
                 request, metadata=self._service_token.metadata(), timeout=self._timeout
             )
         except grpc.aio.AioRpcError as error:
             if error.code() in REFUSING_CODES:
                 raise _refusal(error) from error
             raise
+        return Showtime(
+            amount_cents=reply.stock.price_cents,
+            starts_at=to_datetime(reply.stock.starts_at),
+            features=_features(reply.stock.features),
+            offer_title=reply.offer_title,
+        )
 
     async def release(self, reservation_id: uuid.UUID) -> None:
         """Frees the seats, or leaves a tombstone so that the id never reserves again."""

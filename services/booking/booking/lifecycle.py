@@ -33,6 +33,7 @@ from booking.domain import credit as credit_rules
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
 from booking.domain.credit import CreditState
+from booking.domain.showtime import Showtime
 from booking.domain.status import (
     ACTIVE_STATUSES,
     BookingStatus,
@@ -81,14 +82,30 @@ SELECT c.initial_cents, c.spent_cents, c.expires_at,
             AND status IN ({", ".join(f"'{status}'" for status in ACTIVE_STATUSES)})) AS held
 FROM credits c WHERE c.beneficiary_id = %(beneficiary_id)s
 """  # noqa: S608 (only status constants are formatted in)
+# The booking is made at the showtime's facts when its seats were taken (the catalog's answer),
+# which may differ from what step 1 read: the credit takes the difference, or nothing changes.
 CONFIRM = f"""
-WITH confirmed AS (
-    UPDATE bookings SET status = '{BookingStatus.CONFIRMED}', updated_at = now()
+WITH pending AS (
+    SELECT id, credit_id, amount_cents * quantity AS held FROM bookings
     WHERE id = %(id)s AND status = '{BookingStatus.PENDING}'
+    FOR UPDATE
+), credit AS (
+    UPDATE credits c SET spent_cents = c.spent_cents - pending.held + %(total)s
+    FROM pending
+    WHERE c.id = pending.credit_id AND pending.held <> %(total)s
+      AND c.spent_cents - pending.held + %(total)s <= c.initial_cents
+    RETURNING c.id
+), confirmed AS (
+    UPDATE bookings SET status = '{BookingStatus.CONFIRMED}', amount_cents = %(amount_cents)s,
+        starts_at = %(starts_at)s, cancellation_limit_at = %(cancellation_limit_at)s,
+        features = %(features)s, offer_title = %(offer_title)s, updated_at = now()
+    WHERE id = (SELECT id FROM pending)
+      AND ((SELECT held FROM pending) = %(total)s OR EXISTS (SELECT FROM credit))
     RETURNING id
 )
 INSERT INTO outbox {OUTBOX_COLUMNS} SELECT {OUTBOX_VALUES} FROM confirmed RETURNING id
 """  # noqa: S608 (only constants are formatted in)
+STATUS = "SELECT status FROM bookings WHERE id = %(id)s"
 FAIL = f"""
 WITH failed AS (
     UPDATE bookings SET status = '{BookingStatus.FAILED}', failure_reason = %(reason)s,
@@ -148,16 +165,41 @@ async def _why_not_opened(conn: AsyncConnection[Any], values: dict[str, Any]) ->
     return credit_rules.refusal(credit, values["amount_cents"] * values["quantity"], values["now"])
 
 
-async def confirm(conn: AsyncConnection[Any], booking: Booking, venue: Venue) -> bool:
+class CreditShort(Exception):
+    """The showtime's price went up since the booking was opened, beyond what the credit has."""
+
+
+async def confirm(
+    conn: AsyncConnection[Any], booking: Booking, venue: Venue, showtime: Showtime | None = None
+) -> bool:
     """PENDING → CONFIRMED (its seats are reserved) with its `booking.created` event, in one
-    statement; False when it was no longer PENDING."""
+    statement, at `showtime` (the booking's own facts when None); False when it was no longer
+    PENDING. Raises CreditShort (the booking still PENDING) when the price went up beyond the
+    credit."""
+    if showtime is not None:
+        booking.amount_cents, booking.starts_at = showtime.amount_cents, showtime.starts_at
+        booking.features, booking.offer_title = showtime.features, showtime.offer_title
+        booking.cancellation_limit_at = rules.cancellation_limit(
+            showtime.starts_at, booking.booked_at
+        )
     event = events.created(booking, venue)
-    params = {"id": booking.id} | outbox_params(events.ROUTING_KEYS[type(event)], event)
+    params = {
+        "id": booking.id,
+        "total": booking.total_cents,
+        "amount_cents": booking.amount_cents,
+        "starts_at": booking.starts_at,
+        "cancellation_limit_at": booking.cancellation_limit_at,
+        "features": booking.features,
+        "offer_title": booking.offer_title,
+    } | outbox_params(events.ROUTING_KEYS[type(event)], event)
     cursor = await conn.execute(CONFIRM, params)
-    if await cursor.fetchone() is None:
-        return False
-    booking.status = BookingStatus.CONFIRMED
-    return True
+    if await cursor.fetchone() is not None:
+        booking.status = BookingStatus.CONFIRMED
+        return True
+    status = await (await conn.execute(STATUS, {"id": booking.id})).fetchone()
+    if status is not None and status[0] == BookingStatus.PENDING:
+        raise CreditShort()
+    return False
 
 
 async def fail(conn: AsyncConnection[Any], booking_id: uuid.UUID, reason: Reason) -> bool:

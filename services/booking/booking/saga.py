@@ -1,11 +1,13 @@
 """The booking saga: the booking service coordinates, the catalog is the authority on seats.
 
-0. Catalog GetStock: the showtime's price, film and venue, and whether it can be booked.
+0. The showtime's film, venue and price: catalog GetStock, kept a minute (showtimes.py).
 1. One statement: the amount reserved on the credit (a conditional UPDATE of its counter) and
    the booking inserted PENDING (lifecycle.open_booking).
-2. Catalog ReserveStock with reservation_id = booking id: idempotent, refused once released.
-3. One statement: CONFIRMED + outbox `booking.created`, or FAILED (the amount given back) when
-   the seats were refused.
+2. Catalog ReserveStock with reservation_id = booking id: idempotent, refused once released; it
+   answers the showtime's price, start and features as they are when the seats are taken.
+3. One statement: CONFIRMED at those (the credit takes any difference) + outbox
+   `booking.created`; or FAILED (the amount given back) when the seats were refused, or the
+   credit cannot take a price that went up (the seats released).
 
 A crash or a silent catalog between 2 and 3 leaves the booking PENDING: the reconciler settles it
 by asking the catalog (reserved → confirm; never heard of → release, leaving a tombstone so that
@@ -26,9 +28,11 @@ from psycopg_pool import AsyncConnectionPool
 from booking import lifecycle, views
 from booking.catalog_client import CatalogClient, SeatsRefused, StockDetails, catalog_unavailable
 from booking.domain import rules
+from booking.domain.showtime import Showtime
 from booking.domain.status import BookingStatus
 from booking.models import Beneficiary, Booking, Venue
 from booking.queries import BookingView
+from booking.showtimes import Showtimes
 from passculture.booking.v1.reasons import Reason
 from passculture.common.v1 import reasons as common
 from pclib.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
@@ -89,13 +93,9 @@ def _stock_uuid(stock_id: str) -> uuid.UUID:
         raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found") from None
 
 
-def _check_stock(stock: StockDetails, quantity: int) -> None:
-    rules.check_quantity(quantity, stock.is_duo)
-    remaining = stock.remaining_quantity
-    if not stock.is_bookable:
-        raise refusal(Reason.SOLD_OUT if remaining == 0 else Reason.NOT_BOOKABLE)
-    if remaining is not None and remaining < quantity:
-        raise refusal(Reason.SOLD_OUT)
+def _check_quantity(quantity: int) -> None:
+    """1 or 2; whether the offer takes 2 (a duo) is the reservation's to say."""
+    rules.check_quantity(quantity, is_duo=True)
 
 
 def _venue(stock: StockDetails) -> Venue:
@@ -147,6 +147,7 @@ class BookingSaga:
     def __init__(self, pool: AsyncConnectionPool, catalog: CatalogClient) -> None:
         self._pool = pool
         self._catalog = catalog
+        self._showtimes = Showtimes(catalog)
         self._venues = VenueCopies()
 
     # --- the request path -------------------------------------------------------------------
@@ -161,10 +162,10 @@ class BookingSaga:
         """Books, or answers the first outcome again for a retry with the same key."""
         stock_uuid = _stock_uuid(stock_id)
         try:
+            _check_quantity(quantity)
             stock = await self._stock(stock_id)
-            _check_stock(stock, quantity)
         except DomainError:
-            # A retry of a booking made before the showtime filled up or changed.
+            # A retry of a booking made before the showtime was deleted.
             replayed = idempotency_key and await self._replay(beneficiary_id, idempotency_key)
             if replayed:
                 return await self._replayed(replayed, stock_uuid, quantity)
@@ -200,7 +201,7 @@ class BookingSaga:
 
     async def _stock(self, stock_id: str) -> StockDetails:
         try:
-            stock = await self._catalog.get_stock(stock_id)
+            stock = await self._showtimes.get(stock_id)
         except grpc.aio.AioRpcError as error:
             log.warning("catalog GetStock failed: %s %s", error.code(), error.details())
             raise catalog_unavailable() from None
@@ -229,24 +230,36 @@ class BookingSaga:
     ) -> BookingView:
         """Steps 2 and 3; the answer is the booking's final state, whoever settled it."""
         try:
-            await self._catalog.reserve(booking.stock_id, booking.quantity, booking.id)
+            showtime = await self._catalog.reserve(booking.stock_id, booking.quantity, booking.id)
         except SeatsRefused as refused:
-            async with self._pool.connection() as conn:
-                if await lifecycle.fail(conn, booking.id, refused.reason):
-                    raise refusal(refused.reason) from None
+            self._showtimes.forget(str(booking.stock_id))
+            await self._fail(booking.id, refused.reason)
         except grpc.aio.AioRpcError as error:
             # The seats may or may not be held: leave it PENDING for the reconciler.
             log.warning("catalog ReserveStock failed for %s: %s", booking.id, error.code())
             raise catalog_unavailable() from None
         else:
-            if await self._confirm(booking, venue):
+            if await self._confirm(booking, venue, showtime):
                 return BookingView(booking, beneficiary, venue)
         return await self._settled(booking.id)
 
-    async def _confirm(self, booking: Booking, venue: Venue) -> bool:
+    async def _confirm(self, booking: Booking, venue: Venue, showtime: Showtime) -> bool:
         """Step 3; False when the booking was no longer PENDING."""
+        try:
+            async with self._pool.connection() as conn:
+                return await lifecycle.confirm(conn, booking, venue, showtime)
+        except lifecycle.CreditShort:
+            # Seats first: a booking left PENDING by a failure here is settled by the reconciler.
+            self._showtimes.forget(str(booking.stock_id))
+            await self._catalog.release(booking.id)
+            await self._fail(booking.id, Reason.INSUFFICIENT_CREDIT)
+            raise  # unreachable: _fail raises unless the booking was settled meanwhile
+
+    async def _fail(self, booking_id: uuid.UUID, reason: Reason) -> None:
+        """Step 3 refused: raises why (unless the booking was settled meanwhile: then returns)."""
         async with self._pool.connection() as conn:
-            return await lifecycle.confirm(conn, booking, venue)
+            if await lifecycle.fail(conn, booking_id, reason):
+                raise refusal(reason)
 
     async def _settled(self, booking_id: uuid.UUID) -> BookingView:
         """The booking as someone else settled it."""

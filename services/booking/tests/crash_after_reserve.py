@@ -4,14 +4,14 @@ service holds nothing of it)."""
 
 import os
 import sys
-import uuid
 
 from booking import __main__ as booking_main
-from booking.models import Venue
+from booking.domain.showtime import Showtime
+from booking.models import Booking, Venue
 from booking.saga import BookingSaga
 
 
-async def _die(self: BookingSaga, booking_id: uuid.UUID, venue: Venue | None) -> None:
+async def _die(self: BookingSaga, booking: Booking, venue: Venue, showtime: Showtime) -> bool:
     os._exit(1)
 
 

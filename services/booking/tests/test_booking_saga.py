@@ -16,6 +16,7 @@ from booking.credits import remaining_cents
 from booking.models import Booking, Credit
 from booking.saga import BookingSaga
 from passculture.booking.v1 import events_pb2
+from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
 from pclib.db import make_session_factory
 from pclib.errors import DomainError
@@ -157,6 +158,51 @@ async def test_seats_refused_at_reservation_fail_the_booking_and_free_the_credit
         "FAILED_PRECONDITION",
         "SOLD_OUT",
     )
+
+
+# --- the showtime as it is when its seats are taken ----------------------------------------
+
+
+async def change_price(catalog, showtime, price_cents: int) -> None:
+    await catalog.offers.UpdateStock(
+        offers_pb.UpdateStockRequest(stock_id=showtime.stock.id, price_cents=price_cents),
+        metadata=showtime.pro.metadata,
+    )
+
+
+async def amount_of(booking_engine, booking_id) -> int:
+    async with booking_engine.connect() as conn:
+        return await conn.scalar(select(Booking.amount_cents).where(Booking.id == booking_id))
+
+
+async def test_a_booking_is_made_at_the_price_of_the_moment_its_seats_are_taken(
+    booking_saga, booking_engine, issuer, showtime, catalog
+):
+    first, second = await insert_beneficiaries(booking_engine, issuer, 2)
+    await booking_saga.create(uuid.UUID(first.id), showtime.stock.id, 1, None)
+    # The saga keeps what GetStock said (800); the price changes before the next booking.
+    await change_price(catalog, showtime, 1_000)
+    booking, _, _ = await booking_saga.create(uuid.UUID(second.id), showtime.stock.id, 1, None)
+    assert (booking.amount_cents, booking.total_cents) == (1_000, 1_000)
+    assert await amount_of(booking_engine, booking.id) == 1_000
+    assert await remaining(booking_engine, uuid.UUID(second.id)) == 30_000 - 1_000
+    [_, created] = await outbox_events(booking_engine, events_pb2.BookingCreated)
+    assert (created.booking.booking_id, created.booking.amount_cents) == (str(booking.id), 1_000)
+
+
+async def test_a_price_gone_up_beyond_the_credit_refuses_and_releases_the_seats(
+    booking_saga, booking_engine, issuer, showtime, catalog, catalog_engine
+):
+    [first] = await insert_beneficiaries(booking_engine, issuer, 1)
+    [short] = await insert_beneficiaries(booking_engine, issuer, 1, credit_cents=900)
+    await booking_saga.create(uuid.UUID(first.id), showtime.stock.id, 1, None)
+    await change_price(catalog, showtime, 1_000)  # the saga still believes 800: within 900
+    assert await failure(booking_saga.create(uuid.UUID(short.id), showtime.stock.id, 1, None)) == (
+        "FAILED_PRECONDITION",
+        "INSUFFICIENT_CREDIT",
+    )
+    assert await remaining(booking_engine, uuid.UUID(short.id)) == 900
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 1
 
 
 # --- the reconciler ------------------------------------------------------------------------

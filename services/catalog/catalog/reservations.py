@@ -29,12 +29,13 @@ from catalog.domain import reservations as rules
 from catalog.domain import stocks
 from catalog.domain.status import OffererStatus, ReservationStatus
 from catalog.models import Offer, Offerer, Stock, StockReservation, Venue
+from catalog.stock_reads import stock_details
 from passculture.catalog.v1.reasons import Reason
 from pclib.errors import DomainError, NotFound
 
 RESERVE = f"""
 WITH bookable AS (
-    SELECT s.id
+    SELECT s.id, o.title
     FROM stocks s
     JOIN offers o ON o.id = s.offer_id AND o.is_active AND (%(quantity)s = 1 OR o.is_duo)
     JOIN venues v ON v.id = o.venue_id
@@ -48,11 +49,18 @@ reserved AS (
       AND s.starts_at > now() AND s.booking_limit_at > now()
       AND (s.quantity IS NULL OR s.booked_quantity + %(quantity)s <= s.quantity)
       AND NOT EXISTS (SELECT FROM stock_reservations r WHERE r.id = %(reservation_id)s)
-    RETURNING s.id
+    RETURNING s.id, s.offer_id, s.starts_at, s.price_cents, s.quantity, s.booked_quantity,
+        s.booking_limit_at, s.features, s.is_active
+),
+held AS (
+    INSERT INTO stock_reservations (id, stock_id, quantity, status)
+    SELECT %(reservation_id)s, id, %(quantity)s, '{ReservationStatus.RESERVED}' FROM reserved
+    RETURNING id, stock_id, quantity, status, created_at
 )
-INSERT INTO stock_reservations (id, stock_id, quantity, status)
-SELECT %(reservation_id)s, id, %(quantity)s, '{ReservationStatus.RESERVED}' FROM reserved
-RETURNING id, stock_id, quantity, status, created_at
+SELECT held.id, held.quantity, held.status, held.created_at, bookable.title,
+    reserved.id, reserved.offer_id, reserved.starts_at, reserved.price_cents, reserved.quantity,
+    reserved.booked_quantity, reserved.booking_limit_at, reserved.features, reserved.is_active
+FROM held JOIN reserved ON reserved.id = held.stock_id CROSS JOIN bookable
 """  # noqa: S608 (only status constants are formatted in)
 # Raised when a concurrent call with the same id (or a release's tombstone) committed first:
 # the whole statement, its UPDATE included, rolled back.
@@ -73,31 +81,43 @@ class Held(NamedTuple):
 Reservation = StockReservation | Held
 
 
+class Reserved(NamedTuple):
+    """A reservation, and its showtime as it was when its seats were taken."""
+
+    reservation: Reservation
+    stock: Stock
+    offer_title: str
+
+
 async def reserve(
     sessions: async_sessionmaker[AsyncSession],
     pool: AsyncConnectionPool,
     reservation_id: uuid.UUID,
     stock_id: uuid.UUID,
     quantity: int,
-) -> Reservation:
+) -> Reserved:
     """Holds `quantity` seats of the stock under this id; a retry answers what the id holds.
     Raises why the stock refused, or why the id cannot reserve these seats."""
     rules.check_quantity(quantity)
-    reservation = await _hold(pool, reservation_id, stock_id, quantity)
-    if reservation is not None:
-        return reservation
+    reserved = await _hold(pool, reservation_id, stock_id, quantity)
+    if reserved is not None:
+        return reserved
     async with sessions() as session:
         existing = await session.get(StockReservation, reservation_id)
         if existing is None:
             raise await _refusal(session, stock_id, quantity)
     rules.check_retry(existing.status, existing.stock_id, existing.quantity, stock_id, quantity)
-    return existing
+    async with pool.connection() as conn:
+        details = await stock_details(conn, stock_id)
+    if details is None:  # deleted since: the retry still answers what the id holds
+        raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
+    return Reserved(existing, details.stock, details.offer.title)
 
 
 async def _hold(
     pool: AsyncConnectionPool, reservation_id: uuid.UUID, stock_id: uuid.UUID, quantity: int
-) -> Held | None:
-    """The new reservation's row, or None when this id exists or the stock refused."""
+) -> Reserved | None:
+    """The new reservation, or None when this id exists or the stock refused."""
     params = {"stock_id": stock_id, "quantity": quantity, "reservation_id": reservation_id}
     try:
         async with pool.connection() as conn:
@@ -109,8 +129,14 @@ async def _hold(
         return None
     if row is None:
         return None
-    reservation_id, held_stock_id, held, status, created_at = row
-    return Held(reservation_id, held_stock_id, held, ReservationStatus(status), created_at)
+    reservation_id, held, status, created_at, title, *stock = row
+    columns = (
+        *("id", "offer_id", "starts_at", "price_cents", "quantity", "booked_quantity"),
+        *("booking_limit_at", "features", "is_active"),
+    )
+    showtime = Stock(**dict(zip(columns, stock, strict=True)))
+    holding = Held(reservation_id, showtime.id, held, ReservationStatus(status), created_at)
+    return Reserved(holding, showtime, title)
 
 
 async def _refusal(session: AsyncSession, stock_id: uuid.UUID, quantity: int) -> DomainError:

@@ -218,3 +218,22 @@ async def test_only_services_reserve(catalog, showtime):
         grpc.StatusCode.PERMISSION_DENIED
     )
     assert (await refused(reserve(catalog, (), stock.id)))[0] == grpc.StatusCode.UNAUTHENTICATED
+
+
+async def test_a_reservation_answers_the_showtime_as_it_is_when_taken(catalog, issuer):
+    """The booking saga makes a booking at these: the price, start and features of the
+    moment the seats were taken, and the film's title; a retry answers them too."""
+    pro = await make_pro(catalog, issuer)
+    venue = await make_venue(catalog, pro)
+    offer = await make_offer(catalog, pro, venue.id, title="Les Enfants du paradis")
+    stock = await make_stock(catalog, pro, offer.id, price_cents=650)
+    service = auth(issuer, "booking", "service")
+    reservation_id = str(uuid.uuid4())
+    request = pb.ReserveStockRequest(stock_id=stock.id, quantity=1, reservation_id=reservation_id)
+    for _ in range(2):
+        answer = await catalog.reservations.ReserveStock(request, metadata=service)
+        assert answer.reservation.reservation_id == reservation_id
+        assert (answer.stock.id, answer.stock.price_cents) == (stock.id, 650)
+        assert answer.stock.starts_at == stock.starts_at
+        assert list(answer.stock.features) == list(stock.features)
+        assert answer.offer_title == "Les Enfants du paradis"

@@ -11,8 +11,8 @@ may send an email twice. The worker keeps one SMTP connection (pclib.mail).
 import logging
 import uuid
 from dataclasses import dataclass
-from typing import Any
 from email.message import Message
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
@@ -174,9 +174,7 @@ def cancelled_by_cinema_email(context: Context) -> Message:
 # --- the consumer's handlers ----------------------------------------------------------------
 
 
-async def _load(
-    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, sender: str
-) -> Context:
+async def _load(conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, sender: str) -> Context:
     view = await views.by_id(conn, uuid.UUID(facts.booking_id))
     if view is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")

@@ -10,6 +10,7 @@ from catalog import reservations
 from catalog.domain.status import ReservationStatus
 from catalog.ids import parse_id
 from catalog.models import StockReservation
+from catalog.resources import stock_pb
 from passculture.catalog.v1 import reservation_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
@@ -53,14 +54,18 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         self, request: pb.ReserveStockRequest, context: grpc.aio.ServicerContext
     ) -> pb.ReserveStockResponse:
         require_role("service")
-        reservation = await reservations.reserve(
+        reserved = await reservations.reserve(
             self._sessions,
             self._pool,
             _reservation_id(request.reservation_id),
             parse_id(request.stock_id, Reason.STOCK_NOT_FOUND),
             request.quantity,
         )
-        return pb.ReserveStockResponse(reservation=_reservation_pb(reservation))
+        return pb.ReserveStockResponse(
+            reservation=_reservation_pb(reserved.reservation),
+            stock=stock_pb(reserved.stock),
+            offer_title=reserved.offer_title,
+        )
 
     async def ReleaseStock(
         self, request: pb.ReleaseStockRequest, context: grpc.aio.ServicerContext

@@ -1,0 +1,15 @@
+"""A showtime as a booking is made at it."""
+
+from dataclasses import dataclass
+from datetime import datetime
+
+
+@dataclass(frozen=True)
+class Showtime:
+    """The facts of a showtime that a booking keeps: its unit price, start, features (VF/VO)
+    and film title, as the catalog answered when the seats were taken."""
+
+    amount_cents: int
+    starts_at: datetime
+    features: list[str]
+    offer_title: str
