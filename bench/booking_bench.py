@@ -4,7 +4,8 @@ The whole suite runs as processes (bench/suite.py): the gateway, each service's 
 worker — the booking worker emails the venue through a local SMTP sink — on fresh databases.
 Load comes from wrk, a compiled load generator (bench/wrk/*.lua), with 50 connections:
 `GET /v1/me` (an authenticated no-op: one booking-service call, one read) then
-`POST /v1/bookings` (every request a new booking of a new showtime). For each run: requests/s,
+`POST /v1/bookings` (every request a new booking: 500 young people each booking in turn the
+next of 1 000 showtimes, each its own film). For each run: requests/s,
 latency, and the CPU milliseconds each process spent per successful request, read from /proc
 before the run and once the events it caused were handled (outbox published, venue emailed).
 Then bookings arrive at a fixed rate of half the measured throughput, latencies counted from
@@ -20,6 +21,7 @@ import asyncio
 import tempfile
 import time
 import uuid
+from collections import Counter
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -47,7 +49,7 @@ DRAIN_TIMEOUT_S = 60.0
 class BookingParams:
     connections: int = 50
     youngs: int = 500
-    showtimes: int = 40_000
+    showtimes: int = 1_000
     warmup_seconds: float = 3.0
     seconds: float = 15.0
     profile_seconds: float = 8.0
@@ -152,17 +154,23 @@ class Runs:
         self.workdir = workdir
         self.tokens = tokens
         self.stocks = stocks
-        self.next_stock = 0
+        self.next_booking = 0
+        self.refusals: Counter[str] = Counter()
         databases = [make_url(url).database or "" for url in suite.databases.values()]
         self.meter = CpuMeter(suite.pids, databases)
 
     def settle(self) -> None:
         drained(self.suite.databases)
 
+    def booking(self, k: int) -> tuple[str, str]:
+        """Booking k's young person's token and showtime (as bench/wrk/bookings.lua)."""
+        young, turn = k % len(self.tokens), k // len(self.tokens)
+        return self.tokens[young], self.stocks[(young + turn) % len(self.stocks)]
+
     def wrk(self, name: str, script: str, seconds: float, connections: int) -> LoadRun:
         data: dict[str, list[str] | int] = {"tokens": self.tokens}
         if script == "bookings":
-            data |= {"stocks": self.stocks, "first": self.next_stock}
+            data |= {"stocks": self.stocks, "first": self.next_booking}
         lua = write_lua_data(self.workdir / f"{script}-data.lua", **data)
         self.settle()
         run = wrk(
@@ -176,23 +184,25 @@ class Runs:
             settle=self.settle,
         )
         if script == "bookings":
-            self.next_stock += run.succeeded + run.failed + 2 * connections
+            self.next_booking += run.succeeded + run.failed + 2 * connections
         return run
 
     async def fixed_rate(self, rate: float, seconds: float, warmup: float) -> LoadRun:
         self.settle()
-        first = self.next_stock
+        first = self.next_booking
         limits = httpx.Limits(max_connections=200, max_keepalive_connections=200)
         async with httpx.AsyncClient(base_url=self.suite.base_url, limits=limits) as http:
 
             async def book(n: int) -> bool:
-                token = self.tokens[n % len(self.tokens)]
+                token, stock_id = self.booking(first + n)
                 answer = await http.post(
                     "/v1/bookings",
-                    json={"stock_id": self.stocks[first + n], "quantity": 1},
+                    json={"stock_id": stock_id, "quantity": 1},
                     headers={"Authorization": f"Bearer {token}"},
                     timeout=30,
                 )
+                if answer.status_code != 201:
+                    self.refusals[f"{answer.status_code} {answer.json().get('code')}"] += 1
                 return answer.status_code == 201
 
             run = await fixed_rate(
@@ -204,7 +214,7 @@ class Runs:
                 meter=self.meter,
                 settle=self.settle,
             )
-        self.next_stock += round(rate * (seconds + warmup)) + 10
+        self.next_booking += round(rate * (seconds + warmup)) + 10
         return run
 
     def profiled(self, seconds: float, connections: int) -> list[Profile]:
@@ -264,6 +274,8 @@ async def run_booking_bench(suite: Suite, workdir: Path, params: BookingParams) 
     rate = book.per_second * OPEN_LOOP_SHARE
     fixed = await runs.fixed_rate(rate, params.seconds, warm)
     _print(fixed)
+    if runs.refusals:
+        print(f"  refused at the fixed rate: {dict(runs.refusals)}")
     profiles = runs.profiled(params.profile_seconds, c)
     for profile in profiles:
         print("\n".join(profile.lines()))
