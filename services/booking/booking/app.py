@@ -12,6 +12,7 @@ from booking.api.jobs import JobServicer
 from booking.catalog_client import CatalogClient
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
+from booking.tickets import TicketKeys
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
     beneficiary_service_pb2_grpc,
@@ -47,6 +48,9 @@ def build_server(
 ) -> GrpcServer:
     sessions = make_session_factory(engine)
     saga = BookingSaga(sessions, catalog)
+    tickets = TicketKeys.from_files(
+        settings.ticket_private_key_file, settings.ticket_public_key_file
+    )
     return GrpcServer(
         [
             (
@@ -56,12 +60,12 @@ def build_server(
             ),
             (
                 booking_service_pb2_grpc.add_BookingServiceServicer_to_server,
-                BookingServicer(sessions, saga),
+                BookingServicer(sessions, saga, tickets),
                 _name(booking_service_pb2, "BookingService"),
             ),
             (
                 counter_service_pb2_grpc.add_CounterServiceServicer_to_server,
-                CounterServicer(sessions, catalog, settings),
+                CounterServicer(sessions, catalog, settings, tickets),
                 _name(counter_service_pb2, "CounterService"),
             ),
             (
