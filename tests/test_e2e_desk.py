@@ -2,7 +2,8 @@
 (headless, no browser download) against every process of `make run` (conftest.booking_stack).
 
 Online: sign in, type a countermark, check it, validate it, undo it; each counter error's French
-sentence; QR payloads pasted. Offline (the browser context's network cut): a signed ticket
+sentence; QR payloads pasted, and one read by the camera (Chromium's fake camera playing the
+ticket's QR code). Offline (the browser context's network cut): a signed ticket
 validated and synced when the network is back, a revoked, a foreign, a not-today and a forged
 ticket refused, a typed countermark that cannot be checked, and one ticket validated offline at
 two counters reported as a conflict. A screenshot of each main state goes to the test's
@@ -11,6 +12,7 @@ tmp_path (printed at the end of each test: `pytest -s` shows where).
 
 import base64
 import json
+import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -20,6 +22,7 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
+import segno
 from e2e_helpers import (
     PASSWORD,
     eventually,
@@ -59,12 +62,34 @@ PLACES = (
 
 @pytest.fixture(scope="module")
 async def browser() -> AsyncIterator[Browser]:
+    if shutil.which(CHROMIUM) is None:
+        pytest.fail(f"no {CHROMIUM}: apt-get install chromium (.ci/run does)")
     async with async_playwright() as playwright:
         launched = await playwright.chromium.launch(
             executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
         )
         yield launched
         await launched.close()
+
+
+def qr_video(payload: str, path: Path) -> Path:
+    """A Y4M video (what Chromium's fake camera plays) of a QR code encoding `payload`, dark
+    modules on a light page: 640 by 480, one grey frame (Y plane; neutral chroma) repeated."""
+    width, height = 640, 480
+    matrix = segno.make_qr(payload, error="m").matrix
+    scale = (height - 40) // len(matrix)
+    left, top = (width - scale * len(matrix)) // 2, (height - scale * len(matrix)) // 2
+    luma = bytearray([235]) * (width * height)
+    for row, modules in enumerate(matrix):
+        for column, dark in enumerate(modules):
+            if dark:
+                for y in range(top + row * scale, top + (row + 1) * scale):
+                    start = y * width + left + column * scale
+                    luma[start : start + scale] = bytes(16 for _ in range(scale))
+    chroma = bytes([128]) * (width * height // 2)
+    frame = b"FRAME\n" + bytes(luma) + chroma
+    path.write_bytes(f"YUV4MPEG2 W{width} H{height} F10:1 Ip A1:1 C420jpeg\n".encode() + frame * 5)
+    return path
 
 
 @pytest.fixture
@@ -403,3 +428,30 @@ async def test_a_ticket_validated_offline_at_two_counters_is_a_conflict(
     await shots.take(second, "conflict")
     for context in counters:
         await context.close()
+
+
+async def test_a_ticket_scanned_with_the_camera(booking_stack, http, admin, shots, tmp_path):
+    """Chromium's fake camera shows the ticket's QR code (no BarcodeDetector on Linux: the
+    vendored jsQR reads it)."""
+    cinema = await open_cinema(http, admin)
+    booking = await booked(http, admin, cinema, "Jour de fête", 1)
+    video = qr_video(booking["signed_qr_payload"], tmp_path / "ticket.y4m")
+    camera = [
+        "--use-fake-ui-for-media-stream",
+        "--use-fake-device-for-media-stream",
+        f"--use-file-for-fake-video-capture={video}",
+    ]
+    async with async_playwright() as playwright:
+        browser = await playwright.chromium.launch(
+            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS + camera
+        )
+        context = await browser.new_context(locale="fr-FR", permissions=["camera"])
+        page = await signed_in(context, booking_stack.base_url, cinema)
+        await page.get_by_role("button", name="Scanner un QR code").click()
+        await expect(status(page)).to_have_text(
+            "Réservation valide : vous pouvez valider la contremarque."
+        )
+        await expect(page.get_by_role("region", name="Résultat")).to_contain_text("Jour de fête")
+        await expect(page.get_by_label("Contremarque")).to_have_value(booking["signed_qr_payload"])
+        await shots.take(page, "scanned")
+        await browser.close()
