@@ -41,6 +41,8 @@ export MAIL_SINK_PORT ?= 1025
 export HTTP_PORT ?= 8080
 export JWT_PRIVATE_KEY_FILE ?= $(CURDIR)/.dev/jwt-private.pem
 export JWT_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/jwt-public.pem
+export TICKET_PRIVATE_KEY_FILE ?= $(CURDIR)/.dev/ticket-private.pem
+export TICKET_PUBLIC_KEY_FILE ?= $(CURDIR)/.dev/ticket-public.pem
 # Tests use these servers (each test makes and drops its own databases and vhost-free queues).
 export TEST_DATABASE_URL ?= postgresql+psycopg://postgres@localhost:5432/postgres
 export TEST_AMQP_URL ?= $(AMQP_URL)
@@ -112,14 +114,30 @@ $(TOOLS)/deploy/node_modules/.installed: deploy/tools/package.json deploy/tools/
 	npm ci --silent --no-audit --no-fund --legacy-peer-deps --prefix $(TOOLS)/deploy
 	touch $@
 
-# A development JWT key pair for the dev overlay's Secret (kept out of git).
+# Development JWT and ticket key pairs for the dev overlay's Secrets (kept out of git).
 deploy-dev-keys: gen
 	$(BIN)/python -m pclib.keys deploy/k8s/overlays/dev/secrets/jwt-private.pem \
 		deploy/k8s/overlays/dev/secrets/jwt-public.pem
+	$(BIN)/python -m pclib.keys deploy/k8s/overlays/dev/secrets/ticket-private.pem \
+		deploy/k8s/overlays/dev/secrets/ticket-public.pem
 
-keys: $(JWT_PRIVATE_KEY_FILE)
+# The access tokens' key pair and the signed tickets' (a key ring of their own).
+keys: $(JWT_PRIVATE_KEY_FILE) $(TICKET_PRIVATE_KEY_FILE)
 $(JWT_PRIVATE_KEY_FILE): | gen
 	$(BIN)/python -m pclib.keys $(JWT_PRIVATE_KEY_FILE) $(JWT_PUBLIC_KEY_FILE)
+$(TICKET_PRIVATE_KEY_FILE): | gen
+	$(BIN)/python -m pclib.keys $(TICKET_PRIVATE_KEY_FILE) $(TICKET_PUBLIC_KEY_FILE)
+
+# The counter page's QR decoder (npm jsqr, pinned in gateway/desk-vendor) is committed in
+# gateway/gateway/desk/vendor, so that the page needs no build step: this fetches it again.
+DESK_VENDOR := gateway/gateway/desk/vendor
+.PHONY: desk-vendor
+desk-vendor:
+	mkdir -p $(TOOLS)/desk-vendor
+	cp gateway/desk-vendor/package.json gateway/desk-vendor/package-lock.json $(TOOLS)/desk-vendor/
+	npm ci --silent --no-audit --no-fund --prefix $(TOOLS)/desk-vendor
+	cp $(TOOLS)/desk-vendor/node_modules/jsqr/dist/jsQR.js $(DESK_VENDOR)/jsQR.js
+	cp $(TOOLS)/desk-vendor/node_modules/jsqr/LICENSE $(DESK_VENDOR)/jsQR.LICENSE
 
 # `make run` sends the booking service's emails to the mail sink unless SMTP_* say otherwise.
 run: export SMTP_HOST ?= localhost

@@ -187,7 +187,14 @@ async def running_suite(workdir: Path) -> AsyncIterator[Suite]:
     names = Names(uuid.uuid4().hex[:8])
     private_key, public_key = workdir / "jwt-private.pem", workdir / "jwt-public.pem"
     ensure_key_pair(private_key, public_key)
-    keys = {"JWT_PRIVATE_KEY_FILE": str(private_key), "JWT_PUBLIC_KEY_FILE": str(public_key)}
+    ticket_private, ticket_public = workdir / "ticket-private.pem", workdir / "ticket-public.pem"
+    ensure_key_pair(ticket_private, ticket_public)
+    keys = {
+        "JWT_PRIVATE_KEY_FILE": str(private_key),
+        "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "TICKET_PRIVATE_KEY_FILE": str(ticket_private),
+        "TICKET_PUBLIC_KEY_FILE": str(ticket_public),
+    }
     ports = {name: free_port() for name in (*SERVICES, "http", "mail")}
     with service_databases(*SERVICES) as databases:
         envs = _environments(names, databases, ports, keys)

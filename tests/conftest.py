@@ -73,12 +73,16 @@ class Stack:
 def _environment(tmp_path: Path, database_url: str) -> dict[str, str]:
     private_key, public_key = tmp_path / "jwt-private.pem", tmp_path / "jwt-public.pem"
     ensure_key_pair(private_key, public_key)
+    ticket_private, ticket_public = tmp_path / "ticket-private.pem", tmp_path / "ticket-public.pem"
+    ensure_key_pair(ticket_private, ticket_public)
     grpc_port = free_port()
     return os.environ | {
         "PYTHONPATH": os.pathsep.join(str(ROOT / folder) for folder in SOURCE_FOLDERS),
         "DATABASE_URL": database_url,
         "JWT_PRIVATE_KEY_FILE": str(private_key),
         "JWT_PUBLIC_KEY_FILE": str(public_key),
+        "TICKET_PRIVATE_KEY_FILE": str(ticket_private),
+        "TICKET_PUBLIC_KEY_FILE": str(ticket_public),
         "ADMIN_EMAIL": ADMIN["email"],
         "ADMIN_PASSWORD": ADMIN["password"],
         "GRPC_PORT": str(grpc_port),

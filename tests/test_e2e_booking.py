@@ -8,109 +8,20 @@ SMTP server in this process (conftest.mailbox).
 import csv
 import io
 import uuid
-from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_helpers import eventually, ok, problem, token
-
-from tests.support.booking_helpers import birth_date_for_age
-from tests.support.catalog_helpers import new_siren, siret_of
+from e2e_helpers import (
+    eventually,
+    ok,
+    problem,
+    publish_cinema,
+    publish_showtime,
+    sign_up_young,
+    token,
+)
 
 pytestmark = pytest.mark.e2e
-
-PASSWORD = "correct horse battery"
-
-
-def in_hours(hours: float) -> str:
-    return (datetime.now(UTC) + timedelta(hours=hours)).isoformat()
-
-
-async def publish_cinema(http: httpx.AsyncClient, admin: dict, booking_email: str):
-    """A pro signs up, the admin validates the offerer, the pro creates a venue: (pro, venue)."""
-    siren, email = new_siren(), f"pro-{uuid.uuid4().hex[:8]}@cinema.example.com"
-    account = await ok(
-        http.post(
-            "/v1/pro/accounts",
-            json={
-                "email": email,
-                "password": PASSWORD,
-                "first_name": "Paula",
-                "last_name": "Pro",
-                "offerer": {"siren": siren, "name": "Cinéma du Panthéon"},
-            },
-        ),
-        201,
-    )
-    validated = await ok(
-        http.post(f"/v1/admin/offerers/{account['offerer']['id']}/validate", headers=admin)
-    )
-    assert validated["status"] == "VALIDATED"
-    pro = await token(http, "/v1/pro/auth/token", email, PASSWORD)
-    venue = await ok(
-        http.post(
-            "/v1/pro/venues",
-            json={
-                "offerer_id": account["offerer"]["id"],
-                "name": "Le Champo",
-                "siret": siret_of(siren),
-                "address": "51 rue des Écoles",
-                "postal_code": "75005",
-                "city": "Paris",
-                "latitude": 48.8503,
-                "longitude": 2.3433,
-                "booking_email": booking_email,
-            },
-            headers=pro,
-        ),
-        201,
-    )
-    return pro, venue
-
-
-async def publish_showtime(http, pro, venue, title: str, starts_in_hours: float, quantity: int):
-    offer = await ok(
-        http.post(f"/v1/pro/venues/{venue['id']}/offers", json={"title": title}, headers=pro),
-        201,
-    )
-    stock = await ok(
-        http.post(
-            f"/v1/pro/offers/{offer['id']}/stocks",
-            json={
-                "starts_at": in_hours(starts_in_hours),
-                "price_cents": 700,
-                "quantity": quantity,
-                "features": ["VF"],
-            },
-            headers=pro,
-        ),
-        201,
-    )
-    return offer, stock
-
-
-async def sign_up_young(http: httpx.AsyncClient, admin: dict) -> tuple[dict, dict]:
-    """A young person signs up, the admin grants the credit, they log in: (person, headers)."""
-    email = f"young-{uuid.uuid4().hex[:8]}@example.com"
-    young = await ok(
-        http.post(
-            "/v1/beneficiaries",
-            json={
-                "email": email,
-                "password": PASSWORD,
-                "first_name": "Camille",
-                "last_name": "Jeune",
-                "birth_date": birth_date_for_age(18).isoformat(),
-                "phone_number": "+33612345678",
-            },
-        ),
-        201,
-    )
-    credit = await ok(
-        http.post(f"/v1/admin/beneficiaries/{young['id']}/credit", headers=admin), 201
-    )
-    assert (credit["initial_cents"], credit["remaining_cents"]) == (30000, 30000)
-    return young, await token(http, "/v1/auth/token", email, PASSWORD)
 
 
 async def remaining_seats(http: httpx.AsyncClient, offer_id: str) -> int:

@@ -7,13 +7,12 @@ the amount, and the counter can no longer unuse the booking.
 Every process of `make run` runs for real (see conftest.booking_stack).
 """
 
-import asyncio
 import uuid
 from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_helpers import eventually, ok, problem, token
+from e2e_helpers import eventually, ok, pay, problem, token, until_started
 from lxml import etree
 
 from tests.support.booking_helpers import birth_date_for_age
@@ -113,25 +112,6 @@ async def showtime_about_to_start(http: httpx.AsyncClient, pro: dict, venue: dic
         ),
         201,
     )
-
-
-async def until_started(stock: dict) -> None:
-    starts_at = datetime.fromisoformat(stock["starts_at"])
-    await asyncio.sleep(max((starts_at - datetime.now(UTC)).total_seconds(), 0) + 1)
-
-
-async def pay(http: httpx.AsyncClient, admin: dict) -> dict:
-    """An admin's batch that pays something, cut off now. The payments worker learns of the use
-    from booking.used: until it has, a batch pays nothing and the next one (later cutoff) tries
-    again."""
-
-    async def batch() -> dict | None:
-        cutoff = datetime.now(UTC).isoformat()
-        path = "/v1/admin/payment-batches"
-        made = await ok(http.post(path, json={"cutoff": cutoff}, headers=admin), 201)
-        return made if made["payment_count"] else None
-
-    return await eventually(batch)
 
 
 def sepa_amounts(xml: bytes) -> list[str]:

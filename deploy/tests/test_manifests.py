@@ -78,11 +78,12 @@ def render(directory: Path) -> list[dict]:
 
 @pytest.fixture(scope="session")
 def dev_keys() -> None:
-    """The dev overlay's Secret reads a key pair that `make deploy-dev-keys` writes."""
+    """The dev overlay's Secrets read the key pairs that `make deploy-dev-keys` writes."""
     from pclib.keys import ensure_key_pair
 
     secrets = K8S / "overlays" / "dev" / "secrets"
-    ensure_key_pair(secrets / "jwt-private.pem", secrets / "jwt-public.pem")
+    for pair in ("jwt", "ticket"):
+        ensure_key_pair(secrets / f"{pair}-private.pem", secrets / f"{pair}-public.pem")
 
 
 @pytest.fixture(scope="session")

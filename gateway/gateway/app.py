@@ -5,6 +5,7 @@ from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
+from gateway import desk
 from gateway.errors import install_problem_handlers
 from gateway.metrics import HttpMetrics, MetricsMiddleware
 from gateway.openapi import PROBLEM_RESPONSES, document_problems
@@ -22,6 +23,7 @@ from gateway.routes import (
     pro_offers,
     pro_venues,
     search,
+    tickets,
 )
 from gateway.settings import GatewaySettings
 from gateway.upstreams import UPSTREAMS, Channels
@@ -35,6 +37,7 @@ ROUTERS = (
     beneficiaries.router,
     bookings.router,
     counter.router,
+    tickets.router,
     pro_bookings.router,
     pro_allocine.router,
     pro_money.router,
@@ -78,5 +81,6 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)
+    desk.mount(app)
     document_problems(app)
     return app

@@ -103,6 +103,7 @@ def booking_out(booking: pb.Booking) -> BookingOut:
         cancelled_at=optional_instant(booking, "cancelled_at"),
         cancellation_reason=_name_or_none(CANCELLATION_REASON_NAMES, booking.cancellation_reason),
         qr_payload=booking.qr_payload,
+        signed_qr_payload=booking.signed_qr_payload,
     )
 
 

@@ -246,7 +246,7 @@ async def booking_engine(booking_db_url):
 
 
 @pytest.fixture
-def booking_settings(booking_db_url, catalog_server, jwt_keys):
+def booking_settings(booking_db_url, catalog_server, jwt_keys, ticket_keys):
     from booking.settings import BookingSettings
 
     return BookingSettings(
@@ -255,6 +255,8 @@ def booking_settings(booking_db_url, catalog_server, jwt_keys):
         catalog_timeout_seconds=2.0,
         jwt_private_key_file=str(jwt_keys[0]),
         jwt_public_key_file=str(jwt_keys[1]),
+        ticket_private_key_file=str(ticket_keys[0]),
+        ticket_public_key_file=str(ticket_keys[1]),
         counter_max_failures=COUNTER_MAX_FAILURES,
     )
 

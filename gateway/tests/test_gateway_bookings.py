@@ -23,7 +23,12 @@ async def test_a_young_person_books_a_showtime(bapi, cinema, young):
     )
     assert answer.status_code == 201, answer.text
     booking = answer.json()
-    assert booking | {"id": "…", "countermark": "…", "booked_at": "…"} == {
+    assert booking | {
+        "id": "…",
+        "countermark": "…",
+        "booked_at": "…",
+        "signed_qr_payload": "…",
+    } == {
         "id": "…",
         "countermark": "…",
         "status": "CONFIRMED",
@@ -44,7 +49,9 @@ async def test_a_young_person_books_a_showtime(bapi, cinema, young):
         "cancelled_at": None,
         "cancellation_reason": None,
         "qr_payload": f"PASSCULTURE:v3;TOKEN:{booking['countermark']}",
+        "signed_qr_payload": "…",
     }
+    assert booking["signed_qr_payload"].startswith("PASSCULTURE:v4;")
     booked_at = parse_time(booking["booked_at"])
     # Five days ahead: cancellable for 48 hours.
     assert parse_time(booking["cancellation_limit_at"]) - booked_at == timedelta(hours=48)
@@ -104,9 +111,9 @@ async def test_the_ticket_has_a_qr_code_in_svg(bapi, cinema, young):
     assert answer.headers["content-type"] == "image/svg+xml"
     svg = ET.fromstring(answer.content)  # noqa: S314 (our own answer)
     assert svg.tag == SVG
-    assert int(svg.get("width")) == int(svg.get("height")) > 0
+    assert 0 < int(svg.get("width")) < int(svg.get("height"))  # the countermark beneath
     assert len(svg) > 0  # the modules' path
-    assert booking["countermark"] in answer.text  # in the image's title
+    assert booking["countermark"] in answer.text  # in the image's title and caption
 
 
 async def test_an_idempotency_key_books_once(bapi, cinema, young, problem):

@@ -66,6 +66,13 @@ def load_public_keys(pem: bytes) -> dict[str, Ed25519PublicKey]:
     return {key_id(key): key for key in keys}
 
 
+def load_private_key(pem: bytes) -> Ed25519PrivateKey:
+    key = load_pem_private_key(pem, password=None)
+    if not isinstance(key, Ed25519PrivateKey):
+        raise ValueError(f"expected an Ed25519 private key, got {type(key).__name__}")
+    return key
+
+
 def _ed25519(public_key: PublicKeyTypes) -> Ed25519PublicKey:
     if not isinstance(public_key, Ed25519PublicKey):
         raise ValueError(f"expected an Ed25519 public key, got {type(public_key).__name__}")
@@ -148,11 +155,8 @@ class TokenVerifier:
 
 class TokenIssuer:
     def __init__(self, private_key_pem: bytes, ttl_seconds: int = 3600) -> None:
-        key = load_pem_private_key(private_key_pem, password=None)
-        if not isinstance(key, Ed25519PrivateKey):
-            raise ValueError(f"expected an Ed25519 private key, got {type(key).__name__}")
-        self._key = key
-        self._kid = key_id(key.public_key())
+        self._key = load_private_key(private_key_pem)
+        self._kid = key_id(self._key.public_key())
         self.ttl_seconds = ttl_seconds
 
     @classmethod

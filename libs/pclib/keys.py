@@ -1,4 +1,4 @@
-"""Makes a development Ed25519 key pair for JWTs when none exists.
+"""Makes an Ed25519 key pair (access tokens' or tickets' signing key) when none exists.
 
 python -m pclib.keys PRIVATE_PEM PUBLIC_PEM
 """
@@ -35,4 +35,4 @@ def ensure_key_pair(private_path: Path, public_path: Path) -> bool:
 
 if __name__ == "__main__":
     if ensure_key_pair(Path(sys.argv[1]), Path(sys.argv[2])):
-        print(f"generated a development JWT key pair in {sys.argv[1]} and {sys.argv[2]}")
+        print(f"generated an Ed25519 key pair in {sys.argv[1]} and {sys.argv[2]}")

@@ -10,6 +10,7 @@ from datetime import UTC, date, datetime, timedelta
 from typing import Any
 
 import grpc
+import pytest
 from google.protobuf.message import Message
 from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
@@ -39,6 +40,7 @@ from passculture.booking.v1 import (
 )
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.db import make_pool, make_session_factory
+from pclib.grpc_client import error_info
 from pclib.passwords import hash_password
 from tests.support.catalog_helpers import Pro, make_offer, make_pro, make_stock, make_venue
 from tests.support.catalog_helpers import Stubs as CatalogStubs
@@ -75,6 +77,18 @@ async def running_booking(
             yield address, BookingStubs.on(channel)
         await server.stop(0)
     await catalog_channel.close()
+
+
+async def failure(call: Awaitable[object]) -> grpc.aio.AioRpcError:
+    """The error a gRPC call fails with (the test fails if it succeeds)."""
+    with pytest.raises(grpc.aio.AioRpcError) as raised:
+        await call
+    return raised.value
+
+
+def answer(error: grpc.aio.AioRpcError) -> tuple[grpc.StatusCode, str]:
+    """Code and reason of a failed call."""
+    return error.code(), error_info(error).reason
 
 
 def birth_date_for_age(age: int, today: date | None = None) -> date:

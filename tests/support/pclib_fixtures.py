@@ -96,13 +96,23 @@ def amqp_url() -> Iterator[str]:
     )
 
 
-@pytest.fixture(scope="session")
-def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
-    """A JWT key pair for the test session: (private key file, public key file)."""
-    folder = tmp_path_factory.mktemp("jwt")
+def _key_pair(tmp_path_factory: pytest.TempPathFactory, name: str) -> tuple[Path, Path]:
+    folder = tmp_path_factory.mktemp(name)
     private, public = folder / "private.pem", folder / "public.pem"
     ensure_key_pair(private, public)
     return private, public
+
+
+@pytest.fixture(scope="session")
+def jwt_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """A JWT key pair for the test session: (private key file, public key file)."""
+    return _key_pair(tmp_path_factory, "jwt")
+
+
+@pytest.fixture(scope="session")
+def ticket_keys(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, Path]:
+    """The signed tickets' key pair for the test session: (private key file, public key file)."""
+    return _key_pair(tmp_path_factory, "tickets")
 
 
 @pytest.fixture(scope="session")

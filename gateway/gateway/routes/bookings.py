@@ -43,9 +43,11 @@ async def get_my_booking(booking_id: str, booking: BeneficiaryBooking) -> Bookin
     responses={200: {"content": {SVG_MEDIA_TYPE: {}}, "description": "The ticket's QR code"}},
 )
 async def get_my_booking_qr(booking_id: str, booking: BeneficiaryBooking) -> Response:
-    """The QR code of the ticket: it encodes `qr_payload` (`PASSCULTURE:v3;TOKEN:<countermark>`)."""
+    """The QR code of the ticket: it encodes the signed ticket `signed_qr_payload`
+    (`PASSCULTURE:v4;<JWS>`); the countermark is printed beneath it, to be typed."""
     reply = await booking.bookings.GetMyBooking(pb.GetMyBookingRequest(booking_id=booking_id))
-    svg = qr_svg(reply.booking.qr_payload, f"pass Culture {reply.booking.countermark}")
+    countermark = reply.booking.countermark
+    svg = qr_svg(reply.booking.signed_qr_payload, countermark, f"pass Culture {countermark}")
     return Response(svg, media_type=SVG_MEDIA_TYPE, headers={"Cache-Control": "private"})
 
 

@@ -3,7 +3,7 @@ from typing import Literal
 
 from pydantic import BaseModel, Field
 
-from gateway.schemas.common import Feature, Int32, RequestBody, Text
+from gateway.schemas.common import Feature, Instant, Int32, RequestBody, Text
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "USED", "REIMBURSED", "CANCELLED", "FAILED"]
 # What a pro's list shows and filters on (PENDING and FAILED bookings are never listed).
@@ -40,7 +40,15 @@ class BookingOut(BaseModel):
     used_at: datetime | None
     cancelled_at: datetime | None
     cancellation_reason: CancellationReason | None
-    qr_payload: str = Field(description="What the ticket's QR code encodes")
+    qr_payload: str = Field(
+        description="The countermark's unsigned payload, PASSCULTURE:v3;TOKEN:<countermark>"
+        " (the counter still takes it)"
+    )
+    signed_qr_payload: str = Field(
+        description="The signed ticket, what the ticket's QR code encodes: PASSCULTURE:v4;"
+        " followed by a compact JWS (EdDSA; claims cm, bid, sid, vid, st, q, iat), checked"
+        " with /v1/tickets/jwks.json"
+    )
 
 
 class BookerOut(BaseModel):
@@ -73,6 +81,14 @@ class ProBookingOut(BaseModel):
     cancelled_at: datetime | None
     cancellation_reason: CancellationReason | None
     beneficiary: BookerOut
+
+
+class CountermarkUseIn(RequestBody):
+    validated_at: Instant | None = Field(
+        default=None,
+        description="When a counter validated it offline, synced now: not in the future, not"
+        " before the booking (else 422 INVALID_VALIDATED_AT); the booking keeps it as `used_at`",
+    )
 
 
 class AutoUseOut(BaseModel):

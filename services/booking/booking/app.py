@@ -13,6 +13,7 @@ from booking.api.jobs import JobServicer
 from booking.catalog_client import CatalogClient
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
+from booking.tickets import TicketKeys
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
     beneficiary_service_pb2_grpc,
@@ -57,6 +58,9 @@ def build_server(
 ) -> GrpcServer:
     sessions = make_session_factory(engine)
     saga = BookingSaga(pool, catalog)
+    tickets = TicketKeys.from_files(
+        settings.ticket_private_key_file, settings.ticket_public_key_file
+    )
     return GrpcServer(
         [
             (
@@ -66,12 +70,12 @@ def build_server(
             ),
             (
                 booking_service_pb2_grpc.add_BookingServiceServicer_to_server,
-                BookingServicer(sessions, saga),
+                BookingServicer(sessions, saga, tickets),
                 _name(booking_service_pb2, "BookingService"),
             ),
             (
                 counter_service_pb2_grpc.add_CounterServiceServicer_to_server,
-                CounterServicer(sessions, catalog, settings),
+                CounterServicer(sessions, catalog, settings, tickets),
                 _name(counter_service_pb2, "CounterService"),
             ),
             (

@@ -250,14 +250,22 @@ async def _cancelled(
 
 
 def use(
-    booking: Booking, venue: Venue, now: datetime, by: ValidationAuthor
+    booking: Booking,
+    venue: Venue,
+    now: datetime,
+    by: ValidationAuthor,
+    validated_at: datetime | None = None,
 ) -> events_pb2.BookingUsed:
     """CONFIRMED → USED, at the counter or automatically, once the young person can no longer
-    cancel it (else the reason why not)."""
+    cancel it (else the reason why not). `validated_at`: when a counter validated it offline
+    (rules.validated_at), synced now; the booking is used as of then."""
+    at = now
+    if validated_at is not None:
+        at = rules.validated_at(validated_at, booking.booked_at, booking.updated_at, now)
     rules.check_usable(
-        booking.status, booking.cancellation_limit_at, now, venue.timezone, booking.used_at
+        booking.status, booking.cancellation_limit_at, at, venue.timezone, booking.used_at
     )
-    booking.status, booking.used_at, booking.validated_by = BookingStatus.USED, now, by
+    booking.status, booking.used_at, booking.validated_by = BookingStatus.USED, at, by
     return events.used(booking, venue)
 
 

@@ -113,6 +113,8 @@ class Booking(Base):
         Index("ix_bookings_beneficiary_booked", "beneficiary_id", "booked_at"),
         Index("ix_bookings_offerer_booked", "offerer_id", "booked_at"),
         Index("ix_bookings_stock", "stock_id"),
+        # The revoked tickets of a venue's showtimes of today and later (booking.revocations).
+        Index("ix_bookings_venue_starts", "venue_id", "starts_at"),
         # The reconciler's and auto-validation's scans.
         Index(
             "ix_bookings_pending", "booked_at", postgresql_where=status_in([BookingStatus.PENDING])

@@ -2,8 +2,8 @@ from pclib.settings import BaseServiceSettings
 
 
 class BookingSettings(BaseServiceSettings):
-    """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_*_KEY_FILE, CATALOG_ADDR,
-    SMTP_HOST, SMTP_PORT, …"""
+    """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_*_KEY_FILE,
+    TICKET_*_KEY_FILE, CATALOG_ADDR, SMTP_HOST, SMTP_PORT, …"""
 
     grpc_port: int = 50052
     # The exchange the outbox relay publishes the booking service's events on.
@@ -27,3 +27,7 @@ class BookingSettings(BaseServiceSettings):
     # Wrong countermarks a pro account may type per window before 429.
     counter_max_failures: int = 10
     counter_window_seconds: int = 600
+    # The signed tickets' key ring (booking.tickets), distinct from the access tokens': the
+    # server signs with the private key; the public file may hold several keys (rotation).
+    ticket_private_key_file: str = ".dev/ticket-private.pem"
+    ticket_public_key_file: str = ".dev/ticket-public.pem"

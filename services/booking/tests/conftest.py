@@ -8,7 +8,8 @@ import pytest
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
 from pclib.db import make_engine, make_pool
-from tests.support.booking_helpers import BookingStubs, running_booking
+from tests.support.booking_helpers import BookingStubs, running_booking, store_venue
+from tests.support.catalog_helpers import make_pro
 
 
 @pytest.fixture
@@ -31,13 +32,17 @@ async def booking_pool(booking_db_url):
 
 
 @pytest.fixture
-def booking_settings(booking_db_url, catalog_server, jwt_keys, amqp_url) -> BookingSettings:
+def booking_settings(
+    booking_db_url, catalog_server, jwt_keys, ticket_keys, amqp_url
+) -> BookingSettings:
     return BookingSettings(
         database_url=booking_db_url,
         amqp_url=amqp_url,
         catalog_addr=catalog_server[0],
         jwt_private_key_file=str(jwt_keys[0]),
         jwt_public_key_file=str(jwt_keys[1]),
+        ticket_private_key_file=str(ticket_keys[0]),
+        ticket_public_key_file=str(ticket_keys[1]),
         reconcile_after_seconds=1.0,
         reconcile_interval_seconds=0.2,
     )
@@ -47,3 +52,26 @@ def booking_settings(booking_db_url, catalog_server, jwt_keys, amqp_url) -> Book
 async def booking(booking_engine, verifier, booking_settings) -> AsyncIterator[BookingStubs]:
     async with running_booking(booking_engine, verifier, booking_settings) as (_, stubs):
         yield stubs
+
+
+# The counter's pros and venues: two offerers, a venue each.
+
+
+@pytest.fixture
+async def pro(catalog, issuer):
+    return await make_pro(catalog, issuer)
+
+
+@pytest.fixture
+async def other_pro(catalog, issuer):
+    return await make_pro(catalog, issuer)
+
+
+@pytest.fixture
+async def venue(booking_engine, pro):
+    return await store_venue(booking_engine, offerer_id=pro.offerer_id)
+
+
+@pytest.fixture
+async def other_venue(booking_engine, other_pro):
+    return await store_venue(booking_engine, offerer_id=other_pro.offerer_id, name="Le Rival")

@@ -15,31 +15,18 @@ from passculture.booking.v1 import counter_service_pb2 as pb
 from passculture.booking.v1 import events_pb2
 from passculture.booking.v1 import resources_pb2 as res
 from pclib.grpc_client import error_info
-from tests.support.booking_helpers import outbox_events, running_booking, store_booking, store_venue
-from tests.support.catalog_helpers import auth, make_pro
+from tests.support.booking_helpers import (
+    answer,
+    failure,
+    outbox_events,
+    running_booking,
+    store_booking,
+    store_venue,
+)
+from tests.support.catalog_helpers import auth
 from tests.support.pclib_fixtures import eventually
 
 NOT_FOUND = (grpc.StatusCode.NOT_FOUND, "COUNTERMARK_NOT_FOUND")
-
-
-@pytest.fixture
-async def pro(catalog, issuer):
-    return await make_pro(catalog, issuer)
-
-
-@pytest.fixture
-async def other_pro(catalog, issuer):
-    return await make_pro(catalog, issuer)
-
-
-@pytest.fixture
-async def venue(booking_engine, pro):
-    return await store_venue(booking_engine, offerer_id=pro.offerer_id)
-
-
-@pytest.fixture
-async def other_venue(booking_engine, other_pro):
-    return await store_venue(booking_engine, offerer_id=other_pro.offerer_id, name="Le Rival")
 
 
 def get(booking, metadata, countermark):
@@ -61,17 +48,6 @@ def unuse(booking, metadata, countermark):
 
 
 CALLS = {"get": get, "use": use, "unuse": unuse}
-
-
-async def failure(call) -> grpc.aio.AioRpcError:
-    with pytest.raises(grpc.aio.AioRpcError) as raised:
-        await call
-    return raised.value
-
-
-def answer(error: grpc.aio.AioRpcError) -> tuple:
-    """Code and reason of a failed call."""
-    return error.code(), error_info(error).reason
 
 
 def whole(error: grpc.aio.AioRpcError) -> tuple:

@@ -77,6 +77,8 @@ async def start_booking_process(booking_settings, tmp_path):
             "CATALOG_ADDR": booking_settings.catalog_addr,
             "JWT_PRIVATE_KEY_FILE": booking_settings.jwt_private_key_file,
             "JWT_PUBLIC_KEY_FILE": booking_settings.jwt_public_key_file,
+            "TICKET_PRIVATE_KEY_FILE": booking_settings.ticket_private_key_file,
+            "TICKET_PUBLIC_KEY_FILE": booking_settings.ticket_public_key_file,
             "GRPC_DRAIN_SECONDS": "1",
         }
         command = [str(CRASH_AFTER_RESERVE)] if crash_after_reserve else ["-m", "booking", "serve"]

@@ -83,6 +83,29 @@ def test_qr_payload():
     assert countermark.qr_payload("ABC234") == "PASSCULTURE:v3;TOKEN:ABC234"
 
 
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "abc234",
+        " ABC 234 ",
+        "a b c 2 3 4",
+        "PASSCULTURE:v3;TOKEN:ABC234",
+        "passculture:v3;token:abc234",
+    ],
+)
+def test_typed_countermarks_and_v3_payloads(typed):
+    assert countermark.normalize(typed) == "ABC234"
+
+
+def test_v4_payloads_carry_a_signed_ticket():
+    payload = countermark.signed_qr_payload("header.claims.signature")
+    assert payload == "PASSCULTURE:v4;header.claims.signature"
+    assert countermark.signed_ticket(f" {payload} ") == "header.claims.signature"
+    for other in ("ABC234", "PASSCULTURE:v3;TOKEN:ABC234", "header.claims.signature"):
+        assert countermark.signed_ticket(other) is None
+    assert countermark.normalize(payload) is None
+
+
 # --- quantity and cancellation ---------------------------------------------------------------
 
 
@@ -178,3 +201,47 @@ def test_unuse():
 
 def test_auto_use_threshold():
     assert rules.auto_use_before(NOW) == NOW - 48 * H
+
+
+# --- offline validations and the revoked tickets ----------------------------------------------
+
+
+def test_an_offline_validation_keeps_its_time():
+    booked = NOW - 5 * 24 * H
+    assert rules.validated_at(NOW - H, booked, booked, NOW) == NOW - H
+    assert rules.validated_at(booked, booked, booked, NOW) == booked
+
+
+def test_an_offline_validation_is_neither_in_the_future_nor_before_the_booking():
+    booked = NOW - 5 * 24 * H
+    for at in (NOW + 2 * rules.CLOCK_SKEW, booked - timedelta(seconds=1)):
+        with pytest.raises(InvalidArgument) as refused:
+            rules.validated_at(at, booked, booked, NOW)
+        assert refused.value.reason == "INVALID_VALIDATED_AT"
+
+
+def test_a_counter_clock_slightly_ahead_is_taken_as_now():
+    booked = NOW - H
+    assert rules.validated_at(NOW + rules.CLOCK_SKEW / 2, booked, booked, NOW) == NOW
+
+
+def test_an_offline_validation_is_not_dated_before_the_bookings_last_change():
+    booked, undone = NOW - 5 * 24 * H, NOW - H
+    assert rules.validated_at(NOW - 2 * H, booked, undone, NOW) == undone
+
+
+@pytest.mark.parametrize(
+    ("now", "timezone", "start"),
+    [
+        (NOW, "Europe/Paris", datetime(2027, 3, 9, 23, 0, tzinfo=UTC)),
+        (
+            datetime(2027, 3, 10, 23, 30, tzinfo=UTC),
+            "Europe/Paris",
+            datetime(2027, 3, 10, 23, 0, tzinfo=UTC),
+        ),
+        (NOW, "America/Guadeloupe", datetime(2027, 3, 10, 4, 0, tzinfo=UTC)),
+        (NOW, "Indian/Reunion", datetime(2027, 3, 9, 20, 0, tzinfo=UTC)),
+    ],
+)
+def test_the_revoked_tickets_are_those_of_today_in_the_venues_timezone(now, timezone, start):
+    assert rules.revocation_window_start(now, timezone) == start

@@ -13,8 +13,10 @@ from booking.api.convert import booking_pb
 from booking.models import Booking
 from booking.queries import BookingView
 from booking.saga import BookingSaga
+from booking.tickets import TicketKeys
 from passculture.booking.v1 import booking_service_pb2 as pb
 from passculture.booking.v1 import booking_service_pb2_grpc as pb_grpc
+from passculture.booking.v1 import resources_pb2 as res
 from passculture.booking.v1.reasons import Reason
 from pclib.errors import NotFound
 from pclib.idempotency import key_of
@@ -42,9 +44,16 @@ async def _get_mine(
 
 
 class BookingServicer(pb_grpc.BookingServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession], saga: BookingSaga) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], saga: BookingSaga, tickets: TicketKeys
+    ) -> None:
         self._sessions = sessions
         self._saga = saga
+        self._tickets = tickets
+
+    def _ticket(self, view: BookingView) -> res.Booking:
+        """The booking as its young person sees it: with the signed ticket."""
+        return booking_pb(*view, signed_qr_payload=self._tickets.signed_qr_payload(view.booking))
 
     async def CreateBooking(
         self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext
@@ -53,7 +62,7 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         view = await self._saga.create(
             beneficiary_id, request.stock_id, request.quantity, key_of(context)
         )
-        return pb.CreateBookingResponse(booking=booking_pb(*view))
+        return pb.CreateBookingResponse(booking=self._ticket(view))
 
     async def ListMyBookings(
         self, request: pb.ListMyBookingsRequest, context: grpc.aio.ServicerContext
@@ -71,7 +80,7 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         async with self._sessions() as session:
             views = await queries.many(session, query)
         return pb.ListMyBookingsResponse(
-            bookings=[booking_pb(*view) for view in views[:size]],
+            bookings=[self._ticket(view) for view in views[:size]],
             next_page_token=next_token(offset, size, len(views)),
         )
 
@@ -81,7 +90,7 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         beneficiary_id = require_beneficiary()
         async with self._sessions() as session:
             view = await _get_mine(session, beneficiary_id, request.booking_id)
-        return pb.GetMyBookingResponse(booking=booking_pb(*view))
+        return pb.GetMyBookingResponse(booking=self._ticket(view))
 
     async def CancelMyBooking(
         self, request: pb.CancelMyBookingRequest, context: grpc.aio.ServicerContext
@@ -94,4 +103,4 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
             # The catalog frees the seats when it receives the event.
             cancelled = await lifecycle.cancel(session, view.booking, view.venue, now)
             await events.record(session, cancelled)
-        return pb.CancelMyBookingResponse(booking=booking_pb(*view))
+        return pb.CancelMyBookingResponse(booking=self._ticket(view))

@@ -47,8 +47,12 @@ def beneficiary_pb(beneficiary: models.Beneficiary, credit: pb.Credit | None) ->
 
 
 def booking_pb(
-    booking: models.Booking, beneficiary: models.Beneficiary, venue: models.Venue
+    booking: models.Booking,
+    beneficiary: models.Beneficiary,
+    venue: models.Venue,
+    signed_qr_payload: str = "",
 ) -> pb.Booking:
+    """`signed_qr_payload`: the signed ticket, for the young person's answers only."""
     return pb.Booking(
         id=str(booking.id),
         beneficiary_id=str(booking.beneficiary_id),
@@ -78,4 +82,5 @@ def booking_pb(
         beneficiary_first_name=beneficiary.first_name,
         beneficiary_last_name=beneficiary.last_name,
         beneficiary_email=beneficiary.email,
+        signed_qr_payload=signed_qr_payload,
     )

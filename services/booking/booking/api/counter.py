@@ -5,11 +5,19 @@ finds nothing for an unknown countermark (the caller's offerers are part of the 
 both answer the same NOT_FOUND after the same work, so nothing tells them apart. Every wrong
 countermark is counted against the caller's account, to throttle guessing.
 
+A QR payload works as its countermark: v3 (`PASSCULTURE:v3;TOKEN:…`) as read, v4 (a signed
+ticket) once its signature is checked (a forged one is an unknown countermark). A use may carry
+`validated_at`, the time a counter validated the ticket offline: the same use, lock and answers.
+
+The revoked tickets of a venue (booking.revocations) are answered for a venue of the caller's
+offerers only: another offerer's is VENUE_NOT_FOUND, like an unknown one.
+
 GET answers the errors `use` would (the HTTP contract lists the counter errors "for GET and
 use"): a used booking is BOOKING_ALREADY_USED there too, with `used_at` (venue time) so that
 the counter can say when and offer to unuse it. Unlike `use`, GET never changes anything.
 """
 
+import functools
 import uuid
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -18,22 +26,24 @@ import grpc
 from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking import events, lifecycle, queries
+from booking import events, lifecycle, queries, revocations
 from booking.api.convert import STATUS_FROM_PB, booking_pb
 from booking.catalog_client import CatalogClient
 from booking.domain import countermark as countermarks
 from booking.domain import rules
 from booking.domain.status import ValidationAuthor
-from booking.models import Booking
+from booking.models import Booking, Venue
 from booking.queries import BookingView
 from booking.settings import BookingSettings
 from booking.throttle import Throttle
+from booking.tickets import TicketKeys
 from passculture.booking.v1 import counter_service_pb2 as pb
 from passculture.booking.v1 import counter_service_pb2_grpc as pb_grpc
 from passculture.booking.v1.reasons import Reason
 from pclib import pagination
 from pclib.auth import Principal, require_role
 from pclib.errors import InvalidArgument, NotFound
+from pclib.timestamps import optional_datetime, timestamp
 
 PRO_ROLES = ("pro", "admin")
 NIL_ID = uuid.UUID(int=0)
@@ -49,8 +59,8 @@ def check(view: BookingView, now: datetime) -> None:
     )
 
 
-def use(view: BookingView, now: datetime) -> Message:
-    return lifecycle.use(view.booking, view.venue, now, ValidationAuthor.OFFERER)
+def use(view: BookingView, now: datetime, validated_at: datetime | None = None) -> Message:
+    return lifecycle.use(view.booking, view.venue, now, ValidationAuthor.OFFERER, validated_at)
 
 
 def unuse(view: BookingView, now: datetime) -> Message:
@@ -71,6 +81,10 @@ def _caller_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str]
     )
 
 
+def venue_not_found() -> NotFound:
+    return NotFound(Reason.VENUE_NOT_FOUND, "venue not found")
+
+
 def _filter_id(value: str) -> uuid.UUID:
     """A list filter: a malformed id matches nothing."""
     try:
@@ -85,9 +99,11 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         sessions: async_sessionmaker[AsyncSession],
         catalog: CatalogClient,
         settings: BookingSettings,
+        tickets: TicketKeys,
     ) -> None:
         self._sessions = sessions
         self._catalog = catalog
+        self._tickets = tickets
         self._throttle = Throttle(
             sessions, settings.counter_max_failures, settings.counter_window_seconds
         )
@@ -101,7 +117,9 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
     async def UseCountermark(
         self, request: pb.UseCountermarkRequest, context: grpc.aio.ServicerContext
     ) -> pb.UseCountermarkResponse:
-        view = await self._at_counter(request.countermark, context, use, lock=True)
+        validated_at = optional_datetime(request, "validated_at")
+        act = functools.partial(use, validated_at=validated_at)
+        view = await self._at_counter(request.countermark, context, act, lock=True)
         return pb.UseCountermarkResponse(booking=booking_pb(*view))
 
     async def UnuseCountermark(
@@ -132,6 +150,41 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
             next_page_token=pagination.next_token(offset, size, len(views)),
         )
 
+    async def ListTicketKeys(
+        self, request: pb.ListTicketKeysRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListTicketKeysResponse:
+        return pb.ListTicketKeysResponse(
+            keys=[
+                pb.TicketKey(key_id=kid, public_key=key.public_bytes_raw())
+                for kid, key in self._tickets.public_keys.items()
+            ]
+        )
+
+    async def ListRevokedTickets(
+        self, request: pb.ListRevokedTicketsRequest, context: grpc.aio.ServicerContext
+    ) -> pb.ListRevokedTicketsResponse:
+        principal = require_role(*PRO_ROLES)
+        offerer_ids = await self._offerers_of(principal, context)
+        since = optional_datetime(request, "since")
+        async with self._sessions() as session:
+            venue = await session.get(Venue, _filter_id(request.venue_id))
+            if venue is None or (offerer_ids is not None and venue.offerer_id not in offerer_ids):
+                raise venue_not_found()
+            window = rules.revocation_window_start(datetime.now(UTC), venue.timezone)
+            found = await revocations.of_venue(session, venue.id, window, since)
+        return pb.ListRevokedTicketsResponse(
+            revoked_booking_ids=[str(booking_id) for booking_id in found.revoked],
+            restored_booking_ids=[str(booking_id) for booking_id in found.restored],
+            next_since=timestamp(found.next_since),
+        )
+
+    def _countermark_of(self, typed: str) -> str | None:
+        """The countermark a pro typed, or of a QR payload (a v4 one's signature checked)."""
+        ticket = countermarks.signed_ticket(typed)
+        if ticket is not None:
+            return self._tickets.countermark_of(ticket)
+        return countermarks.normalize(typed)
+
     async def _at_counter(
         self, typed: str, context: grpc.aio.ServicerContext, act: Action, *, lock: bool
     ) -> BookingView:
@@ -140,7 +193,7 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         now = datetime.now(UTC)
         await self._throttle.check(principal.subject, now)
         offerer_ids = await self._offerers_of(principal, context)
-        countermark = countermarks.normalize(typed)
+        countermark = self._countermark_of(typed)
         if countermark is not None:
             query = queries.of_offerers(offerer_ids).where(Booking.countermark == countermark)
             if lock:

@@ -1,10 +1,14 @@
-"""Countermarks: 6 characters a young person shows at the counter."""
+"""Countermarks: 6 characters a young person shows at the counter, and the QR payloads that
+carry them: `PASSCULTURE:v3;TOKEN:<countermark>`, and the signed ticket
+`PASSCULTURE:v4;<compact JWS>` (booking.tickets)."""
 
 import secrets
 
 # No I, O, 0, 1, 8 or 9: nothing that reads like another character.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ234567"
 LENGTH = 6
+V3_PREFIX = "PASSCULTURE:v3;TOKEN:"
+V4_PREFIX = "PASSCULTURE:v4;"
 
 
 def new_countermark() -> str:
@@ -13,12 +17,27 @@ def new_countermark() -> str:
 
 
 def normalize(typed: str) -> str | None:
-    """The countermark as stored, from what a pro typed (any case); None if it cannot be one."""
-    value = typed.strip().upper()
+    """The countermark as stored, from what a pro typed (any case, spaces ignored) or a v3 QR
+    payload; None if it cannot be one."""
+    text = typed.strip()
+    if text.upper().startswith(V3_PREFIX.upper()):
+        text = text[len(V3_PREFIX) :]
+    value = "".join(text.split()).upper()
     if len(value) != LENGTH or any(char not in ALPHABET for char in value):
         return None
     return value
 
 
 def qr_payload(countermark: str) -> str:
-    return f"PASSCULTURE:v3;TOKEN:{countermark}"
+    return f"{V3_PREFIX}{countermark}"
+
+
+def signed_qr_payload(ticket: str) -> str:
+    """The v4 payload of a signed ticket (a compact JWS)."""
+    return f"{V4_PREFIX}{ticket}"
+
+
+def signed_ticket(typed: str) -> str | None:
+    """The compact JWS of a v4 payload; None for anything else."""
+    text = typed.strip()
+    return text[len(V4_PREFIX) :] if text.startswith(V4_PREFIX) else None

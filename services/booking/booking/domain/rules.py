@@ -101,3 +101,31 @@ def check_unusable(status: BookingStatus) -> None:
 def auto_use_before(now: datetime) -> datetime:
     """CONFIRMED bookings whose showtime started before this instant become USED."""
     return now - AUTO_USE_AFTER
+
+
+# A counter's clock may run a little ahead of ours: an offline validation dated less than this
+# in the future is taken as made now.
+CLOCK_SKEW = timedelta(minutes=1)
+
+
+def validated_at(
+    at: datetime, booked_at: datetime, last_changed_at: datetime, now: datetime
+) -> datetime:
+    """When a booking validated offline at `at` was used: neither in the future nor before the
+    booking (else INVALID_VALIDATED_AT); and not before the booking's last change (e.g. a
+    validation undone while this counter was offline): payments orders a booking's events by
+    their times, and would take this use for older than the undoing."""
+    if at > now + CLOCK_SKEW:
+        raise InvalidArgument(Reason.INVALID_VALIDATED_AT, "validated_at is in the future")
+    if at < booked_at:
+        raise InvalidArgument(
+            Reason.INVALID_VALIDATED_AT, "validated_at is before the booking was made"
+        )
+    return min(max(at, last_changed_at), now)
+
+
+def revocation_window_start(now: datetime, timezone: str) -> datetime:
+    """The first showtimes an offline counter may still be shown a ticket for: those of today
+    in the venue's timezone (a counter accepts only today's tickets)."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return local.replace(hour=0, minute=0, second=0, microsecond=0)
