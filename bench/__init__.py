@@ -6,12 +6,13 @@ and writes one JSON file per benchmark to bench/results/, then drops the databas
 
 - reserve_stock_throughput: ReserveStock over gRPC (one hot showtime, then 1 000) beside an
   empty gRPC call, the bare conditional UPDATE it is built on, and the service's own
-  reservation statement (RESERVE_SQL) sent directly.
+  reservation statement (RESERVE) sent directly.
 - search_nearby_latency: SearchOffers over 100 000 offers beside an empty gRPC call, SELECT 1
   and the search's own SQL sent directly; plus an EXPLAIN (ANALYZE, BUFFERS) of one search.
-- booking_throughput (`--only bookings`): POST /v1/bookings through the gateway, booking and
-  catalog processes (their own fresh databases), 50 young people over 1 000 showtimes, beside
-  an authenticated no-op through the gateway (GET /v1/me) in the same run.
+- booking_end_to_end (`--only bookings`): the whole suite as processes under wrk: POST
+  /v1/bookings beside GET /v1/me (an authenticated no-op), CPU milliseconds per request of
+  every process, open-loop latency at half the saturation rate, py-spy top frames
+  (bench/booking_bench.py).
 """
 
 import sys

@@ -2,8 +2,12 @@
 
 Beside it, in the same run and at the same concurrency: an empty gRPC call (Health/Check on the
 same server), the bare atomic conditional UPDATE the reservation is built on and the service's
-own statement (RESERVE_SQL), both sent from Python in autocommit over as many connections as
-the server's pool can open (pool_size + max_overflow).
+own statement (RESERVE), both sent from Python in autocommit over as many connections as
+the server's psycopg pool, which ReserveStock runs on (DB_POOL_SIZE).
+
+Target (issue 11): ReserveStock on one hot showtime >= 70 % of its own statement sent directly.
+The load comes from Python (grpcio's client; no compiled gRPC load generator is packaged here):
+its CPU is in the figures ("client") and competes with the server's for the two cores.
 """
 
 import random
@@ -30,8 +34,9 @@ BARE_UPDATE = (
     "UPDATE stocks SET booked_quantity = booked_quantity + 1"
     " WHERE id = %s AND (quantity IS NULL OR booked_quantity + 1 <= quantity)"
 )
-# ReserveStock on one hot showtime must reach this share of the bare UPDATE's rate.
-TARGET_SHARE_OF_BARE_UPDATE = 0.5
+# ReserveStock on one hot showtime must reach this share of its own statement's rate, sent
+# directly over as many connections as the server's pool (issue 11).
+TARGET_SHARE_OF_STATEMENT = 0.7
 
 
 @dataclass(frozen=True)
@@ -71,12 +76,12 @@ class Callers:
         self.bare_updates[stock_id] += 1
 
     async def reserve_sql(self, stock_id: str) -> None:
-        """RESERVE_SQL alone, in autocommit: what the reservation costs without the service."""
+        """RESERVE alone, in autocommit: what the reservation costs without the service."""
         params = {"stock_id": stock_id, "quantity": 1, "reservation_id": uuid.uuid4()}
         async with self._pool.connection() as conn:
             cursor = await conn.execute(RESERVE, params)
             if await cursor.fetchone() is None:
-                raise RuntimeError("RESERVE_SQL reserved nothing")
+                raise RuntimeError("RESERVE reserved nothing")
 
 
 async def _measure(
@@ -132,7 +137,8 @@ async def run_reservation_bench(
 ) -> BenchResult:
     probe = CpuProbe(make_url(database_url).database, server.pid)
     rng = random.Random(7)
-    pool_size = server.db_max_connections
+    # As many connections as the server's psycopg pool, which ReserveStock runs on.
+    pool_size = server.db_pool_size
     async with (
         grpc.aio.insecure_channel(server.address) as channel,
         connection_pool(database_url, pool_size) as pool,
@@ -166,7 +172,7 @@ def _result(
         f"bare UPDATE, {spread} rows", runs["bare_update_spread"].per_second, "updates/s"
     )
     sql_hot = Baseline(
-        "RESERVE_SQL direct, hot row", runs["reserve_sql_hot"].per_second, "reservations/s"
+        "RESERVE direct, hot row", runs["reserve_sql_hot"].per_second, "reservations/s"
     )
     hot = Figure(
         "ReserveStock, 1 hot showtime",
@@ -180,23 +186,21 @@ def _result(
         "reservations/s",
         [bare_spread, health],
     )
-    share = hot.ratio(bare_hot)
-    statement_share = sql_hot.value / bare_hot.value
+    share = hot.ratio(sql_hot)
     targets = [
         Target(
-            f"ReserveStock hot = {share:.0%} of the bare UPDATE "
-            f"(target >= {TARGET_SHARE_OF_BARE_UPDATE:.0%})",
+            f"ReserveStock hot = {share:.0%} of its own statement sent directly "
+            f"(target >= {TARGET_SHARE_OF_STATEMENT:.0%})",
             measured=share,
-            limit=TARGET_SHARE_OF_BARE_UPDATE,
-            passed=share >= TARGET_SHARE_OF_BARE_UPDATE,
+            limit=TARGET_SHARE_OF_STATEMENT,
+            passed=share >= TARGET_SHARE_OF_STATEMENT,
         ),
         Target(
-            f"RESERVE_SQL direct, hot = {statement_share:.0%} of the bare UPDATE (the ceiling"
-            " of ReserveStock; the service reaches "
-            f"{hot.ratio(sql_hot):.0%} of it)",
-            measured=statement_share,
-            limit=TARGET_SHARE_OF_BARE_UPDATE,
-            passed=statement_share >= TARGET_SHARE_OF_BARE_UPDATE,
+            f"ReserveStock hot = {hot.ratio(bare_hot):.0%} of a bare conditional UPDATE, its"
+            f" statement {sql_hot.value / bare_hot.value:.0%} of it",
+            measured=hot.ratio(bare_hot),
+            limit=0.0,
+            passed=True,
             informational=True,
         ),
     ]
@@ -208,9 +212,9 @@ def _result(
             "spread_showtimes": spread,
             "server_db_pool_size": server.db_pool_size,
             "server_db_max_connections": server.db_max_connections,
-            "bare_update_connections": server.db_max_connections,
+            "bare_update_connections": server.db_pool_size,
             "bare_update_sql": BARE_UPDATE,
-            "direct_sql_connections": server.db_max_connections,
+            "direct_sql_connections": server.db_pool_size,
             "direct_sql_mode": "autocommit, psycopg 3 async, statements prepared after 5 uses",
         },
         figures=[hot, spread_figure],

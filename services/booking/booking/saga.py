@@ -251,9 +251,13 @@ class BookingSaga:
         except lifecycle.CreditShort:
             # Seats first: a booking left PENDING by a failure here is settled by the reconciler.
             self._showtimes.forget(str(booking.stock_id))
-            await self._catalog.release(booking.id)
+            try:
+                await self._catalog.release(booking.id)
+            except grpc.aio.AioRpcError as error:
+                log.warning("catalog ReleaseStock failed for %s: %s", booking.id, error.code())
+                raise catalog_unavailable() from None
             await self._fail(booking.id, Reason.INSUFFICIENT_CREDIT)
-            raise  # unreachable: _fail raises unless the booking was settled meanwhile
+            return False  # settled meanwhile (else _fail raised): the caller reads how
 
     async def _fail(self, booking_id: uuid.UUID, reason: Reason) -> None:
         """Step 3 refused: raises why (unless the booking was settled meanwhile: then returns)."""
