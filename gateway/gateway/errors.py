@@ -65,6 +65,8 @@ REASON_TO_HTTP: Mapping[StrEnum, int] = {
 }
 _STATUS_BY_REASON_NAME = {reason.value: status for reason, status in REASON_TO_HTTP.items()}
 # ErrorInfo metadata key that becomes a Retry-After header (with a 429).
+# What a 503 without the upstream's own figure says (seconds).
+DEFAULT_RETRY_AFTER_SECONDS = 2
 RETRY_AFTER_KEY = "retry_after_seconds"
 
 
@@ -119,12 +121,13 @@ def problem_of_rpc_error(error: grpc.aio.AioRpcError) -> Problem:
     if status is None:
         log.error("upstream failed", extra={"grpc_code": code.name, "details": error.details()})
         return Problem(502, ProblemCode.BAD_GATEWAY, "an upstream service failed")
+    retry_after = info.metadata.get(RETRY_AFTER_KEY)
+    if status == 503 and retry_after is None:  # an outage: the client may try again shortly
+        retry_after = str(DEFAULT_RETRY_AFTER_SECONDS)
+    headers = None if retry_after is None else {"Retry-After": retry_after}
     if not info.reason:  # a transport failure or an unexpected status: keep internals out
         log.warning("upstream call failed", extra={"grpc_code": code.name, "details": info.message})
-        return Problem(status, code.name)
-    headers = None
-    if RETRY_AFTER_KEY in info.metadata:
-        headers = {"Retry-After": info.metadata[RETRY_AFTER_KEY]}
+        return Problem(status, code.name, headers=headers)
     return Problem(status, info.reason, info.message, headers=headers, extra=info.metadata)
 
 

@@ -8,12 +8,18 @@ import grpc
 import pytest
 
 import passculture
-from gateway.errors import REASON_TO_HTTP, problem_of_rpc_error
+from gateway.errors import DEFAULT_RETRY_AFTER_SECONDS, REASON_TO_HTTP, problem_of_rpc_error
 from passculture.booking.v1.reasons import Reason as BookingReason
 from passculture.catalog.v1.reasons import Reason as CatalogReason
 from passculture.common.v1.reasons import Reason as CommonReason
 from passculture.payments.v1.reasons import Reason as PaymentsReason
-from pclib.errors import DomainError, FailedPrecondition, NotFound, ResourceExhausted
+from pclib.errors import (
+    DomainError,
+    FailedPrecondition,
+    NotFound,
+    ResourceExhausted,
+    Unavailable,
+)
 from pclib.interceptors import status_of
 
 
@@ -314,3 +320,23 @@ def test_each_exception_of_the_table_is_declared_by_one_service_only():
     for reason in REASON_TO_HTTP:
         declaring = [package for package, enum in declared_reasons().items() if reason in set(enum)]
         assert len(declaring) == 1, (reason, declaring)
+
+
+def test_an_outage_is_a_503_with_retry_after():
+    """A service that cannot reach its database says how long to wait; a transport failure
+    (the service itself unreachable) gets the gateway's default wait."""
+    problem = problem_of_rpc_error(
+        rpc_error(
+            Unavailable(
+                CommonReason.SERVICE_UNAVAILABLE, "database unavailable", retry_after_seconds=2
+            )
+        )
+    )
+    assert (problem.status, problem.code, problem.headers) == (
+        503,
+        "SERVICE_UNAVAILABLE",
+        {"Retry-After": "2"},
+    )
+    bare = problem_of_rpc_error(bare_rpc_error(grpc.StatusCode.UNAVAILABLE, "connect failed"))
+    assert (bare.status, bare.code) == (503, "UNAVAILABLE")
+    assert bare.headers == {"Retry-After": str(DEFAULT_RETRY_AFTER_SECONDS)}

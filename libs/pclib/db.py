@@ -1,11 +1,15 @@
 """SQLAlchemy 2 (asyncio) over psycopg 3: engines, sessions, and creating a service's database."""
 
+import time
 from enum import StrEnum
+from typing import Any
+from weakref import WeakKeyDictionary
 
 import psycopg
 from psycopg import sql
 from psycopg_pool import AsyncConnectionPool
-from sqlalchemy import Enum
+from sqlalchemy import Enum, event
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import (
     AsyncEngine,
@@ -13,19 +17,48 @@ from sqlalchemy.ext.asyncio import (
     async_sessionmaker,
     create_async_engine,
 )
+from sqlalchemy.pool import ConnectionPoolEntry
+
+# Dead connections after a database restart or failover: both pools check a connection that sat
+# idle this long before lending it (one round trip), so that the first call after a quiet
+# restart succeeds. Busy connections are not checked (pool_pre_ping's round trip on every
+# checkout would double the cost of a one-statement call): a restart under load fails the
+# calls that meet a dead connection (UNAVAILABLE, see pclib.interceptors), SQLAlchemy then
+# discards every connection opened before it, psycopg's pool each broken one.
+IDLE_CHECK_AFTER_SECONDS = 1.0
 
 
 def make_engine(url: str, pool_size: int = 10, max_overflow: int | None = None) -> AsyncEngine:
-    # No pool_pre_ping: it costs a round trip on every checkout, i.e. on every call. Without
-    # it, a database restart or failover fails the statements that meet a dead connection;
-    # SQLAlchemy then sees the disconnect and discards every pooled connection opened before
-    # it, so later checkouts reconnect. Callers must survive a failed call anyway (e.g. the
-    # booking saga retries idempotent reservations). pool_recycle renews connections before
-    # idle timeouts of the network cut them.
-    # max_overflow: by default as many again as pool_size (a service with a psycopg pool too,
-    # pclib.db.make_pool, keeps within 2 x pool_size connections with none).
+    """max_overflow: by default as many again as pool_size (a service with a psycopg pool too,
+    pclib.db.make_pool, keeps within 2 x pool_size connections with none). pool_recycle renews
+    connections before idle timeouts of the network cut them."""
     overflow = pool_size if max_overflow is None else max_overflow
-    return create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800)
+    engine = create_async_engine(url, pool_size=pool_size, max_overflow=overflow, pool_recycle=1800)
+    _check_idle_connections(engine)
+    return engine
+
+
+def _check_idle_connections(engine: AsyncEngine) -> None:
+    """SQLAlchemy's recipe for pessimistic disconnect handling, for idle connections only."""
+    pool, dialect = engine.sync_engine.pool, engine.sync_engine.dialect
+
+    @event.listens_for(pool, "checkin")
+    def idle_from(dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+        record.info[IDLE_SINCE] = time.monotonic()
+
+    @event.listens_for(pool, "checkout")
+    def check(dbapi_connection: Any, record: ConnectionPoolEntry, proxy: Any) -> None:
+        idle_since = record.info.get(IDLE_SINCE)
+        if idle_since is None or time.monotonic() - idle_since < IDLE_CHECK_AFTER_SECONDS:
+            return
+        try:
+            dialect.do_ping(dbapi_connection)
+        except Exception as error:
+            # The pool discards this connection and lends another (a new one if need be).
+            raise sqlalchemy_errors.DisconnectionError() from error
+
+
+IDLE_SINCE = "pclib_idle_since"
 
 
 def make_pool(url: str, size: int) -> AsyncConnectionPool:
@@ -35,12 +68,26 @@ def make_pool(url: str, size: int) -> AsyncConnectionPool:
     statement on the server after its fifth execution on a connection. Use it as an async
     context manager (`async with make_pool(...) as pool:`): it opens in the running event loop
     and closes on exit."""
+    idle_since: WeakKeyDictionary[psycopg.AsyncConnection[Any], float] = WeakKeyDictionary()
+
+    async def returned(conn: psycopg.AsyncConnection[Any]) -> None:
+        idle_since[conn] = time.monotonic()
+
+    async def check(conn: psycopg.AsyncConnection[Any]) -> None:
+        since = idle_since.get(conn)
+        if since is not None and time.monotonic() - since >= IDLE_CHECK_AFTER_SECONDS:
+            # Raises on a dead connection: the pool drops it and lends another.
+            await AsyncConnectionPool.check_connection(conn)
+
     return AsyncConnectionPool(
         libpq_dsn(url),
         min_size=min(2, size),
         max_size=size,
         kwargs={"autocommit": True},
         open=False,
+        configure=returned,  # a new connection waits in the pool too
+        check=check,
+        reset=returned,
     )
 
 

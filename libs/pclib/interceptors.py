@@ -10,15 +10,18 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import TYPE_CHECKING, Any, NoReturn, TypeVar, cast
 
 import grpc
+import psycopg
 from google.protobuf import any_pb2
 from google.rpc import error_details_pb2, status_pb2
 from grpc_status import rpc_status
 from prometheus_client import Counter, Histogram
+from psycopg_pool import PoolTimeout
+from sqlalchemy import exc as sqlalchemy_errors
 from sqlalchemy.exc import DataError
 
 from passculture.common.v1.reasons import Reason
 from pclib.auth import Principal, TokenVerifier, reset_principal, set_principal
-from pclib.errors import ERROR_DOMAIN, DomainError, InvalidArgument, Unauthenticated
+from pclib.errors import ERROR_DOMAIN, DomainError, InvalidArgument, Unauthenticated, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -33,6 +36,18 @@ HANDLING_SECONDS = Histogram(
     ["grpc_service", "grpc_method", "grpc_code"],
     buckets=(0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10),
 )
+
+# What a database outage raises, through SQLAlchemy or psycopg directly (connection lost or
+# refused, the server shutting down, a pool with no connection to give in time).
+OUTAGES = (
+    sqlalchemy_errors.OperationalError,
+    sqlalchemy_errors.InterfaceError,
+    sqlalchemy_errors.TimeoutError,
+    psycopg.OperationalError,
+    psycopg.InterfaceError,
+    PoolTimeout,
+)
+OUTAGE_RETRY_AFTER_SECONDS = 2
 
 Request = TypeVar("Request")
 Response = TypeVar("Response")
@@ -101,6 +116,15 @@ def _domain_error(error: Exception, method: str) -> DomainError | None:
     """What an exception stands for to the caller; None for a bug (logged by the caller)."""
     if isinstance(error, DomainError):
         return error
+    if isinstance(error, OUTAGES):
+        # The database is restarting, failing over or out of connections: not a bug, and
+        # nothing was changed (the transaction rolled back): the caller may try again.
+        log.warning("database unavailable in %s: %r", method, error)
+        return Unavailable(
+            Reason.SERVICE_UNAVAILABLE,
+            "the service's database is unavailable, try again shortly",
+            retry_after_seconds=OUTAGE_RETRY_AFTER_SECONDS,
+        )
     if isinstance(error, DataError):
         # PostgreSQL refused a value the checks let through (e.g. a NUL character).
         log.warning("invalid value in %s", method, exc_info=error)

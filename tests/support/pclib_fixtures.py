@@ -247,6 +247,16 @@ async def proxy(amqp_url: str) -> AsyncIterator[TcpProxy]:
     await proxy.stop()
 
 
+def database_proxy(database_url: str) -> TcpProxy:
+    """A proxy to a database's server, not listening yet; `proxy.url` is the database's
+    SQLAlchemy URL through it. Stopping it is a restart as clients see one: every connection
+    dropped, new ones refused until it starts again."""
+    url = make_url(database_url)
+    proxy = TcpProxy(url.host or "127.0.0.1", url.port or 5432)
+    proxy.url = url.set(host="127.0.0.1", port=proxy.port).render_as_string(hide_password=False)
+    return proxy
+
+
 @overload
 async def eventually(check: Callable[[], Awaitable[T]], within: float = 10.0) -> T: ...
 @overload
