@@ -13,6 +13,7 @@ from tests.support.catalog_helpers import new_siren, siret_of
 
 PROBLEM = "application/problem+json"
 WAIT_SECONDS = 20
+PASSWORD = "correct horse battery"
 
 
 def bearer(token: str) -> dict[str, str]:
@@ -47,9 +48,6 @@ async def token(http: httpx.AsyncClient, path: str, email: str, password: str) -
 
 
 # --- a cinema, its showtimes, young people ------------------------------------------------
-
-
-PASSWORD = "correct horse battery"
 
 
 def in_hours(hours: float) -> str:
@@ -164,3 +162,15 @@ async def pay(http: httpx.AsyncClient, admin: dict) -> dict:
         return made if made["payment_count"] else None
 
     return await eventually(batch)
+
+
+async def sign_up_pro(http: httpx.AsyncClient) -> dict:
+    """A new pro account (its offerer PENDING), with the password PASSWORD."""
+    body = {
+        "email": f"pro-{uuid.uuid4().hex[:8]}@cinema.example.com",
+        "password": PASSWORD,
+        "first_name": "Paula",
+        "last_name": "Pro",
+        "offerer": {"siren": new_siren(), "name": "Cinéma du Panthéon"},
+    }
+    return await ok(http.post("/v1/pro/accounts", json=body), 201)

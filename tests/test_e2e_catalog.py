@@ -6,13 +6,12 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_helpers import problem
+from e2e_helpers import PASSWORD, problem, sign_up_pro
 
 from tests.support.catalog_helpers import new_siren, siret_of
 
 pytestmark = pytest.mark.e2e
 
-PASSWORD = "correct horse battery"
 PARIS = (48.8606, 2.3376)
 NEAR_PARIS = (48.8566, 2.3522)
 TOULOUSE = (43.6047, 1.4442)  # ~590 km from Paris
@@ -24,19 +23,9 @@ def in_days(days: float) -> str:
 
 async def sign_up(http: httpx.AsyncClient) -> tuple[dict, dict[str, str], str]:
     """A new pro account: (account, auth headers, SIREN)."""
-    siren, email = new_siren(), f"pro-{uuid.uuid4().hex[:8]}@cinema.example.com"
-    answer = await http.post(
-        "/v1/pro/accounts",
-        json={
-            "email": email,
-            "password": PASSWORD,
-            "first_name": "Paula",
-            "last_name": "Pro",
-            "offerer": {"siren": siren, "name": "Cinéma du Panthéon"},
-        },
-    )
-    assert answer.status_code == 201, answer.text
-    return answer.json(), await log_in(http, email, PASSWORD), siren
+    account = await sign_up_pro(http)
+    headers = await log_in(http, account["user"]["email"], PASSWORD)
+    return account, headers, account["offerer"]["siren"]
 
 
 async def log_in(http: httpx.AsyncClient, email: str, password: str) -> dict[str, str]:

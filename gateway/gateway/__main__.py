@@ -27,6 +27,9 @@ def main() -> None:
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,
+        # The app reads forwarded headers itself, from FORWARDED_ALLOW_IPS only (uvicorn's
+        # default would believe any sent from 127.0.0.1).
+        proxy_headers=False,
         timeout_graceful_shutdown=settings.graceful_shutdown_seconds,
     )
 

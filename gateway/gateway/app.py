@@ -4,6 +4,7 @@ from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
 from gateway import desk
 from gateway.errors import install_problem_handlers
@@ -78,6 +79,9 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     )
     app.state.metrics = HttpMetrics()
     app.add_middleware(MetricsMiddleware, metrics=app.state.metrics)
+    if settings.forwarded_allow_ips:
+        # The client's address from X-Forwarded-For, when a trusted proxy sent it.
+        app.add_middleware(ProxyHeadersMiddleware, trusted_hosts=settings.forwarded_allow_ips)
     install_problem_handlers(app)
     for router in ROUTERS:
         app.include_router(router)

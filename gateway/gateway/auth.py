@@ -7,15 +7,19 @@ worker thread, a hop that costs more than the work (a cached token check, a few 
 
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
-from typing import Annotated
+from datetime import UTC, datetime
+from typing import Annotated, Any
 
 from fastapi import Depends, Request, Response
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from gateway.errors import Problem, ProblemCode
+from gateway.openapi import PROBLEM_RESPONSE
 from gateway.schemas.accounts import AccessTokenOut
+from passculture.common.v1.sessions_pb2 import RefreshToken
 from pclib.auth import Principal, Role, TokenIssuer, TokenVerifier, bearer_metadata
 from pclib.errors import Unauthenticated
+from pclib.timestamps import to_datetime
 
 PRO_ROLES = (Role.PRO, Role.ADMIN)  # the catalog lets admins act on any offerer
 ADMIN_ROLES = (Role.ADMIN,)
@@ -70,8 +74,48 @@ admin_caller = _caller_with_role(*ADMIN_ROLES)
 beneficiary_caller = _caller_with_role(*BENEFICIARY_ROLES)
 
 
-def access_token(request: Request, response: Response, subject: str, role: Role) -> AccessTokenOut:
-    """A new access token for someone the upstream just authenticated (never cached)."""
+def access_token(
+    request: Request, response: Response, subject: str, role: Role, refresh_token: RefreshToken
+) -> AccessTokenOut:
+    """A new access token for someone the upstream just authenticated, with their session's new
+    refresh token (never cached)."""
     issuer: TokenIssuer = request.app.state.token_issuer
     response.headers["Cache-Control"] = "no-store"
-    return AccessTokenOut(access_token=issuer.issue(subject, role), expires_in=issuer.ttl_seconds)
+    refresh_lasts = to_datetime(refresh_token.expires_at) - datetime.now(UTC)
+    return AccessTokenOut(
+        access_token=issuer.issue(subject, role),
+        expires_in=issuer.ttl_seconds,
+        refresh_token=refresh_token.token,
+        refresh_expires_in=max(0, round(refresh_lasts.total_seconds())),
+    )
+
+
+# The problems of the sign-in paths, for the OpenAPI.
+SIGN_IN_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        **PROBLEM_RESPONSE,
+        "description": "INVALID_CREDENTIALS: unknown email or wrong password (the same answer"
+        " for both)",
+    },
+    429: {
+        **PROBLEM_RESPONSE,
+        "description": "TOO_MANY_ATTEMPTS: too many wrong passwords for this account or from"
+        " this client address; the wait doubles at each further failure",
+        "headers": {
+            "Retry-After": {
+                "description": "Seconds to wait before trying again",
+                "schema": {"type": "integer"},
+            }
+        },
+    },
+}
+REFRESH_RESPONSES: dict[int | str, dict[str, Any]] = {
+    401: {
+        **PROBLEM_RESPONSE,
+        "description": "INVALID_REFRESH_TOKEN: unknown, expired, revoked, or already used (a"
+        " refresh token used twice ends its session: sign in again)",
+    }
+}
+LOGOUT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    204: {"description": "The session is over (also for a token that is unknown or expired)"}
+}

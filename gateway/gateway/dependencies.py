@@ -9,6 +9,7 @@ from gateway.errors import Problem, ProblemCode
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Booking, Catalog, Importer, Metadata, Payments, Stubs
 from pclib.idempotency import METADATA_KEY
+from pclib.login_throttle import CLIENT_ADDRESS_KEY
 
 AnyStubs = TypeVar("AnyStubs", bound=Stubs)
 
@@ -17,6 +18,12 @@ def idempotency_metadata(request: Request) -> Metadata:
     """The `Idempotency-Key` header, forwarded for services to answer a repeated create once."""
     key = request.headers.get("idempotency-key", "").strip()
     return ((METADATA_KEY, key),) if key else ()
+
+
+def client_metadata(request: Request) -> Metadata:
+    """The client's address (X-Forwarded-For's behind a trusted proxy), which anonymous calls
+    carry: the services throttle wrong passwords by it."""
+    return ((CLIENT_ADDRESS_KEY, request.client.host),) if request.client else ()
 
 
 def _bound(request: Request, upstream: type[AnyStubs], metadata: Metadata) -> AnyStubs:
@@ -36,7 +43,7 @@ def _bound(request: Request, upstream: type[AnyStubs], metadata: Metadata) -> An
 
 
 async def public_catalog(request: Request) -> Catalog:
-    return _bound(request, Catalog, ())
+    return _bound(request, Catalog, client_metadata(request))
 
 
 async def pro_catalog(request: Request, caller: Annotated[Caller, Depends(pro_caller)]) -> Catalog:
@@ -58,7 +65,7 @@ AdminCatalog = Annotated[Catalog, Depends(admin_catalog)]
 
 
 async def public_booking(request: Request) -> Booking:
-    return _bound(request, Booking, ())
+    return _bound(request, Booking, client_metadata(request))
 
 
 async def beneficiary_booking(

@@ -30,6 +30,12 @@ class GatewaySettings(BaseSettings):
     upstream_timeout_seconds: float = 5.0
     readiness_timeout_seconds: float = 1.0
 
+    # The proxies (addresses or CIDRs, comma-separated; "*" for any) whose X-Forwarded-For names
+    # the client: only behind them is the header believed (uvicorn's --forwarded-allow-ips).
+    # Empty: the client is the peer of the connection. The client's address is what the
+    # services throttle wrong passwords by.
+    forwarded_allow_ips: str = ""
+
     jwt_private_key_file: str = ".dev/jwt-private.pem"
     jwt_public_key_file: str = ".dev/jwt-public.pem"
     access_token_ttl_seconds: int = 3600

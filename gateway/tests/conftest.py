@@ -70,7 +70,10 @@ async def catalog_server(catalog_engine, jwt_keys) -> AsyncIterator[CatalogServe
     url = catalog_engine.url.render_as_string(hide_password=False)
     async with make_pool(url, 5) as pool:
         server = build_server(
-            make_session_factory(catalog_engine), pool, TokenVerifier.from_file(str(jwt_keys[1]))
+            make_session_factory(catalog_engine),
+            pool,
+            TokenVerifier.from_file(str(jwt_keys[1])),
+            CatalogSettings(),
         )
         running = CatalogServer(server, await server.start(0, host="127.0.0.1"))
         yield running

@@ -1,5 +1,6 @@
 """Retention of the bookkeeping tables that grow with traffic: the inbox (ids of the messages
-already handled) and idempotency keys. Each service's relay process trims them every hour.
+already handled), idempotency keys, and the sign-in sessions and wrong-password counters of the
+services that own accounts. Each service's relay process trims them every hour.
 
 Deletes go by batches of rows found oldest first by a plain scan (these tables are filled in
 time order, so the expired rows sit at the start of the heap): no index is needed, and no
@@ -38,6 +39,13 @@ class Retention:
 INBOX = Retention("inbox", "received_at", timedelta(days=30))
 # Clients retry a create within minutes; a day is the usual promise (as Stripe's).
 IDEMPOTENCY_KEYS = Retention("idempotency_keys", "created_at", timedelta(days=1))
+# A session a day after its newest refresh token expired (its tokens go with it, ON DELETE
+# CASCADE): a retired token is kept as long as its family, to detect its reuse.
+REFRESH_TOKEN_FAMILIES = Retention("refresh_token_families", "expires_at", timedelta(days=1))
+# Wrong-password counters, which count for an hour after their last attempt (SignInSettings).
+LOGIN_FAILURES = Retention("login_failures", "last_attempt_at", timedelta(days=1))
+# The tables of a service that owns accounts (pclib.refresh_tokens, pclib.login_throttle).
+SIGN_IN = [REFRESH_TOKEN_FAMILIES, LOGIN_FAILURES]
 
 
 async def purge(engine: AsyncEngine, retention: Retention, batch_rows: int = BATCH_ROWS) -> int:

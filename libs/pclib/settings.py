@@ -20,3 +20,22 @@ class BaseServiceSettings(BaseSettings):
     # Only processes that mint tokens (the gateway, services calling other services) need it.
     jwt_private_key_file: str = ""
     db_pool_size: int = 10
+
+
+class SignInSettings(BaseServiceSettings):
+    """What a service that owns accounts (and checks their passwords) reads besides: its
+    sessions' refresh tokens (pclib.refresh_tokens) and the throttle of wrong passwords
+    (pclib.login_throttle)."""
+
+    # How long a refresh token lasts; each use answers a new one that lasts as long again. Each
+    # service sets its own.
+    refresh_token_ttl_seconds: int
+    # Wrong passwords an account, and a client address, may try before waiting (an address is
+    # shared by the people behind one NAT: more).
+    login_failures_per_account: int = 5
+    login_failures_per_address: int = 20
+    # The first wait, doubled at each further failure up to the longest.
+    login_first_wait_seconds: float = 1.0
+    login_longest_wait_seconds: float = 900.0
+    # A counter is forgotten this long after its last attempt (longer than the longest wait).
+    login_failures_kept_seconds: float = 3600.0

@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import contextlib
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import grpc
+import pytest
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.app import build_server
 from catalog.domain.identifiers import luhn_valid
+from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -37,11 +39,13 @@ PARIS = (48.8566, 2.3522)
 
 @contextlib.asynccontextmanager
 async def running_catalog(
-    engine: AsyncEngine, verifier: TokenVerifier
+    engine: AsyncEngine, verifier: TokenVerifier, settings: CatalogSettings | None = None
 ) -> AsyncIterator[tuple[str, Stubs]]:
     """The catalog's gRPC server on a free port: (its address, stubs on a channel to it)."""
     async with make_pool(engine.url.render_as_string(hide_password=False), 5) as pool:
-        server = build_server(make_session_factory(engine), pool, verifier)
+        server = build_server(
+            make_session_factory(engine), pool, verifier, settings or CatalogSettings()
+        )
         port = await server.start(0, host="127.0.0.1")
         address = f"127.0.0.1:{port}"
         async with grpc.aio.insecure_channel(address) as channel:
@@ -171,3 +175,11 @@ async def make_stock(
 def reason_of(error: grpc.aio.AioRpcError) -> str:
     """The google.rpc.ErrorInfo reason carried by a failed call."""
     return error_info(error).reason
+
+
+async def refusal(call: Awaitable[object]) -> tuple[grpc.StatusCode, str, dict[str, str]]:
+    """The status code, ErrorInfo reason and metadata of the refusal the call answers."""
+    with pytest.raises(grpc.aio.AioRpcError) as failure:
+        await call
+    info = error_info(failure.value)
+    return failure.value.code(), info.reason, info.metadata

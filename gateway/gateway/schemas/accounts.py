@@ -1,6 +1,6 @@
 from typing import Literal
 
-from pydantic import BaseModel, EmailStr
+from pydantic import BaseModel, EmailStr, Field
 
 from gateway.schemas.common import RequestBody, Text
 
@@ -47,7 +47,19 @@ class ProAccountOut(BaseModel):
     offerer: OffererOut
 
 
+class RefreshTokenIn(RequestBody):
+    refresh_token: Text
+
+
 class AccessTokenOut(BaseModel):
     access_token: str
     token_type: Literal["bearer"] = "bearer"  # noqa: S105 (a scheme name)
-    expires_in: int
+    expires_in: int = Field(description="Seconds the access token lasts")
+    refresh_token: str = Field(
+        description="Opaque; exchanged once for a new pair at the refresh path (each use"
+        " answers a new one: a refresh token used twice ends the session), or given to the"
+        " logout path"
+    )
+    refresh_expires_in: int = Field(
+        description="Seconds the refresh token lasts unused: 30 days for young people, 7 for pros"
+    )

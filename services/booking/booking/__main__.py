@@ -49,7 +49,9 @@ async def serve(settings: BookingSettings) -> None:
 
 async def relay(settings: BookingSettings) -> None:
     await run_relay_process(
-        settings, settings.events_exchange, [retention.INBOX, retention.IDEMPOTENCY_KEYS]
+        settings,
+        settings.events_exchange,
+        [retention.INBOX, retention.IDEMPOTENCY_KEYS, *retention.SIGN_IN],
     )
 
 

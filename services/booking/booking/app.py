@@ -65,7 +65,7 @@ def build_server(
         [
             (
                 beneficiary_service_pb2_grpc.add_BeneficiaryServiceServicer_to_server,
-                BeneficiaryServicer(sessions, pool),
+                BeneficiaryServicer(sessions, pool, settings),
                 _name(beneficiary_service_pb2, "BeneficiaryService"),
             ),
             (

@@ -1,11 +1,14 @@
-from pclib.settings import BaseServiceSettings
+from pclib.settings import SignInSettings
 
 
-class BookingSettings(BaseServiceSettings):
+class BookingSettings(SignInSettings):
     """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_*_KEY_FILE,
-    TICKET_*_KEY_FILE, CATALOG_ADDR, SMTP_HOST, SMTP_PORT, …"""
+    TICKET_*_KEY_FILE, CATALOG_ADDR, SMTP_HOST, SMTP_PORT, the sign-in settings
+    (REFRESH_TOKEN_TTL_SECONDS, LOGIN_*: pclib.settings.SignInSettings), …"""
 
     grpc_port: int = 50052
+    # A young person's session lasts thirty days unused.
+    refresh_token_ttl_seconds: int = 30 * 24 * 3600
     # The exchange the outbox relay publishes the booking service's events on.
     events_exchange: str = "booking"
     # The catalog's exchange, whose events the worker consumes.

@@ -9,6 +9,7 @@ python -m catalog create-admin   creates or updates the admin from ADMIN_EMAIL/A
 
 import argparse
 import logging
+from datetime import UTC, datetime
 from pathlib import Path
 
 from sqlalchemy import select
@@ -25,7 +26,8 @@ from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import EventConsumer, declare_queues
 from pclib.logs import configure_logging
-from pclib.passwords import hash_password
+from pclib.passwords import hash_password, verify_password
+from pclib.refresh_tokens import revoke_account
 from pclib.relay import run_relay_process
 
 MIGRATIONS = Path(__file__).parent / "migrations"
@@ -38,7 +40,10 @@ async def serve(settings: CatalogSettings) -> None:
     engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
     pool = make_pool(settings.database_url, settings.db_pool_size)
     server = build_server(
-        make_session_factory(engine), pool, TokenVerifier.from_file(settings.jwt_public_key_file)
+        make_session_factory(engine),
+        pool,
+        TokenVerifier.from_file(settings.jwt_public_key_file),
+        settings,
     )
     start_metrics_server(settings.metrics_port)
     try:
@@ -52,7 +57,9 @@ async def serve(settings: CatalogSettings) -> None:
 
 async def relay(settings: CatalogSettings) -> None:
     await run_relay_process(
-        settings, settings.events_exchange, [retention.INBOX, retention.IDEMPOTENCY_KEYS]
+        settings,
+        settings.events_exchange,
+        [retention.INBOX, retention.IDEMPOTENCY_KEYS, *retention.SIGN_IN],
     )
 
 
@@ -95,6 +102,9 @@ async def create_admin(settings: CatalogSettings) -> None:
         if admin is None:
             admin = ProUser(email=email, first_name="Admin", last_name="pass Culture")
             session.add(admin)
+        elif not await verify_password(admin.password_hash, settings.admin_password):
+            # A new password ends every session of the account.
+            await revoke_account(session, str(admin.id), datetime.now(UTC))
         admin.password_hash = password_hash
         admin.is_admin = True
     await engine.dispose()

@@ -11,6 +11,7 @@ from catalog.api.reservations import ReservationServicer
 from catalog.api.search import SearchServicer
 from catalog.api.stocks import StockServicer
 from catalog.api.venues import VenueServicer
+from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
@@ -36,7 +37,10 @@ def _name(descriptor: FileDescriptor, service: str) -> str:
 
 
 def build_server(
-    sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool, verifier: TokenVerifier
+    sessions: async_sessionmaker[AsyncSession],
+    pool: AsyncConnectionPool,
+    verifier: TokenVerifier,
+    settings: CatalogSettings,
 ) -> GrpcServer:
     """The gRPC server. `pool`: the psycopg pool of the booking saga's calls (GetStock,
     ReserveStock), open."""
@@ -44,7 +48,7 @@ def build_server(
         [
             (
                 account_service_pb2_grpc.add_AccountServiceServicer_to_server,
-                AccountServicer(sessions),
+                AccountServicer(sessions, settings),
                 _name(account_service_pb2.DESCRIPTOR, "AccountService"),
             ),
             (

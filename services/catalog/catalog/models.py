@@ -25,7 +25,9 @@ from catalog.domain.status import OffererStatus, OfferSource, ReservationStatus
 from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.inbox import inbox_table
+from pclib.login_throttle import login_failures_table
 from pclib.outbox import outbox_table
+from pclib.refresh_tokens import refresh_token_tables
 
 
 class Earth(UserDefinedType):
@@ -174,3 +176,6 @@ class StockReservation(Base):
 outbox = outbox_table(Base.metadata)
 inbox = inbox_table(Base.metadata)
 idempotency_keys = idempotency_table(Base.metadata)
+# Sign-in sessions (refresh tokens) and the throttle of wrong passwords.
+refresh_token_families, refresh_tokens = refresh_token_tables(Base.metadata)
+login_failures = login_failures_table(Base.metadata)

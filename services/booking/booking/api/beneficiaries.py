@@ -1,7 +1,8 @@
-"""BeneficiaryService: young people's accounts and the credit an admin grants them."""
+"""BeneficiaryService: young people's accounts, their sign-in sessions, and the credit an admin
+grants them."""
 
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from psycopg_pool import AsyncConnectionPool
@@ -20,12 +21,16 @@ from passculture.booking.v1 import beneficiary_service_pb2 as pb
 from passculture.booking.v1 import beneficiary_service_pb2_grpc as pb_grpc
 from passculture.booking.v1 import resources_pb2
 from passculture.booking.v1.reasons import Reason
+from passculture.common.v1 import reasons as common
 from pclib.auth import require_role
 from pclib.db import violated_constraint
 from pclib.errors import AlreadyExists, NotFound, Unauthenticated
 from pclib.france import timezone_for_postal_code
 from pclib.idempotency import idempotent
+from pclib.login_throttle import LoginThrottle, client_address
 from pclib.passwords import hash_password, verify_password
+from pclib.refresh_tokens import RefreshTokens
+from pclib.settings import SignInSettings
 
 
 def _without_password(request: pb.SignUpBeneficiaryRequest) -> pb.SignUpBeneficiaryRequest:
@@ -79,10 +84,16 @@ async def with_credit(session: AsyncSession, beneficiary: Beneficiary) -> resour
 
 class BeneficiaryServicer(pb_grpc.BeneficiaryServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        pool: AsyncConnectionPool,
+        settings: SignInSettings,
     ) -> None:
         self._sessions = sessions
         self._pool = pool
+        self._throttle = LoginThrottle(sessions, settings)
+        ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
+        self._refresh_tokens = RefreshTokens(sessions, ttl)
 
     async def SignUpBeneficiary(
         self, request: pb.SignUpBeneficiaryRequest, context: grpc.aio.ServicerContext
@@ -126,19 +137,44 @@ class BeneficiaryServicer(pb_grpc.BeneficiaryServiceServicer):
     async def AuthenticateBeneficiary(
         self, request: pb.AuthenticateBeneficiaryRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateBeneficiaryResponse:
+        email = request.email.strip().lower()
+        attempt = await self._throttle.attempt(email, client_address(context), datetime.now(UTC))
         async with self._sessions() as session:
             beneficiary = await session.scalar(
-                select(Beneficiary).where(Beneficiary.email == request.email.strip().lower())
+                select(Beneficiary).where(Beneficiary.email == email)
             )
         # An unknown email is checked against a dummy hash: both answers take as long.
         password_hash = beneficiary.password_hash if beneficiary else None
         verified = await verify_password(password_hash, request.password)
         if beneficiary is None or not verified:
+            await self._throttle.failed(attempt, datetime.now(UTC))
             raise Unauthenticated(Reason.INVALID_CREDENTIALS, "wrong email or password")
+        await self._throttle.succeeded(attempt)
+        refresh_token = await self._refresh_tokens.start(str(beneficiary.id), datetime.now(UTC))
         async with self._sessions() as session:
             return pb.AuthenticateBeneficiaryResponse(
-                beneficiary=await with_credit(session, beneficiary)
+                beneficiary=await with_credit(session, beneficiary),
+                refresh_token=refresh_token.pb(),
             )
+
+    async def RefreshSession(
+        self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshSessionResponse:
+        refresh_token = await self._refresh_tokens.rotate(request.refresh_token, datetime.now(UTC))
+        async with self._sessions() as session:
+            beneficiary = await session.get(Beneficiary, uuid.UUID(refresh_token.account_id))
+            if beneficiary is None:
+                raise Unauthenticated(common.Reason.INVALID_REFRESH_TOKEN, "the account is gone")
+            return pb.RefreshSessionResponse(
+                beneficiary=await with_credit(session, beneficiary),
+                refresh_token=refresh_token.pb(),
+            )
+
+    async def RevokeSession(
+        self, request: pb.RevokeSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeSessionResponse:
+        await self._refresh_tokens.revoke(request.refresh_token, datetime.now(UTC))
+        return pb.RevokeSessionResponse()
 
     async def GetMe(
         self, request: pb.GetMeRequest, context: grpc.aio.ServicerContext

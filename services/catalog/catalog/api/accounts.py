@@ -1,6 +1,7 @@
-"""AccountService: pro sign-up and authentication, offerers, their validation by an admin."""
+"""AccountService: pro sign-up, sign-in and sessions, offerers, their validation by an admin."""
 
-from datetime import UTC, datetime
+import uuid
+from datetime import UTC, datetime, timedelta
 
 import grpc
 from sqlalchemy import select
@@ -14,11 +15,15 @@ from catalog.resources import offerer_pb, user_pb
 from passculture.catalog.v1 import account_service_pb2 as pb
 from passculture.catalog.v1 import account_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
+from passculture.common.v1 import reasons as common
 from pclib.auth import require_role
 from pclib.db import violated_constraint
 from pclib.errors import AlreadyExists, Unauthenticated
 from pclib.idempotency import idempotent
+from pclib.login_throttle import LoginThrottle, client_address
 from pclib.passwords import hash_password, verify_password
+from pclib.refresh_tokens import RefreshTokens
+from pclib.settings import SignInSettings
 
 
 def _without_password(request: pb.CreateProAccountRequest) -> pb.CreateProAccountRequest:
@@ -30,8 +35,13 @@ def _without_password(request: pb.CreateProAccountRequest) -> pb.CreateProAccoun
 
 
 class AccountServicer(pb_grpc.AccountServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], settings: SignInSettings
+    ) -> None:
         self._sessions = sessions
+        self._throttle = LoginThrottle(sessions, settings)
+        ttl = timedelta(seconds=settings.refresh_token_ttl_seconds)
+        self._refresh_tokens = RefreshTokens(sessions, ttl)
 
     async def CreateProAccount(
         self, request: pb.CreateProAccountRequest, context: grpc.aio.ServicerContext
@@ -89,15 +99,34 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
     async def AuthenticateProUser(
         self, request: pb.AuthenticateProUserRequest, context: grpc.aio.ServicerContext
     ) -> pb.AuthenticateProUserResponse:
+        email = normalised_email(request.email)
+        attempt = await self._throttle.attempt(email, client_address(context), datetime.now(UTC))
         async with self._sessions() as session:
-            user = await session.scalar(
-                select(ProUser).where(ProUser.email == normalised_email(request.email))
-            )
+            user = await session.scalar(select(ProUser).where(ProUser.email == email))
         # An unknown email costs a hash too: the answer's time tells nothing.
         verified = await verify_password(user.password_hash if user else None, request.password)
         if user is None or not verified:
+            await self._throttle.failed(attempt, datetime.now(UTC))
             raise Unauthenticated(Reason.INVALID_CREDENTIALS, "wrong email or password")
-        return pb.AuthenticateProUserResponse(user=user_pb(user))
+        await self._throttle.succeeded(attempt)
+        refresh_token = await self._refresh_tokens.start(str(user.id), datetime.now(UTC))
+        return pb.AuthenticateProUserResponse(user=user_pb(user), refresh_token=refresh_token.pb())
+
+    async def RefreshSession(
+        self, request: pb.RefreshSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RefreshSessionResponse:
+        refresh_token = await self._refresh_tokens.rotate(request.refresh_token, datetime.now(UTC))
+        async with self._sessions() as session:
+            user = await session.get(ProUser, uuid.UUID(refresh_token.account_id))
+        if user is None:
+            raise Unauthenticated(common.Reason.INVALID_REFRESH_TOKEN, "the account is gone")
+        return pb.RefreshSessionResponse(user=user_pb(user), refresh_token=refresh_token.pb())
+
+    async def RevokeSession(
+        self, request: pb.RevokeSessionRequest, context: grpc.aio.ServicerContext
+    ) -> pb.RevokeSessionResponse:
+        await self._refresh_tokens.revoke(request.refresh_token, datetime.now(UTC))
+        return pb.RevokeSessionResponse()
 
     async def ListMyOfferers(
         self, request: pb.ListMyOfferersRequest, context: grpc.aio.ServicerContext
