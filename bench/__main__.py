@@ -50,6 +50,11 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument(
         "--booking-seconds", type=float, default=15.0, help="measured window of each booking run"
     )
+    parser.add_argument(
+        "--profile",
+        default="booking,catalog",
+        help="suite processes py-spy samples under booking load, comma-separated",
+    )
     parser.add_argument("--strict", action="store_true", help="exit 1 when a target fails")
     return parser.parse_args()
 
@@ -122,7 +127,11 @@ def main() -> int:
             machine = machine_info({"postgresql": server_settings(database_url)})
             results = asyncio.run(run_benchmarks(database_url, Path(tmp), dataset, stocks, args))
     if args.only in ("all", "bookings"):
-        params = BookingParams(connections=args.connections, seconds=args.booking_seconds)
+        params = BookingParams(
+            connections=args.connections,
+            seconds=args.booking_seconds,
+            profiled=tuple(args.profile.split(",")),
+        )
         results.append(run_booking_benchmark(params))
     if args.only in ("all", "payments"):
         results.append(run_payments_bench(PaymentsParams()))

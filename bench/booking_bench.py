@@ -53,6 +53,8 @@ class BookingParams:
     warmup_seconds: float = 3.0
     seconds: float = 15.0
     profile_seconds: float = 8.0
+    # py-spy samples these processes of the suite during a last, unmeasured booking run.
+    profiled: tuple[str, ...] = ("booking", "catalog")
 
 
 # --- data -----------------------------------------------------------------------------------
@@ -217,9 +219,9 @@ class Runs:
         self.next_booking += round(rate * (seconds + warmup)) + 10
         return run
 
-    def profiled(self, seconds: float, connections: int) -> list[Profile]:
-        """py-spy on the booking and catalog servers during a booking run (not measured)."""
-        outputs = {name: self.workdir / f"py-spy-{name}.txt" for name in ("booking", "catalog")}
+    def profiled(self, names: tuple[str, ...], seconds: float, connections: int) -> list[Profile]:
+        """py-spy on these processes during a booking run (not measured)."""
+        outputs = {name: self.workdir / f"py-spy-{name}.txt" for name in names}
         recorders = {
             name: start_recording(self.suite.pids[name], seconds, output)
             for name, output in outputs.items()
@@ -231,7 +233,7 @@ class Runs:
             if recorder.returncode != 0 or not outputs[name].exists():
                 print(f"  py-spy on {name} failed: {errors.decode(errors='replace')[-500:]}")
                 continue
-            profiles.append(summarize(f"{name} server", outputs[name].read_text()))
+            profiles.append(summarize(name, outputs[name].read_text()))
         return profiles
 
 
@@ -276,7 +278,7 @@ async def run_booking_bench(suite: Suite, workdir: Path, params: BookingParams) 
     _print(fixed)
     if runs.refusals:
         print(f"  refused at the fixed rate: {dict(runs.refusals)}")
-    profiles = runs.profiled(params.profile_seconds, c)
+    profiles = runs.profiled(params.profiled, params.profile_seconds, c)
     for profile in profiles:
         print("\n".join(profile.lines()))
     state = drained(suite.databases)
