@@ -8,7 +8,10 @@ Addresses and subjects may hold any character: they are encoded (RFC 2047) here.
 import asyncio
 import base64
 import logging
+from dataclasses import dataclass
 from email.message import Message
+from email.mime.image import MIMEImage
+from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 
@@ -49,6 +52,58 @@ def text_message(
     if reply_to:
         message["Reply-To"] = _encoded(reply_to)
     return message
+
+
+@dataclass(frozen=True)
+class InlineImage:
+    """An image the HTML shows as `<img src="cid:{content_id}">`."""
+
+    content_id: str
+    data: bytes
+    subtype: str = "png"
+
+
+def html_message(
+    *,
+    sender: str,
+    to: str,
+    subject: str,
+    text: str,
+    html: str,
+    message_id: str,
+    reply_to: str | None = None,
+    images: tuple[InlineImage, ...] = (),
+) -> Message:
+    """An HTML email with its plain-text alternative (multipart/alternative), the HTML's inline
+    images beside it (multipart/related). `message_id` is given (e.g. `message_id(...)`): the
+    same email sent twice has the same Message-ID, and a mail client shows it once."""
+    message = MIMEMultipart("alternative")
+    message.attach(MIMEText(text, "plain", "utf-8"))
+    html_part = MIMEText(html, "html", "utf-8")
+    if images:
+        related = MIMEMultipart("related")
+        related.attach(html_part)
+        for image in images:
+            part = MIMEImage(image.data, image.subtype)
+            part["Content-ID"] = f"<{image.content_id}>"
+            part["Content-Disposition"] = "inline"
+            related.attach(part)
+        message.attach(related)
+    else:
+        message.attach(html_part)
+    message["From"] = _encoded(sender)
+    message["To"] = _encoded(to)
+    message["Subject"] = encoded_words(" ".join(subject.split()))
+    message["Message-ID"] = message_id
+    if reply_to:
+        message["Reply-To"] = _encoded(reply_to)
+    return message
+
+
+def message_id(kind: str, key: str, sender: str) -> str:
+    """A deterministic Message-ID, `<kind.key@domain of the sender>`."""
+    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
+    return f"<{kind}.{key}@{domain}>"
 
 
 def encoded_words(text: str) -> str:

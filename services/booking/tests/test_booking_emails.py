@@ -1,5 +1,7 @@
 """Emails to venues and young people, from the booking service's own events, received by a real
-SMTP server: outbox → relay → RabbitMQ → the worker's emails consumer → SMTP."""
+SMTP server: outbox → relay → RabbitMQ → the worker's emails consumer → SMTP. Each is HTML with a
+plain-text alternative, times in the venue's timezone (Réunion here; Paris across a change of
+daylight saving time), with a Message-ID per booking and kind."""
 
 import asyncio
 import contextlib
@@ -36,6 +38,20 @@ class Mailbox:
 
     def to(self, address: str) -> list[email.message.EmailMessage]:
         return [message for rcpt, message in self.received if address in rcpt]
+
+
+def text(message: email.message.EmailMessage) -> str:
+    """The plain-text alternative."""
+    return message.get_body(("plain",)).get_content()
+
+
+def html(message: email.message.EmailMessage) -> str:
+    return message.get_body(("html",)).get_content()
+
+
+def message_id(message: email.message.EmailMessage) -> str:
+    """The Message-ID (a long one is folded onto its own line: CFWS, not part of it)."""
+    return message["Message-ID"].strip()
 
 
 def free_port() -> int:
@@ -94,6 +110,9 @@ async def venue(booking_engine):
         name="Ciné Soleil",
         booking_email="resa@soleil.test",
         timezone="Indian/Reunion",
+        address="12 rue du Port",
+        postal_code="97400",
+        city="Saint-Denis",
     )
 
 
@@ -153,10 +172,9 @@ async def test_a_new_booking_is_emailed_to_the_venue(
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue)
         await emit(booking_engine, "booking.created", created(stored))
-        await eventually(lambda: len(mailbox.received) == 1)
+        await eventually(lambda: len(mailbox.received) == 2)
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
+    (message,) = mailbox.to("resa@soleil.test")
     assert message["To"] == "resa@soleil.test"
     assert message["From"] == settings.smtp_sender
     assert message["Reply-To"].addresses[0].addr_spec == "lea.martin@example.com"
@@ -164,12 +182,14 @@ async def test_a_new_booking_is_emailed_to_the_venue(
     assert message["Subject"] == (
         "Nouvelle réservation pass Culture : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30"
     )
-    body = message.get_content()
+    body = text(message)
     assert f"Contremarque : {stored.booking.countermark}" in body
     assert_describes_the_booking(body)
+    assert stored.booking.countermark in html(message)
+    assert message_id(message) == f"<venue-booking.{stored.booking.id}@passculture.app>"
 
 
-async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_only(
+async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_and_confirmed_to_them(
     booking_engine, pipeline, venue, smtp_port
 ):
     handled = consumed(pipeline.queue, "booking.cancelled", "handled")
@@ -181,15 +201,24 @@ async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_only(
             lambda: consumed(pipeline.queue, "booking.cancelled", "handled") == handled + 1
         )
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
+    assert len(mailbox.received) == 2
+    (message,) = mailbox.to("resa@soleil.test")
     assert message["Subject"].startswith("Réservation annulée : Le Voyage dans la Lune")
     assert message["Reply-To"].addresses[0].addr_spec == "lea.martin@example.com"
-    body = message.get_content()
+    body = text(message)
     assert "annulée par le bénéficiaire" in body
     assert stored.booking.countermark not in body
     assert "Contremarque" not in body
     assert_describes_the_booking(body)
+
+    (to_young,) = mailbox.to("lea.martin@example.com")
+    assert to_young["Subject"] == "Votre réservation pour Le Voyage dans la Lune est annulée"
+    assert message_id(to_young) == f"<cancellation.{stored.booking.id}@passculture.app>"
+    body = text(to_young)
+    assert "Bonjour Léa," in body
+    assert "samedi 13 mars 2027 à 20h30 (Ciné Soleil, 2 places) est annulée" in body
+    assert "Crédit rendu : 15,00 € ont été remis sur votre crédit pass Culture." in body
+    assert "Crédit rendu : <strong>15,00 €</strong>" in html(to_young)
 
 
 async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
@@ -203,15 +232,16 @@ async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
         await eventually(lambda: len(mailbox.received) == 2)
 
     (to_venue,) = mailbox.to("resa@soleil.test")
-    assert "annulée par votre établissement" in to_venue.get_content()
-    assert stored.booking.countermark not in to_venue.get_content()
+    assert "annulée par votre établissement" in text(to_venue)
+    assert stored.booking.countermark not in text(to_venue)
     (to_young,) = mailbox.to("lea.martin@example.com")
     assert to_young["To"].addresses[0].addr_spec == "lea.martin@example.com"
     assert to_young["Reply-To"] == "resa@soleil.test"
     assert to_young["Subject"] == (
         "Votre réservation pour Le Voyage dans la Lune a été annulée par le cinéma"
     )
-    body = to_young.get_content()
+    assert message_id(to_young) == f"<cancelled-by-cinema.{stored.booking.id}@passculture.app>"
+    body = text(to_young)
     assert "Bonjour Léa," in body
     assert "Ciné Soleil a annulé la séance de Le Voyage dans la Lune" in body
     assert "samedi 13 mars 2027 à 20h30" in body
@@ -227,8 +257,9 @@ async def test_an_email_waits_for_the_smtp_server_to_come_back(
     await eventually(lambda: consumed(pipeline.queue, "booking.created", "failed") >= 1)
 
     async with smtp_server(smtp_port) as mailbox:
-        await eventually(lambda: len(mailbox.received) == 1, within=15)
+        await eventually(lambda: len(mailbox.received) == 2, within=15)
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
-    assert stored.booking.countermark in message.get_content()
+    (message,) = mailbox.to("resa@soleil.test")
+    assert stored.booking.countermark in text(message)
+    (message,) = mailbox.to("lea.martin@example.com")
+    assert stored.booking.countermark in text(message)
