@@ -7,13 +7,13 @@ import asyncio
 import contextlib
 import email
 import socket
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 
-from booking import events, worker
+from booking import events, lifecycle, worker
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.outbox import OutboxRelay, add_event
@@ -263,3 +263,165 @@ async def test_an_email_waits_for_the_smtp_server_to_come_back(
     assert stored.booking.countermark in text(message)
     (message,) = mailbox.to("lea.martin@example.com")
     assert stored.booking.countermark in text(message)
+
+
+# --- to the young person ----------------------------------------------------------------------
+
+
+def young_message(mailbox: Mailbox) -> email.message.EmailMessage:
+    (message,) = mailbox.to("lea.martin@example.com")
+    return message
+
+
+async def test_a_new_booking_is_confirmed_to_the_young_person_with_the_qr_code(
+    booking_engine, pipeline, settings, venue, smtp_port
+):
+    # Booked on Monday 1 March 2027 at 14:00 in Réunion: cancellable until 48h later.
+    booked_at = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=booked_at)
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    message = young_message(mailbox)
+    assert message["To"].addresses[0].display_name == "Léa Martin"
+    assert message["From"] == settings.smtp_sender
+    assert message["Reply-To"] == "resa@soleil.test"
+    assert message["Subject"] == (
+        "Votre réservation est confirmée : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30"
+    )
+    assert message_id(message) == f"<confirmation.{stored.booking.id}@passculture.app>"
+    assert message.get_content_type() == "multipart/alternative"
+    body = text(message)
+    for line in (
+        "Bonjour Léa,",
+        "Film : Le Voyage dans la Lune",
+        "Cinéma : Ciné Soleil",
+        "Adresse : 12 rue du Port, 97400 Saint-Denis",
+        "Date : samedi 13 mars 2027",
+        "Heure : 20h30",
+        "Version : VO",
+        "Prix : 7,50 € la place",
+        "Quantité : 2 places (15,00 €)",
+        f"Contremarque : {stored.booking.countermark}",
+        # booked_at + 48h, in Réunion (UTC+4).
+        "Annulation : possible dans l'application jusqu'au mercredi 3 mars 2027 à 14h00",
+    ):
+        assert line in body
+    # No price category on this booking: no tariff line.
+    assert "Tarif" not in body
+
+    # The HTML shows the QR code, an inline PNG of the countermark's payload (cid:).
+    page = html(message)
+    assert "mercredi 3 mars 2027 à 14h00" in page
+    (image,) = [part for part in message.walk() if part.get_content_maintype() == "image"]
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    content_id = image["Content-ID"].strip().strip("<>")
+    assert f'src="cid:{content_id}"' in page
+    png = image.get_content()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert (int.from_bytes(png[16:20]), int.from_bytes(png[20:24])) == (185, 185)
+
+
+async def test_a_last_minute_booking_says_non_annulable(booking_engine, pipeline, venue, smtp_port):
+    booked_at = STARTS_AT - timedelta(hours=20)
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=booked_at)
+        assert stored.booking.cancellation_limit_at == booked_at
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    message = young_message(mailbox)
+    assert "Annulation : non annulable" in text(message)
+    assert "possible dans l'application" not in text(message)
+    assert "<strong>non annulable</strong>" in html(message)
+
+
+async def test_times_are_the_venues_across_a_change_of_daylight_saving_time(
+    booking_engine, pipeline, smtp_port
+):
+    """Paris moves to summer time on Sunday 28 March 2027 at 2:00: a showtime that evening
+    (UTC+2) is cancellable until 48h before, on Friday, still in winter time (UTC+1)."""
+    paris = await store_venue(
+        booking_engine, name="Le Champo", booking_email="resa@champo.test", timezone="Europe/Paris"
+    )
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store_booking(
+            booking_engine,
+            paris,
+            young=YOUNG,
+            starts_at=datetime(2027, 3, 28, 18, 30, tzinfo=UTC),
+            booked_at=datetime(2027, 3, 25, 9, 0, tzinfo=UTC),
+        )
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    body = text(young_message(mailbox))
+    assert "Date : dimanche 28 mars 2027" in body
+    assert "Heure : 20h30" in body
+    assert "jusqu'au vendredi 26 mars 2027 à 19h30" in body
+    assert "Heure : 20h30" in text(mailbox.to("resa@champo.test")[0])
+
+
+async def test_a_redelivered_event_sends_the_same_message_id(
+    booking_engine, pipeline, venue, smtp_port
+):
+    """The same event twice in the outbox (two event ids: the inbox lets both through), as when
+    a send succeeded but its event was redelivered: each email is sent twice, with one
+    Message-ID, so a mail client shows it once. Another booking's differ."""
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue)
+        other = await store_booking(booking_engine, venue, starts_at=STARTS_AT)
+        for event in (created(stored), created(stored), created(other)):
+            await emit(booking_engine, "booking.created", event)
+        await eventually(lambda: len(mailbox.received) == 6)
+
+    ids = [message_id(message) for message in mailbox.to("lea.martin@example.com")]
+    assert ids == [f"<confirmation.{stored.booking.id}@passculture.app>"] * 2
+    to_venue = {message_id(message) for message in mailbox.to("resa@soleil.test")}
+    assert to_venue == {
+        f"<venue-booking.{stored.booking.id}@passculture.app>",
+        f"<venue-booking.{other.booking.id}@passculture.app>",
+    }
+
+
+async def test_a_moved_showtime_gives_the_new_date_and_cancellation_limit(
+    booking_engine, pipeline, venue, smtp_port
+):
+    handled = consumed(pipeline.queue, "booking.moved", "handled")
+    moved_at = datetime(2027, 3, 5, 6, 0, tzinfo=UTC)
+    new_start = datetime(2027, 3, 20, 15, 0, tzinfo=UTC)  # Saturday 20 March, 19:00 in Réunion
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=datetime(2027, 3, 1, tzinfo=UTC))
+        cancelled = await store_booking(
+            booking_engine, venue, status="CANCELLED", starts_at=STARTS_AT
+        )
+        (moved,) = lifecycle.move(stored.booking, venue, new_start, moved_at, moved_at)
+        await emit(booking_engine, "booking.moved", moved)
+        # Cancelled since it moved: no email.
+        previous = cancelled.booking.starts_at
+        cancelled.booking.starts_at = new_start
+        await emit(
+            booking_engine,
+            "booking.moved",
+            events.moved(cancelled.booking, venue, previous, moved_at),
+        )
+        await eventually(
+            lambda: consumed(pipeline.queue, "booking.moved", "handled") >= handled + 2
+        )
+
+    (message,) = mailbox.to("lea.martin@example.com")
+    assert message["Subject"] == (
+        "Nouvel horaire pour Le Voyage dans la Lune : samedi 20 mars 2027 à 19h00"
+    )
+    started = int(new_start.timestamp())
+    assert message_id(message) == f"<moved.{started}.{stored.booking.id}@passculture.app>"
+    body = text(message)
+    assert "Ancien horaire : samedi 13 mars 2027 à 20h30" in body
+    assert "Nouvel horaire : samedi 20 mars 2027 à 19h00" in body
+    # The new limit: moved_at + 48h, in Réunion.
+    assert "jusqu'au dimanche 7 mars 2027 à 10h00" in body
+    assert f"Contremarque : {stored.booking.countermark} (inchangée)" in body
+    # The cancelled booking's young person is not told.
+    assert len(mailbox.received) == 1
