@@ -3,104 +3,22 @@ SMTP server: outbox → relay → RabbitMQ → the worker's emails consumer → 
 plain-text alternative, times in the venue's timezone (Réunion here; Paris across a change of
 daylight saving time), with a Message-ID per booking and kind."""
 
-import asyncio
-import contextlib
 import email
-import socket
 from datetime import UTC, datetime, timedelta
-from email.policy import default as default_policy
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from booking import events, lifecycle, worker
+from booking import events, lifecycle
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
-from pclib.outbox import OutboxRelay, add_event
+from pclib.outbox import add_event
 from pclib.timestamps import timestamp
-from tests.support.booking_helpers import isolated, store_booking, store_venue
-from tests.support.pclib_fixtures import consumed, eventually, running_consumers
+from tests.support.booking_helpers import store_booking, store_venue
+from tests.support.pclib_fixtures import consumed, eventually
+from tests.support.smtp_sink import Mailbox, html, message_id, smtp_server, text
 
 # Saturday 13 March 2027, 20:30 in Réunion (UTC+4).
 STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [message for rcpt, message in self.received if address in rcpt]
-
-
-def text(message: email.message.EmailMessage) -> str:
-    """The plain-text alternative."""
-    return message.get_body(("plain",)).get_content()
-
-
-def html(message: email.message.EmailMessage) -> str:
-    return message.get_body(("html",)).get_content()
-
-
-def message_id(message: email.message.EmailMessage) -> str:
-    """The Message-ID (a long one is folded onto its own line: CFWS, not part of it)."""
-    return message["Message-ID"].strip()
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def smtp_server(port: int):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    await asyncio.to_thread(controller.start)
-    try:
-        yield mailbox
-    finally:
-        await asyncio.to_thread(controller.stop)
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings(booking_settings, unique_name, smtp_port):
-    return isolated(booking_settings, unique_name).model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_timeout_seconds": 2.0}
-    )
-
-
-def emails_consumer(engine, pool, settings):
-    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "emails" in c.queue]
-    return consumer
-
-
-@pytest.fixture
-async def pipeline(booking_engine, booking_pool, broker, settings):
-    """The outbox relay and the emails consumer, running for the test; yields the consumer."""
-    consumer = emails_consumer(booking_engine, booking_pool, settings)
-    relay = OutboxRelay(
-        booking_engine, settings.amqp_url, settings.events_exchange, poll_interval=0.05
-    )
-    stop = asyncio.Event()
-    async with running_consumers(broker, [consumer]):
-        relaying = asyncio.create_task(relay.run(stop))
-        yield consumer
-        stop.set()
-        await asyncio.wait_for(relaying, 10)
 
 
 @pytest.fixture
@@ -167,7 +85,7 @@ def assert_describes_the_booking(body: str) -> None:
 
 
 async def test_a_new_booking_is_emailed_to_the_venue(
-    booking_engine, pipeline, settings, venue, smtp_port
+    booking_engine, mail_pipeline, mail_settings, venue, smtp_port
 ):
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue)
@@ -176,7 +94,7 @@ async def test_a_new_booking_is_emailed_to_the_venue(
 
     (message,) = mailbox.to("resa@soleil.test")
     assert message["To"] == "resa@soleil.test"
-    assert message["From"] == settings.smtp_sender
+    assert message["From"] == mail_settings.smtp_sender
     assert message["Reply-To"].addresses[0].addr_spec == "lea.martin@example.com"
     assert message["Reply-To"].addresses[0].display_name == "Léa Martin"
     assert message["Subject"] == (
@@ -190,15 +108,15 @@ async def test_a_new_booking_is_emailed_to_the_venue(
 
 
 async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_and_confirmed_to_them(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
-    handled = consumed(pipeline.queue, "booking.cancelled", "handled")
+    handled = consumed(mail_pipeline.queue, "booking.cancelled", "handled")
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue, status="CANCELLED")
         await emit(booking_engine, "booking.cancelled", events.cancelled(stored.booking, venue))
         # Handled: every email of the event was sent.
         await eventually(
-            lambda: consumed(pipeline.queue, "booking.cancelled", "handled") == handled + 1
+            lambda: consumed(mail_pipeline.queue, "booking.cancelled", "handled") == handled + 1
         )
 
     assert len(mailbox.received) == 2
@@ -222,7 +140,7 @@ async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_and_co
 
 
 async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(
@@ -249,12 +167,12 @@ async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
 
 
 async def test_an_email_waits_for_the_smtp_server_to_come_back(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
     # Nothing listens on the SMTP port yet: sending fails, the event goes back to the queue.
     stored = await store(booking_engine, venue)
     await emit(booking_engine, "booking.created", created(stored))
-    await eventually(lambda: consumed(pipeline.queue, "booking.created", "failed") >= 1)
+    await eventually(lambda: consumed(mail_pipeline.queue, "booking.created", "failed") >= 1)
 
     async with smtp_server(smtp_port) as mailbox:
         await eventually(lambda: len(mailbox.received) == 2, within=15)
@@ -274,7 +192,7 @@ def young_message(mailbox: Mailbox) -> email.message.EmailMessage:
 
 
 async def test_a_new_booking_is_confirmed_to_the_young_person_with_the_qr_code(
-    booking_engine, pipeline, settings, venue, smtp_port
+    booking_engine, mail_pipeline, mail_settings, venue, smtp_port
 ):
     # Booked on Monday 1 March 2027 at 14:00 in Réunion: cancellable until 48h later.
     booked_at = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
@@ -285,7 +203,7 @@ async def test_a_new_booking_is_confirmed_to_the_young_person_with_the_qr_code(
 
     message = young_message(mailbox)
     assert message["To"].addresses[0].display_name == "Léa Martin"
-    assert message["From"] == settings.smtp_sender
+    assert message["From"] == mail_settings.smtp_sender
     assert message["Reply-To"] == "resa@soleil.test"
     assert message["Subject"] == (
         "Votre réservation est confirmée : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30"
@@ -324,7 +242,9 @@ async def test_a_new_booking_is_confirmed_to_the_young_person_with_the_qr_code(
     assert (int.from_bytes(png[16:20]), int.from_bytes(png[20:24])) == (185, 185)
 
 
-async def test_a_last_minute_booking_says_non_annulable(booking_engine, pipeline, venue, smtp_port):
+async def test_a_last_minute_booking_says_non_annulable(
+    booking_engine, mail_pipeline, venue, smtp_port
+):
     booked_at = STARTS_AT - timedelta(hours=20)
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue, booked_at=booked_at)
@@ -339,7 +259,7 @@ async def test_a_last_minute_booking_says_non_annulable(booking_engine, pipeline
 
 
 async def test_times_are_the_venues_across_a_change_of_daylight_saving_time(
-    booking_engine, pipeline, smtp_port
+    booking_engine, mail_pipeline, smtp_port
 ):
     """Paris moves to summer time on Sunday 28 March 2027 at 2:00: a showtime that evening
     (UTC+2) is cancellable until 48h before, on Friday, still in winter time (UTC+1)."""
@@ -365,7 +285,7 @@ async def test_times_are_the_venues_across_a_change_of_daylight_saving_time(
 
 
 async def test_a_redelivered_event_sends_the_same_message_id(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
     """The same event twice in the outbox (two event ids: the inbox lets both through), as when
     a send succeeded but its event was redelivered: each email is sent twice, with one
@@ -387,9 +307,9 @@ async def test_a_redelivered_event_sends_the_same_message_id(
 
 
 async def test_a_moved_showtime_gives_the_new_date_and_cancellation_limit(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
-    handled = consumed(pipeline.queue, "booking.moved", "handled")
+    handled = consumed(mail_pipeline.queue, "booking.moved", "handled")
     moved_at = datetime(2027, 3, 5, 6, 0, tzinfo=UTC)
     new_start = datetime(2027, 3, 20, 15, 0, tzinfo=UTC)  # Saturday 20 March, 19:00 in Réunion
     async with smtp_server(smtp_port) as mailbox:
@@ -408,7 +328,7 @@ async def test_a_moved_showtime_gives_the_new_date_and_cancellation_limit(
             events.moved(cancelled.booking, venue, previous, moved_at),
         )
         await eventually(
-            lambda: consumed(pipeline.queue, "booking.moved", "handled") >= handled + 2
+            lambda: consumed(mail_pipeline.queue, "booking.moved", "handled") >= handled + 2
         )
 
     (message,) = mailbox.to("lea.martin@example.com")
