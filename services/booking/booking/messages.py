@@ -7,18 +7,15 @@ event is the same email to a mail client. Templates are compiled once, at import
 every booking.
 """
 
-import io
 from dataclasses import dataclass
 from datetime import datetime
 from email.message import Message
 from typing import Any
 
-import segno
 from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select_autoescape
 
-from booking import models
+from booking import models, qr_image
 from booking.domain import rules, wording
-from booking.domain.countermark import qr_payload
 from pclib.mail import InlineImage, address, html_message, message_id
 
 ENVIRONMENT = Environment(
@@ -42,10 +39,6 @@ TEMPLATES: dict[str, tuple[Template, Template]] = {
     kind: (ENVIRONMENT.get_template(f"{kind}.txt"), ENVIRONMENT.get_template(f"{kind}.html"))
     for kind in KINDS
 }
-# The QR code in the email: medium error correction, 5 px modules, a quiet zone of 4.
-QR_SCALE = 5
-QR_BORDER = 4
-QR_MASK = 0
 
 
 @dataclass(frozen=True)
@@ -103,12 +96,8 @@ def _qr_cid(context: Context) -> str:
 
 def qr_code(context: Context) -> tuple[InlineImage, int]:
     """The countermark's QR code (the payload the app shows) as a PNG, and its width in px."""
-    # Any mask makes a valid code; choosing the best of 8 would cost 6 times the rest of it.
-    code = segno.make_qr(qr_payload(context.booking.countermark), error="m", mask=QR_MASK)
-    out = io.BytesIO()
-    code.save(out, kind="png", scale=QR_SCALE, border=QR_BORDER)
-    width, _ = code.symbol_size(scale=QR_SCALE, border=QR_BORDER)
-    return InlineImage(_qr_cid(context), out.getvalue()), int(width)
+    image, width = qr_image.png(qr_image.qr_code(context.booking.countermark))
+    return InlineImage(_qr_cid(context), image), width
 
 
 def _render(
