@@ -137,9 +137,10 @@ def png_pixels(image: bytes) -> tuple[bytes, list[bytes]]:
         assert struct.unpack(">I", image[position + 8 + size : position + 12 + size])[0] == (
             zlib.crc32(kind + chunk)
         )
-        header, data = (
-            (chunk, data) if kind == b"IHDR" else (header, data + chunk * (kind == b"IDAT"))
-        )
+        if kind == b"IHDR":
+            header = chunk
+        elif kind == b"IDAT":
+            data += chunk
         position += 12 + size
     width, height = struct.unpack(">II", header[:8])
     raw, row_size = zlib.decompress(data), (width + 7) // 8 + 1
