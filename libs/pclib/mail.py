@@ -107,8 +107,8 @@ def html_message(
 
 def message_id(kind: str, key: str, sender: str) -> str:
     """A deterministic Message-ID, `<kind.key@domain of the sender>`."""
-    domain = parseaddr(sender)[1].rpartition("@")[2] or "localhost"
-    return f"<{kind}.{key}@{domain}>"
+    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    return f"<{kind}.{key}@{domain if at and domain else 'localhost'}>"
 
 
 def encoded_words(text: str) -> str:
