@@ -1,5 +1,5 @@
 """pclib.mail against a real SMTP server (aiosmtpd): one connection for many messages, a new one
-when the server dropped it, and headers in any script."""
+when the server dropped it, headers in any script, and HTML with its text and inline images."""
 
 import asyncio
 import email

@@ -9,12 +9,12 @@ from pathlib import Path
 from zoneinfo import ZoneInfo
 
 import pytest
-from sqlalchemy import delete, func, select
+from sqlalchemy import delete, func, select, update
 
 from booking import jobs, models
 from passculture.booking.v1 import events_pb2
 from tests.support.booking_helpers import outbox_events, store_booking, store_venue
-from tests.support.pclib_fixtures import eventually
+from tests.support.pclib_fixtures import consumed, eventually
 from tests.support.smtp_sink import message_id, smtp_server, text
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -161,3 +161,31 @@ async def test_the_command_records_tomorrows_reminders_once(booking_engine, book
 
     assert await reminded(booking_engine) == {str(stored.booking.id)}
     assert len(await reminder_events(booking_engine)) == 1
+
+
+async def test_a_booking_moved_or_cancelled_since_its_reminder_was_recorded_gets_none(
+    booking_engine, mail_pipeline, paris, smtp_port
+):
+    tomorrow = datetime(2027, 3, 13, 19, 0, tzinfo=UTC)
+    moved = await store_booking(booking_engine, paris, starts_at=tomorrow)
+    cancelled = await store_booking(booking_engine, paris, starts_at=tomorrow)
+    handled = consumed(mail_pipeline.queue, "booking.reminder_due", "handled")
+    # No SMTP server yet: a reminder handled before the changes below fails and comes back.
+    assert await jobs.remind_tomorrow(booking_engine, now=NOW) == 2
+    async with booking_engine.begin() as conn:
+        await conn.execute(
+            update(models.Booking)
+            .where(models.Booking.id == moved.booking.id)
+            .values(starts_at=tomorrow + timedelta(days=7))
+        )
+        await conn.execute(
+            update(models.Booking)
+            .where(models.Booking.id == cancelled.booking.id)
+            .values(status="CANCELLED", cancelled_at=NOW, cancellation_reason="BENEFICIARY")
+        )
+    async with smtp_server(smtp_port) as mailbox:
+        await eventually(
+            lambda: consumed(mail_pipeline.queue, "booking.reminder_due", "handled") == handled + 2,
+            within=20,
+        )
+    assert mailbox.received == []

@@ -86,8 +86,11 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
         conn: AsyncConnection[Any], event: events_pb2.BookingReminderDue, meta: EventMeta
     ) -> None:
         context = await _load(conn, event.booking, sender)
-        if context.booking.status != BookingStatus.CONFIRMED:
+        booking = context.booking
+        if booking.status != BookingStatus.CONFIRMED:
             return  # cancelled or used since the reminder was recorded
+        if booking.starts_at != to_datetime(event.booking.starts_at):
+            return  # moved since: no longer tomorrow (the young person was told of the move)
         await send_all([messages.reminder_email(context)], meta)
 
     return {
