@@ -9,11 +9,13 @@ import asyncio
 import base64
 import logging
 from dataclasses import dataclass
+from email.charset import Charset
 from email.message import Message
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
+from functools import lru_cache
 
 import aiosmtplib
 
@@ -29,6 +31,7 @@ DROPPED = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
 # compile a regular expression to check it, a third of a message's cost.
 ALTERNATIVE_BOUNDARY = "==_passculture_alternative_=="
 RELATED_BOUNDARY = "==_passculture_related_=="
+UTF8 = Charset("utf-8")
 
 
 def address(name: str, email: str) -> str:
@@ -83,8 +86,8 @@ def html_message(
     images beside it (multipart/related). `message_id` is given (e.g. `message_id(...)`): the
     same email sent twice has the same Message-ID, and a mail client shows it once."""
     message = MIMEMultipart("alternative", boundary=ALTERNATIVE_BOUNDARY)
-    message.attach(MIMEText(text, "plain", "utf-8"))
-    html_part = MIMEText(html, "html", "utf-8")
+    message.attach(MIMEText(text, "plain", UTF8))  # type: ignore[arg-type]
+    html_part = MIMEText(html, "html", UTF8)  # type: ignore[arg-type]
     if images:
         related = MIMEMultipart("related", boundary=RELATED_BOUNDARY)
         related.attach(html_part)
@@ -128,6 +131,7 @@ def encoded_words(text: str) -> str:
     return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
 
 
+@lru_cache(maxsize=1024)
 def _encoded(value: str) -> str:
     name, email = parseaddr(value)
     return address(name, email) if name else email

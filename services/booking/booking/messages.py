@@ -25,6 +25,9 @@ ENVIRONMENT = Environment(
     trim_blocks=True,
     lstrip_blocks=True,
     keep_trailing_newline=True,
+    # The templates ship with the code: never look at their files again (a stat per template,
+    # per extends and per include, on every email).
+    auto_reload=False,
 )
 KINDS = (
     "venue-booking",
