@@ -38,6 +38,8 @@ KINDS = (
     "moved",
     "reminder",
 )
+# Every template compiled now, partials included (they stay in the environment's cache).
+COMPILED = [ENVIRONMENT.get_template(name) for name in ENVIRONMENT.list_templates()]
 TEMPLATES: dict[str, tuple[Template, Template]] = {
     kind: (ENVIRONMENT.get_template(f"{kind}.txt"), ENVIRONMENT.get_template(f"{kind}.html"))
     for kind in KINDS

@@ -165,3 +165,23 @@ def test_the_qr_png_has_the_pixels_segnos_own_writer_draws():
     # Negative control: another countermark's code differs.
     other, _ = qr_image.png(qr_image.qr_code("ABC235"))
     assert png_pixels(other) != png_pixels(ours)
+
+
+def test_templates_are_compiled_once_not_per_email(monkeypatch):
+    """Every email renders with the loader gone: nothing is read or compiled at send time."""
+    assert set(messages.TEMPLATES) == set(messages.KINDS)
+
+    def no_loading(*args):
+        raise AssertionError(f"template loaded at send time: {args[1:]}")
+
+    monkeypatch.setattr(messages.ENVIRONMENT.loader, "get_source", no_loading)
+    for email_of in (
+        messages.new_booking_email,
+        messages.confirmation_email,
+        messages.cancelled_by_young_email,
+        messages.cancelled_by_cinema_email,
+        messages.reminder_email,
+        lambda ctx: messages.cancellation_email(ctx, by_cinema=True),
+        lambda ctx: messages.moved_email(ctx, STARTS_AT, BOOKED_AT),
+    ):
+        assert email_of(context()).as_bytes()
