@@ -16,6 +16,7 @@ import httpx
 import pytest
 from e2e_helpers import (
     eventually,
+    in_hours,
     ok,
     problem,
     publish_cinema,
@@ -157,3 +158,36 @@ async def test_a_cancellation_gives_the_seat_back(booking_stack, mailbox):
         assert set(by_kind) == {"<confirmation", "<cancellation"}
         assert "Annulation : possible dans l'application jusqu'au" in text(by_kind["<confirmation"])
         assert "Crédit rendu : 7,00 €" in text(by_kind["<cancellation"])
+
+
+async def test_a_moved_showtime_tells_the_young_person(booking_stack, mailbox):
+    async with httpx.AsyncClient(base_url=booking_stack.base_url, timeout=15) as http:
+        admin = await token(http, "/v1/pro/auth/token", **booking_stack.admin)
+        pro, venue = await publish_cinema(http, admin, f"resa-{uuid.uuid4().hex[:8]}@example.com")
+        _, stock = await publish_showtime(http, pro, venue, "Pierrot le fou", 5 * 24, quantity=3)
+        young, me = await sign_up_young(http, admin)
+        booking = await ok(
+            http.post("/v1/bookings", json={"stock_id": stock["id"], "quantity": 1}, headers=me),
+            201,
+        )
+        new_start = in_hours(7 * 24 + 1)
+        moved = await ok(
+            http.patch(f"/v1/pro/stocks/{stock['id']}", json={"starts_at": new_start}, headers=pro)
+        )
+        assert moved["starts_at"] != stock["starts_at"]
+
+        def moved_email():
+            return [
+                email
+                for email in mailbox.to(young["email"])
+                if email["Subject"].startswith("Nouvel horaire pour Pierrot le fou")
+            ]
+
+        [email] = await eventually(moved_email)
+        local = datetime.fromisoformat(moved["starts_at"]).astimezone(PARIS)
+        body = text(email)
+        assert "Nouvel horaire : " in body
+        assert f"à {local.hour}h{local.minute:02d}" in body
+        assert f"Contremarque : {booking['countermark']} (inchangée)" in body
+        # The new cancellation limit: 48h from the move, in Paris time.
+        assert "Annulation : possible dans l'application jusqu'au" in body
