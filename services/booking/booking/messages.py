@@ -100,7 +100,8 @@ def _qr_cid(context: Context) -> str:
 
 
 def qr_code(context: Context) -> tuple[InlineImage, int]:
-    """The countermark's QR code (the payload the app shows) as a PNG, and its width in px."""
+    """The countermark's QR code (its v3 payload, which every counter reads) as a PNG, and its
+    width in px."""
     image, width = qr_image.png(qr_image.qr_code(context.booking.countermark))
     return InlineImage(_qr_cid(context), image), width
 
