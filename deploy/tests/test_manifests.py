@@ -17,6 +17,7 @@ import re
 import shutil
 import subprocess
 from collections import defaultdict
+from fnmatch import fnmatch
 from pathlib import Path
 
 import jsonschema
@@ -45,6 +46,7 @@ SERVICES = {
 CRONJOBS = {
     # name: (args, schedule)
     "booking-auto-use": (["booking", "auto-use"], "0 * * * *"),
+    "booking-remind-tomorrow": (["booking", "remind-tomorrow"], "0 10 * * *"),
     "import-sync-all": (["importer", "sync-all"], "0 23 * * *"),
     "payments-batch": (["payments", "batch"], "0 3 1,16 * *"),
 }
@@ -758,6 +760,69 @@ def test_a_dockerfile_copying_test_code_fails_the_check():
     assert "tests/support/booking_helpers.py" in copied_test_code(
         dockerfile + "\nCOPY tests/support ./tests/support\n"
     )
+
+
+def ignored(path: str, dockerignore: str) -> bool:
+    """Whether the build context leaves `path` out: as Docker does, a line matches a path or one
+    of its folders, the last matching line wins, `!` takes back in."""
+    parts = path.split("/")
+    folders = ["/".join(parts[:depth]) for depth in range(1, len(parts) + 1)]
+    result = False
+    for line in dockerignore.splitlines():
+        line = line.strip()
+        if not line or line.startswith("#"):
+            continue
+        pattern = line.removeprefix("!").rstrip("/")
+        if pattern.startswith("**/"):
+            # Any depth: fnmatch's `*` crosses folders.
+            matched = any(fnmatch(folder, f"*/{pattern[3:]}") for folder in folders)
+        else:
+            depth = pattern.count("/") + 1
+            matched = depth <= len(folders) and fnmatch(folders[depth - 1], pattern)
+        if matched:
+            result = not line.startswith("!")
+    return result
+
+
+def packaged_files(dockerfile: str, dockerignore: str, folder: str) -> list[str]:
+    """The files of `folder` (a repository path) that the image gets: in the build context and
+    under a COPY source."""
+    sources = copied_sources(dockerfile)
+    return [
+        path
+        for path in (str(p.relative_to(ROOT)) for p in (ROOT / folder).rglob("*") if p.is_file())
+        if not ignored(path, dockerignore)
+        and any(path == source or path.startswith(f"{source}/") for source in sources)
+    ]
+
+
+EMAIL_TEMPLATES = "services/booking/booking/templates"
+
+
+def test_the_image_holds_the_email_templates():
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    dockerignore = (DEPLOY / "docker" / "Dockerfile.dockerignore").read_text()
+    templates = sorted(str(p.relative_to(ROOT)) for p in (ROOT / EMAIL_TEMPLATES).rglob("*.*"))
+    assert f"{EMAIL_TEMPLATES}/emails/confirmation.html" in templates
+    assert sorted(packaged_files(dockerfile, dockerignore, EMAIL_TEMPLATES)) == templates
+    # The tests stay out all the same.
+    assert ignored("services/booking/tests/test_booking_emails.py", dockerignore)
+
+
+def test_a_context_without_the_templates_fails_the_check():
+    dockerfile = (DEPLOY / "docker" / "Dockerfile").read_text()
+    dockerignore = (DEPLOY / "docker" / "Dockerfile.dockerignore").read_text()
+    assert packaged_files(dockerfile, dockerignore + "**/*.html\n", EMAIL_TEMPLATES)
+    assert not any(
+        path.endswith(".html")
+        for path in packaged_files(dockerfile, dockerignore + "**/*.html\n", EMAIL_TEMPLATES)
+    )
+    assert packaged_files(dockerfile, dockerignore + "services/booking/\n", EMAIL_TEMPLATES) == []
+    only_code = dockerfile.replace(
+        "COPY services/booking/booking ./services/booking/booking",
+        "COPY services/booking/booking/*.py ./services/booking/booking/",
+    )
+    assert packaged_files(only_code, dockerignore, EMAIL_TEMPLATES) == []
 
 
 # --- negative controls: the checks fail on broken copies ------------------------------------

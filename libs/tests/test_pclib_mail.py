@@ -1,5 +1,5 @@
 """pclib.mail against a real SMTP server (aiosmtpd): one connection for many messages, a new one
-when the server dropped it, and headers in any script."""
+when the server dropped it, headers in any script, and HTML with its text and inline images."""
 
 import asyncio
 import email
@@ -10,7 +10,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 
-from pclib.mail import Mailer, address, text_message
+from pclib.mail import InlineImage, Mailer, address, html_message, message_id, text_message
 
 
 class Mailbox:
@@ -127,3 +127,45 @@ def test_subjects_in_any_script_come_back_as_written(subject):
     raw = sent.as_bytes()
     assert max(len(line) for line in raw.split(b"\n")) <= 78
     assert email.message_from_bytes(raw, policy=default_policy)["Subject"] == subject
+
+
+async def test_an_html_message_with_its_text_and_inline_image_arrives_whole(server):
+    png = b"\x89PNG\r\n\x1a\n" + bytes(range(256))
+    sent = html_message(
+        sender="pass Culture <ne-pas-repondre@passculture.app>",
+        to=address("Léa Martin", "lea@example.com"),
+        subject="Votre réservation est confirmée",
+        text="Bonjour Léa,\n",
+        # A line that looks like a boundary: base64 keeps it from being one.
+        html='<p>Bonjour Léa,</p>\n--==_passculture_alternative_==\n<img src="cid:qr.1@x">',
+        message_id=message_id("confirmation", "1", "ne-pas-repondre@passculture.app"),
+        reply_to="resa@cinema.test",
+        images=(InlineImage("qr.1@x", png),),
+    )
+    mailer = Mailer("127.0.0.1", server.port, timeout=5)
+    await mailer.send(sent)
+    await mailer.close()
+
+    (received,) = server.mailbox.received
+    assert received["Message-ID"].strip() == "<confirmation.1@passculture.app>"
+    assert received["Reply-To"] == "resa@cinema.test"
+    assert [part.get_content_type() for part in received.walk()] == [
+        "multipart/alternative",
+        "text/plain",
+        "multipart/related",
+        "text/html",
+        "image/png",
+    ]
+    assert received.get_body(("plain",)).get_content() == "Bonjour Léa,\n"
+    html = received.get_body(("html",)).get_content()
+    assert html.endswith('--==_passculture_alternative_==\n<img src="cid:qr.1@x">')
+    (image,) = [part for part in received.walk() if part.get_content_type() == "image/png"]
+    assert image["Content-ID"] == "<qr.1@x>"
+    assert image.get_content() == png
+
+
+def test_a_message_id_names_the_kind_the_key_and_the_senders_domain():
+    assert message_id("reminder", "b-1", "pass Culture <x@passculture.app>") == (
+        "<reminder.b-1@passculture.app>"
+    )
+    assert message_id("reminder", "b-1", "nobody") == "<reminder.b-1@localhost>"

@@ -6,6 +6,9 @@ python -m booking relay      the outbox relay (publishes events to RabbitMQ);
 python -m booking worker     event consumers (catalog events, emails, payments' reimbursements)
                              and the saga reconciler
 python -m booking auto-use   marks USED the bookings 48h after their showtime (scheduled)
+python -m booking remind-tomorrow
+                             the day-before reminders: one email per CONFIRMED booking of the
+                             venue's next local day (scheduled at 10:00 Europe/Paris)
 python -m booking migrate    creates the database if missing, applies migrations, declares the
                              worker's queues
 """
@@ -15,7 +18,7 @@ import logging
 from pathlib import Path
 
 from booking.app import build_server, catalog_client, databases
-from booking.jobs import auto_use
+from booking.jobs import auto_use, remind_tomorrow
 from booking.settings import BookingSettings
 from booking.worker import consumers, run_worker
 from pclib import aio, migrations, retention
@@ -86,9 +89,27 @@ async def run_auto_use(settings: BookingSettings) -> None:
         await engine.dispose()
 
 
+async def run_remind_tomorrow(settings: BookingSettings) -> None:
+    engine = make_engine(settings.database_url, pool_size=1)
+    try:
+        recorded = await remind_tomorrow(engine)
+        log.info("remind-tomorrow finished", extra={"reminders_recorded": recorded})
+    finally:
+        await engine.dispose()
+
+
+RUNNERS = {
+    "serve": serve,
+    "relay": relay,
+    "worker": worker,
+    "auto-use": run_auto_use,
+    "remind-tomorrow": run_remind_tomorrow,
+}
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(prog="python -m booking")
-    parser.add_argument("command", choices=["serve", "relay", "worker", "auto-use", "migrate"])
+    parser.add_argument("command", choices=[*RUNNERS, "migrate"])
     command = parser.parse_args().command
     settings = BookingSettings()
     configure_logging("booking", settings.log_level)
@@ -96,8 +117,7 @@ def main() -> None:
         migrations.upgrade(MIGRATIONS, settings.database_url)
         aio.run(declare_consumer_queues(settings))
         return
-    runners = {"serve": serve, "relay": relay, "worker": worker, "auto-use": run_auto_use}
-    aio.run(runners[command](settings))
+    aio.run(RUNNERS[command](settings))
 
 
 if __name__ == "__main__":

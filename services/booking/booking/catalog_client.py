@@ -41,6 +41,9 @@ class StockDetails:
     venue_siret: str
     venue_timezone: str
     venue_booking_email: str
+    venue_address: str
+    venue_postal_code: str
+    venue_city: str
     offerer_id: uuid.UUID
     offerer_siren: str
     is_bookable: bool
@@ -130,6 +133,9 @@ class CatalogClient:
             venue_siret=venue.siret,
             venue_timezone=venue.timezone,
             venue_booking_email=venue.booking_email,
+            venue_address=venue.address,
+            venue_postal_code=venue.postal_code,
+            venue_city=venue.city,
             offerer_id=uuid.UUID(offerer.id),
             offerer_siren=offerer.siren,
             is_bookable=reply.is_bookable,

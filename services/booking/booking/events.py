@@ -18,6 +18,8 @@ ROUTING_KEYS: dict[type[Message], str] = {
     events_pb2.BookingCancelled: "booking.cancelled",
     events_pb2.BookingUsed: "booking.used",
     events_pb2.BookingUnused: "booking.unused",
+    events_pb2.BookingMoved: "booking.moved",
+    events_pb2.BookingReminderDue: "booking.reminder_due",
 }
 
 
@@ -70,3 +72,18 @@ def cancelled(booking: Booking, venue: Venue) -> events_pb2.BookingCancelled:
         cancelled_at=timestamp(booking.cancelled_at),
         reason=booking.cancellation_reason,
     )
+
+
+def moved(
+    booking: Booking, venue: Venue, previous_starts_at: datetime, moved_at: datetime
+) -> events_pb2.BookingMoved:
+    return events_pb2.BookingMoved(
+        booking=booking_facts(booking, venue),
+        previous_starts_at=timestamp(previous_starts_at),
+        cancellation_limit_at=timestamp(booking.cancellation_limit_at),
+        moved_at=timestamp(moved_at),
+    )
+
+
+def reminder_due(booking: Booking, venue: Venue) -> events_pb2.BookingReminderDue:
+    return events_pb2.BookingReminderDue(booking=booking_facts(booking, venue))

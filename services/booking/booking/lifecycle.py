@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
+from google.protobuf.message import Message
 from psycopg import AsyncConnection
 from psycopg.errors import UniqueViolation
 from psycopg.rows import class_row, dict_row
@@ -278,18 +279,21 @@ def unuse(booking: Booking, venue: Venue, now: datetime) -> events_pb2.BookingUn
 
 def move(
     booking: Booking, venue: Venue, starts_at: datetime, moved_at: datetime, now: datetime
-) -> events_pb2.BookingUnused | None:
+) -> list[Message]:
     """The showtime moved (at `moved_at`, the catalog's time): new start and cancellation limit
-    (the price stays); a USED booking goes back to CONFIRMED when the new start is more than 48h
-    away. Its unuse is stamped `now`, not with the catalog's second-precision time: payments
-    orders a booking's events by their times, and the use may be later in that same second."""
-    if booking.status not in rules.MOVABLE:
-        return None
+    (the price stays), with its `booking.moved` event; a USED booking goes back to CONFIRMED
+    when the new start is more than 48h away (its `booking.unused` first). Its unuse is stamped
+    `now`, not with the catalog's second-precision time: payments orders a booking's events by
+    their times, and the use may be later in that same second."""
+    if booking.status not in rules.MOVABLE or booking.starts_at == starts_at:
+        return []
+    previous = booking.starts_at
     booking.starts_at = starts_at
     booking.cancellation_limit_at = rules.limit_after_move(starts_at, moved_at)
+    changes: list[Message] = []
     if booking.status == BookingStatus.USED and rules.move_unuses(starts_at, moved_at):
-        return unuse(booking, venue, now)
-    return None
+        changes.append(unuse(booking, venue, now))
+    return [*changes, events.moved(booking, venue, previous, moved_at)]
 
 
 async def reimburse(

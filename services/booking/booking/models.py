@@ -95,6 +95,10 @@ class Venue(Base):
     siret: Mapped[str] = mapped_column(Text, default="")
     booking_email: Mapped[str] = mapped_column(Text)
     timezone: Mapped[str] = mapped_column(Text)
+    # Where the young person goes (their emails), as the catalog has it.
+    address: Mapped[str] = mapped_column(Text, default="", server_default="")
+    postal_code: Mapped[str] = mapped_column(Text, default="", server_default="")
+    city: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
 
@@ -161,6 +165,14 @@ class Booking(Base):
     @property
     def total_cents(self) -> int:
         return self.amount_cents * self.quantity
+
+
+class BookingReminder(Base):
+    """A day-before reminder recorded (its event in the outbox): never a second one."""
+
+    __tablename__ = "booking_reminders"
+    booking_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("bookings.id"), primary_key=True)
+    recorded_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
 class CounterFailure(Base):

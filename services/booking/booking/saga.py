@@ -53,16 +53,20 @@ _REFUSAL_MESSAGES = {
 }
 # The local copy of a venue, as the catalog describes it: written when it changed.
 UPSERT_VENUE = """
-INSERT INTO venues (id, offerer_id, offerer_siren, name, siret, booking_email, timezone)
+INSERT INTO venues (id, offerer_id, offerer_siren, name, siret, booking_email, timezone, address,
+    postal_code, city)
 VALUES (%(id)s, %(offerer_id)s, %(offerer_siren)s, %(name)s, %(siret)s, %(booking_email)s,
-        %(timezone)s)
+        %(timezone)s, %(address)s, %(postal_code)s, %(city)s)
 ON CONFLICT (id) DO UPDATE SET offerer_id = EXCLUDED.offerer_id,
     offerer_siren = EXCLUDED.offerer_siren, name = EXCLUDED.name, siret = EXCLUDED.siret,
-    booking_email = EXCLUDED.booking_email, timezone = EXCLUDED.timezone, updated_at = now()
+    booking_email = EXCLUDED.booking_email, timezone = EXCLUDED.timezone,
+    address = EXCLUDED.address, postal_code = EXCLUDED.postal_code, city = EXCLUDED.city,
+    updated_at = now()
 WHERE (venues.offerer_id, venues.offerer_siren, venues.name, venues.siret,
-       venues.booking_email, venues.timezone)
+       venues.booking_email, venues.timezone, venues.address, venues.postal_code, venues.city)
     IS DISTINCT FROM (EXCLUDED.offerer_id, EXCLUDED.offerer_siren, EXCLUDED.name,
-       EXCLUDED.siret, EXCLUDED.booking_email, EXCLUDED.timezone)
+       EXCLUDED.siret, EXCLUDED.booking_email, EXCLUDED.timezone, EXCLUDED.address,
+       EXCLUDED.postal_code, EXCLUDED.city)
 """
 PENDING_SINCE = f"""
 SELECT id FROM bookings WHERE status = '{BookingStatus.PENDING}' AND booked_at <= %(cutoff)s
@@ -107,6 +111,9 @@ def _venue(stock: StockDetails) -> Venue:
         siret=stock.venue_siret,
         booking_email=stock.venue_booking_email,
         timezone=stock.venue_timezone,
+        address=stock.venue_address,
+        postal_code=stock.venue_postal_code,
+        city=stock.venue_city,
     )
 
 
@@ -125,6 +132,9 @@ class VenueCopies:
             venue.siret,
             venue.booking_email,
             venue.timezone,
+            venue.address,
+            venue.postal_code,
+            venue.city,
         )
         if self._written.get(venue.id) == facts:
             return
@@ -138,6 +148,9 @@ class VenueCopies:
                 "siret": venue.siret,
                 "booking_email": venue.booking_email,
                 "timezone": venue.timezone,
+                "address": venue.address,
+                "postal_code": venue.postal_code,
+                "city": venue.city,
             },
         )
         self._written[venue.id] = facts

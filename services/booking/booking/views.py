@@ -17,7 +17,8 @@ SELECT b.*,
     ben.first_name AS ben__first_name, ben.last_name AS ben__last_name, ben.email AS ben__email,
     ben.phone_number AS ben__phone_number,
     v.offerer_siren AS ven__offerer_siren, v.name AS ven__name, v.siret AS ven__siret,
-    v.booking_email AS ven__booking_email, v.timezone AS ven__timezone
+    v.booking_email AS ven__booking_email, v.timezone AS ven__timezone,
+    v.address AS ven__address, v.postal_code AS ven__postal_code, v.city AS ven__city
 FROM bookings b
 JOIN beneficiaries ben ON ben.id = b.beneficiary_id
 JOIN venues v ON v.id = b.venue_id

@@ -1,15 +1,20 @@
 """Fixtures for the booking service: its database, and real gRPC servers of the catalog and
 of booking (in this process, on free ports), wired to each other as in production."""
 
+import asyncio
 from collections.abc import AsyncIterator
 
 import pytest
 
+from booking import worker
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
 from pclib.db import make_engine, make_pool
-from tests.support.booking_helpers import BookingStubs, running_booking, store_venue
+from pclib.outbox import OutboxRelay
+from tests.support.booking_helpers import BookingStubs, isolated, running_booking, store_venue
 from tests.support.catalog_helpers import make_pro
+from tests.support.pclib_fixtures import running_consumers
+from tests.support.smtp_sink import free_port
 
 
 @pytest.fixture
@@ -75,3 +80,39 @@ async def venue(booking_engine, pro):
 @pytest.fixture
 async def other_venue(booking_engine, other_pro):
     return await store_venue(booking_engine, offerer_id=other_pro.offerer_id, name="Le Rival")
+
+
+# The emails: the outbox relay and the worker's emails consumer, to an SMTP server on smtp_port
+# (tests.support.smtp_sink.smtp_server, started by the test when it wants it up).
+
+
+@pytest.fixture
+def smtp_port() -> int:
+    return free_port()
+
+
+@pytest.fixture
+def mail_settings(booking_settings, unique_name, smtp_port) -> BookingSettings:
+    return isolated(booking_settings, unique_name).model_copy(
+        update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_timeout_seconds": 2.0}
+    )
+
+
+def emails_consumer(engine, pool, settings: BookingSettings):
+    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "emails" in c.queue]
+    return consumer
+
+
+@pytest.fixture
+async def mail_pipeline(booking_engine, booking_pool, broker, mail_settings):
+    """The outbox relay and the emails consumer, running for the test; yields the consumer."""
+    consumer = emails_consumer(booking_engine, booking_pool, mail_settings)
+    relay = OutboxRelay(
+        booking_engine, mail_settings.amqp_url, mail_settings.events_exchange, poll_interval=0.05
+    )
+    stop = asyncio.Event()
+    async with running_consumers(broker, [consumer]):
+        relaying = asyncio.create_task(relay.run(stop))
+        yield consumer
+        stop.set()
+        await asyncio.wait_for(relaying, 10)

@@ -1,90 +1,24 @@
 """Emails to venues and young people, from the booking service's own events, received by a real
-SMTP server: outbox → relay → RabbitMQ → the worker's emails consumer → SMTP."""
+SMTP server: outbox → relay → RabbitMQ → the worker's emails consumer → SMTP. Each is HTML with a
+plain-text alternative, times in the venue's timezone (Réunion here; Paris across a change of
+daylight saving time), with a Message-ID per booking and kind."""
 
-import asyncio
-import contextlib
 import email
-import socket
-from datetime import UTC, datetime
-from email.policy import default as default_policy
+from datetime import UTC, datetime, timedelta
 
 import pytest
-from aiosmtpd.controller import Controller
 
-from booking import events, worker
+from booking import events, lifecycle
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
-from pclib.outbox import OutboxRelay, add_event
+from pclib.outbox import add_event
 from pclib.timestamps import timestamp
-from tests.support.booking_helpers import isolated, store_booking, store_venue
-from tests.support.pclib_fixtures import consumed, eventually, running_consumers
+from tests.support.booking_helpers import store_booking, store_venue
+from tests.support.pclib_fixtures import consumed, eventually
+from tests.support.smtp_sink import Mailbox, html, message_id, smtp_server, text
 
 # Saturday 13 March 2027, 20:30 in Réunion (UTC+4).
 STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)
-
-
-class Mailbox:
-    """An aiosmtpd handler that keeps what it receives."""
-
-    def __init__(self) -> None:
-        self.received: list[tuple[list[str], email.message.EmailMessage]] = []
-
-    async def handle_DATA(self, server, session, envelope):
-        message = email.message_from_bytes(envelope.content, policy=default_policy)
-        self.received.append((list(envelope.rcpt_tos), message))
-        return "250 OK"
-
-    def to(self, address: str) -> list[email.message.EmailMessage]:
-        return [message for rcpt, message in self.received if address in rcpt]
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@contextlib.asynccontextmanager
-async def smtp_server(port: int):
-    mailbox = Mailbox()
-    controller = Controller(mailbox, hostname="127.0.0.1", port=port)
-    await asyncio.to_thread(controller.start)
-    try:
-        yield mailbox
-    finally:
-        await asyncio.to_thread(controller.stop)
-
-
-@pytest.fixture
-def smtp_port() -> int:
-    return free_port()
-
-
-@pytest.fixture
-def settings(booking_settings, unique_name, smtp_port):
-    return isolated(booking_settings, unique_name).model_copy(
-        update={"smtp_host": "127.0.0.1", "smtp_port": smtp_port, "smtp_timeout_seconds": 2.0}
-    )
-
-
-def emails_consumer(engine, pool, settings):
-    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "emails" in c.queue]
-    return consumer
-
-
-@pytest.fixture
-async def pipeline(booking_engine, booking_pool, broker, settings):
-    """The outbox relay and the emails consumer, running for the test; yields the consumer."""
-    consumer = emails_consumer(booking_engine, booking_pool, settings)
-    relay = OutboxRelay(
-        booking_engine, settings.amqp_url, settings.events_exchange, poll_interval=0.05
-    )
-    stop = asyncio.Event()
-    async with running_consumers(broker, [consumer]):
-        relaying = asyncio.create_task(relay.run(stop))
-        yield consumer
-        stop.set()
-        await asyncio.wait_for(relaying, 10)
 
 
 @pytest.fixture
@@ -94,6 +28,9 @@ async def venue(booking_engine):
         name="Ciné Soleil",
         booking_email="resa@soleil.test",
         timezone="Indian/Reunion",
+        address="12 rue du Port",
+        postal_code="97400",
+        city="Saint-Denis",
     )
 
 
@@ -148,52 +85,62 @@ def assert_describes_the_booking(body: str) -> None:
 
 
 async def test_a_new_booking_is_emailed_to_the_venue(
-    booking_engine, pipeline, settings, venue, smtp_port
+    booking_engine, mail_pipeline, mail_settings, venue, smtp_port
 ):
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue)
         await emit(booking_engine, "booking.created", created(stored))
-        await eventually(lambda: len(mailbox.received) == 1)
+        await eventually(lambda: len(mailbox.received) == 2)
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
+    (message,) = mailbox.to("resa@soleil.test")
     assert message["To"] == "resa@soleil.test"
-    assert message["From"] == settings.smtp_sender
+    assert message["From"] == mail_settings.smtp_sender
     assert message["Reply-To"].addresses[0].addr_spec == "lea.martin@example.com"
     assert message["Reply-To"].addresses[0].display_name == "Léa Martin"
     assert message["Subject"] == (
         "Nouvelle réservation pass Culture : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30"
     )
-    body = message.get_content()
+    body = text(message)
     assert f"Contremarque : {stored.booking.countermark}" in body
     assert_describes_the_booking(body)
+    assert stored.booking.countermark in html(message)
+    assert message_id(message) == f"<venue-booking.{stored.booking.id}@passculture.app>"
 
 
-async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_only(
-    booking_engine, pipeline, venue, smtp_port
+async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_and_confirmed_to_them(
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
-    handled = consumed(pipeline.queue, "booking.cancelled", "handled")
+    handled = consumed(mail_pipeline.queue, "booking.cancelled", "handled")
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(booking_engine, venue, status="CANCELLED")
         await emit(booking_engine, "booking.cancelled", events.cancelled(stored.booking, venue))
         # Handled: every email of the event was sent.
         await eventually(
-            lambda: consumed(pipeline.queue, "booking.cancelled", "handled") == handled + 1
+            lambda: consumed(mail_pipeline.queue, "booking.cancelled", "handled") == handled + 1
         )
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
+    assert len(mailbox.received) == 2
+    (message,) = mailbox.to("resa@soleil.test")
     assert message["Subject"].startswith("Réservation annulée : Le Voyage dans la Lune")
     assert message["Reply-To"].addresses[0].addr_spec == "lea.martin@example.com"
-    body = message.get_content()
+    body = text(message)
     assert "annulée par le bénéficiaire" in body
     assert stored.booking.countermark not in body
     assert "Contremarque" not in body
     assert_describes_the_booking(body)
 
+    (to_young,) = mailbox.to("lea.martin@example.com")
+    assert to_young["Subject"] == "Votre réservation pour Le Voyage dans la Lune est annulée"
+    assert message_id(to_young) == f"<cancellation.{stored.booking.id}@passculture.app>"
+    body = text(to_young)
+    assert "Bonjour Léa," in body
+    assert "samedi 13 mars 2027 à 20h30 (Ciné Soleil, 2 places) est annulée" in body
+    assert "Crédit rendu : 15,00 € ont été remis sur votre crédit pass Culture." in body
+    assert "Crédit rendu : <strong>15,00 €</strong>" in html(to_young)
+
 
 async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
     async with smtp_server(smtp_port) as mailbox:
         stored = await store(
@@ -203,15 +150,16 @@ async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
         await eventually(lambda: len(mailbox.received) == 2)
 
     (to_venue,) = mailbox.to("resa@soleil.test")
-    assert "annulée par votre établissement" in to_venue.get_content()
-    assert stored.booking.countermark not in to_venue.get_content()
+    assert "annulée par votre établissement" in text(to_venue)
+    assert stored.booking.countermark not in text(to_venue)
     (to_young,) = mailbox.to("lea.martin@example.com")
     assert to_young["To"].addresses[0].addr_spec == "lea.martin@example.com"
     assert to_young["Reply-To"] == "resa@soleil.test"
     assert to_young["Subject"] == (
         "Votre réservation pour Le Voyage dans la Lune a été annulée par le cinéma"
     )
-    body = to_young.get_content()
+    assert message_id(to_young) == f"<cancelled-by-cinema.{stored.booking.id}@passculture.app>"
+    body = text(to_young)
     assert "Bonjour Léa," in body
     assert "Ciné Soleil a annulé la séance de Le Voyage dans la Lune" in body
     assert "samedi 13 mars 2027 à 20h30" in body
@@ -219,16 +167,181 @@ async def test_a_cancellation_by_the_cinema_is_emailed_to_the_young_person_too(
 
 
 async def test_an_email_waits_for_the_smtp_server_to_come_back(
-    booking_engine, pipeline, venue, smtp_port
+    booking_engine, mail_pipeline, venue, smtp_port
 ):
     # Nothing listens on the SMTP port yet: sending fails, the event goes back to the queue.
     stored = await store(booking_engine, venue)
     await emit(booking_engine, "booking.created", created(stored))
-    await eventually(lambda: consumed(pipeline.queue, "booking.created", "failed") >= 1)
+    await eventually(lambda: consumed(mail_pipeline.queue, "booking.created", "failed") >= 1)
 
     async with smtp_server(smtp_port) as mailbox:
-        await eventually(lambda: len(mailbox.received) == 1, within=15)
+        await eventually(lambda: len(mailbox.received) == 2, within=15)
 
-    ((recipients, message),) = mailbox.received
-    assert recipients == ["resa@soleil.test"]
-    assert stored.booking.countermark in message.get_content()
+    (message,) = mailbox.to("resa@soleil.test")
+    assert stored.booking.countermark in text(message)
+    (message,) = mailbox.to("lea.martin@example.com")
+    assert stored.booking.countermark in text(message)
+
+
+# --- to the young person ----------------------------------------------------------------------
+
+
+def young_message(mailbox: Mailbox) -> email.message.EmailMessage:
+    (message,) = mailbox.to("lea.martin@example.com")
+    return message
+
+
+async def test_a_new_booking_is_confirmed_to_the_young_person_with_the_qr_code(
+    booking_engine, mail_pipeline, mail_settings, venue, smtp_port
+):
+    # Booked on Monday 1 March 2027 at 14:00 in Réunion: cancellable until 48h later.
+    booked_at = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=booked_at)
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    message = young_message(mailbox)
+    assert message["To"].addresses[0].display_name == "Léa Martin"
+    assert message["From"] == mail_settings.smtp_sender
+    assert message["Reply-To"] == "resa@soleil.test"
+    assert message["Subject"] == (
+        "Votre réservation est confirmée : Le Voyage dans la Lune, samedi 13 mars 2027 à 20h30"
+    )
+    assert message_id(message) == f"<confirmation.{stored.booking.id}@passculture.app>"
+    assert message.get_content_type() == "multipart/alternative"
+    body = text(message)
+    for line in (
+        "Bonjour Léa,",
+        "Film : Le Voyage dans la Lune",
+        "Cinéma : Ciné Soleil",
+        "Adresse : 12 rue du Port, 97400 Saint-Denis",
+        "Date : samedi 13 mars 2027",
+        "Heure : 20h30",
+        "Version : VO",
+        "Prix : 7,50 € la place",
+        "Quantité : 2 places (15,00 €)",
+        f"Contremarque : {stored.booking.countermark}",
+        # booked_at + 48h, in Réunion (UTC+4).
+        "Annulation : possible dans l'application jusqu'au mercredi 3 mars 2027 à 14h00",
+    ):
+        assert line in body
+    # No price category on this booking: no tariff line.
+    assert "Tarif" not in body
+
+    # The HTML shows the QR code, an inline PNG of the countermark's payload (cid:).
+    page = html(message)
+    assert "mercredi 3 mars 2027 à 14h00" in page
+    (image,) = [part for part in message.walk() if part.get_content_maintype() == "image"]
+    assert image.get_content_type() == "image/png"
+    assert image.get_content_disposition() == "inline"
+    content_id = image["Content-ID"].strip().strip("<>")
+    assert f'src="cid:{content_id}"' in page
+    png = image.get_content()
+    assert png.startswith(b"\x89PNG\r\n\x1a\n")
+    assert (int.from_bytes(png[16:20]), int.from_bytes(png[20:24])) == (185, 185)
+
+
+async def test_a_last_minute_booking_says_non_annulable(
+    booking_engine, mail_pipeline, venue, smtp_port
+):
+    booked_at = STARTS_AT - timedelta(hours=20)
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=booked_at)
+        assert stored.booking.cancellation_limit_at == booked_at
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    message = young_message(mailbox)
+    assert "Annulation : non annulable" in text(message)
+    assert "possible dans l'application" not in text(message)
+    assert "<strong>non annulable</strong>" in html(message)
+
+
+async def test_times_are_the_venues_across_a_change_of_daylight_saving_time(
+    booking_engine, mail_pipeline, smtp_port
+):
+    """Paris moves to summer time on Sunday 28 March 2027 at 2:00: a showtime that evening
+    (UTC+2) is cancellable until 48h before, on Friday, still in winter time (UTC+1)."""
+    paris = await store_venue(
+        booking_engine, name="Le Champo", booking_email="resa@champo.test", timezone="Europe/Paris"
+    )
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store_booking(
+            booking_engine,
+            paris,
+            young=YOUNG,
+            starts_at=datetime(2027, 3, 28, 18, 30, tzinfo=UTC),
+            booked_at=datetime(2027, 3, 25, 9, 0, tzinfo=UTC),
+        )
+        await emit(booking_engine, "booking.created", created(stored))
+        await eventually(lambda: len(mailbox.received) == 2)
+
+    body = text(young_message(mailbox))
+    assert "Date : dimanche 28 mars 2027" in body
+    assert "Heure : 20h30" in body
+    assert "jusqu'au vendredi 26 mars 2027 à 19h30" in body
+    assert "Heure : 20h30" in text(mailbox.to("resa@champo.test")[0])
+
+
+async def test_a_redelivered_event_sends_the_same_message_id(
+    booking_engine, mail_pipeline, venue, smtp_port
+):
+    """The same event twice in the outbox (two event ids: the inbox lets both through), as when
+    a send succeeded but its event was redelivered: each email is sent twice, with one
+    Message-ID, so a mail client shows it once. Another booking's differ."""
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue)
+        other = await store_booking(booking_engine, venue, starts_at=STARTS_AT)
+        for event in (created(stored), created(stored), created(other)):
+            await emit(booking_engine, "booking.created", event)
+        await eventually(lambda: len(mailbox.received) == 6)
+
+    ids = [message_id(message) for message in mailbox.to("lea.martin@example.com")]
+    assert ids == [f"<confirmation.{stored.booking.id}@passculture.app>"] * 2
+    to_venue = {message_id(message) for message in mailbox.to("resa@soleil.test")}
+    assert to_venue == {
+        f"<venue-booking.{stored.booking.id}@passculture.app>",
+        f"<venue-booking.{other.booking.id}@passculture.app>",
+    }
+
+
+async def test_a_moved_showtime_gives_the_new_date_and_cancellation_limit(
+    booking_engine, mail_pipeline, venue, smtp_port
+):
+    handled = consumed(mail_pipeline.queue, "booking.moved", "handled")
+    moved_at = datetime(2027, 3, 5, 6, 0, tzinfo=UTC)
+    new_start = datetime(2027, 3, 20, 15, 0, tzinfo=UTC)  # Saturday 20 March, 19:00 in Réunion
+    async with smtp_server(smtp_port) as mailbox:
+        stored = await store(booking_engine, venue, booked_at=datetime(2027, 3, 1, tzinfo=UTC))
+        cancelled = await store_booking(
+            booking_engine, venue, status="CANCELLED", starts_at=STARTS_AT
+        )
+        (moved,) = lifecycle.move(stored.booking, venue, new_start, moved_at, moved_at)
+        await emit(booking_engine, "booking.moved", moved)
+        # Cancelled since it moved: no email.
+        previous = cancelled.booking.starts_at
+        cancelled.booking.starts_at = new_start
+        await emit(
+            booking_engine,
+            "booking.moved",
+            events.moved(cancelled.booking, venue, previous, moved_at),
+        )
+        await eventually(
+            lambda: consumed(mail_pipeline.queue, "booking.moved", "handled") >= handled + 2
+        )
+
+    (message,) = mailbox.to("lea.martin@example.com")
+    assert message["Subject"] == (
+        "Nouvel horaire pour Le Voyage dans la Lune : samedi 20 mars 2027 à 19h00"
+    )
+    started = int(new_start.timestamp())
+    assert message_id(message) == f"<moved.{started}.{stored.booking.id}@passculture.app>"
+    body = text(message)
+    assert "Ancien horaire : samedi 13 mars 2027 à 20h30" in body
+    assert "Nouvel horaire : samedi 20 mars 2027 à 19h00" in body
+    # The new limit: moved_at + 48h, in Réunion.
+    assert "jusqu'au dimanche 7 mars 2027 à 10h00" in body
+    assert f"Contremarque : {stored.booking.countermark} (inchangée)" in body
+    # The cancelled booking's young person is not told.
+    assert len(mailbox.received) == 1

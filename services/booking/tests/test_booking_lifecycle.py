@@ -172,22 +172,27 @@ async def test_the_cinema_cancels_what_is_not_paid(booking_engine, status, cance
 def test_a_showtime_moved_far_away_unuses():
     row = booking(BookingStatus.USED)
     later = NOW + 72 * H
-    event = lifecycle.move(row, venue(), later, NOW, NOW + timedelta(seconds=1))
+    event, moved = lifecycle.move(row, venue(), later, NOW, NOW + timedelta(seconds=1))
     assert (row.starts_at, row.status) == (later, BookingStatus.CONFIRMED)
     assert row.cancellation_limit_at == NOW + 48 * H
     assert isinstance(event, events_pb2.BookingUnused)
     assert event.unused_at.ToDatetime(tzinfo=UTC) == NOW + timedelta(seconds=1)
+    assert isinstance(moved, events_pb2.BookingMoved)
+    assert moved.booking.starts_at.ToDatetime(tzinfo=UTC) == later
+    assert moved.previous_starts_at.ToDatetime(tzinfo=UTC) == NOW
+    assert moved.cancellation_limit_at.ToDatetime(tzinfo=UTC) == NOW + 48 * H
 
 
 def test_a_showtime_moved_nearby_keeps_the_use():
     row = booking(BookingStatus.USED)
-    assert lifecycle.move(row, venue(), NOW + 3 * H, NOW, NOW) is None
+    (moved,) = lifecycle.move(row, venue(), NOW + 3 * H, NOW, NOW)
+    assert isinstance(moved, events_pb2.BookingMoved)
     assert (row.starts_at, row.status) == (NOW + 3 * H, BookingStatus.USED)
 
 
 def test_a_cancelled_booking_does_not_move():
     row = booking(BookingStatus.CANCELLED)
-    assert lifecycle.move(row, venue(), NOW + 72 * H, NOW, NOW) is None
+    assert lifecycle.move(row, venue(), NOW + 72 * H, NOW, NOW) == []
     assert row.starts_at == NOW
 
 

@@ -50,6 +50,9 @@ async def on_venue_upserted(
         "siret": venue.siret,
         "booking_email": venue.booking_email,
         "timezone": venue.timezone,
+        "address": venue.address,
+        "postal_code": venue.postal_code,
+        "city": venue.city,
     }
     statement = insert(models.Venue).values(id=uuid.UUID(venue.id), **values)
     await session.execute(
@@ -62,14 +65,14 @@ async def on_venue_upserted(
 async def on_stock_updated(
     session: AsyncSession, event: events_pb2.StockUpdated, meta: EventMeta
 ) -> None:
-    """A moved showtime moves its bookings (domain: lifecycle.move)."""
+    """A moved showtime moves its bookings (domain: lifecycle.move); the emails consumer tells
+    each young person from the `booking.moved` events."""
     if not event.HasField("previous_starts_at"):
         return
     starts_at, moved_at = to_datetime(event.stock.starts_at), _changed_at(meta)
     for booking, venue in await _bookings_of_stock(session, event.stock.id, rules.MOVABLE):
-        unused = lifecycle.move(booking, venue, starts_at, moved_at, datetime.now(UTC))
-        if unused is not None:
-            await events.record(session, unused)
+        for change in lifecycle.move(booking, venue, starts_at, moved_at, datetime.now(UTC)):
+            await events.record(session, change)
 
 
 async def on_stock_deleted(

@@ -36,6 +36,12 @@ def cancellation_limit(starts_at: datetime, booked_at: datetime) -> datetime:
     return max(min(starts_at - CANCELLATION_DELAY, booked_at + CANCELLATION_DELAY), booked_at)
 
 
+def cancellable_after(limit: datetime, moment: datetime) -> bool:
+    """Whether a booking with this cancellation limit, made (or moved) at `moment`, could be
+    cancelled by the young person at all: a last-minute booking's limit is its booking time."""
+    return limit > moment
+
+
 def limit_after_move(new_starts_at: datetime, now: datetime) -> datetime:
     """The cancellation limit once the cinema moved the showtime."""
     return min(new_starts_at, now + CANCELLATION_DELAY)

@@ -1,0 +1,187 @@
+"""The emails' words, rendered without a server: French wording in the venue's timezone, the
+tariff line, autoescaped HTML, deterministic Message-IDs."""
+
+import email
+import io
+import struct
+import uuid
+import zlib
+from datetime import UTC, datetime
+from email.message import EmailMessage
+from email.policy import default
+
+from booking import messages, models, qr_image
+from booking.domain import rules, wording
+from tests.support.smtp_sink import html, message_id, text
+
+SENDER = "pass Culture <ne-pas-repondre@passculture.app>"
+STARTS_AT = datetime(2027, 3, 13, 16, 30, tzinfo=UTC)
+BOOKED_AT = datetime(2027, 3, 1, 10, 0, tzinfo=UTC)
+
+
+def context(**booking_fields) -> messages.Context:
+    fields = {
+        "id": uuid.uuid4(),
+        "countermark": "ABC234",
+        "quantity": 1,
+        "amount_cents": 550,
+        "offer_title": "Le Voyage dans la Lune",
+        "features": [],
+        "starts_at": STARTS_AT,
+        "booked_at": BOOKED_AT,
+        "cancellation_limit_at": rules.cancellation_limit(STARTS_AT, BOOKED_AT),
+        "status": "CONFIRMED",
+        **booking_fields,
+    }
+    return messages.Context(
+        models.Booking(**fields),
+        models.Beneficiary(first_name="Léa", last_name="Martin", email="lea@example.com"),
+        models.Venue(
+            name="Ciné Soleil",
+            booking_email="resa@soleil.test",
+            timezone="Indian/Reunion",
+            address="12 rue du Port",
+            postal_code="97400",
+            city="Saint-Denis",
+        ),
+        SENDER,
+    )
+
+
+def parsed(message) -> EmailMessage:
+    return email.message_from_bytes(message.as_bytes(), policy=default)
+
+
+def test_french_wording_in_the_venues_timezone():
+    assert wording.local_moment(STARTS_AT, "Indian/Reunion") == "samedi 13 mars 2027 à 20h30"
+    assert wording.local_moment(STARTS_AT, "Europe/Paris") == "samedi 13 mars 2027 à 17h30"
+    # Paris in summer time from Sunday 28 March 2027, 2:00 (UTC+2).
+    summer = datetime(2027, 3, 28, 18, 5, tzinfo=UTC)
+    assert wording.local_moment(summer, "Europe/Paris") == "dimanche 28 mars 2027 à 20h05"
+    assert (wording.euros(0), wording.euros(705), wording.euros(30000)) == (
+        "0,00 €",
+        "7,05 €",
+        "300,00 €",
+    )
+    assert wording.places(1) == "1 place"
+    assert wording.places(2) == "2 places"
+    assert wording.postal_address(" 1 rue\nde la Paix ", "75002", "Paris") == (
+        "1 rue de la Paix, 75002 Paris"
+    )
+    assert wording.postal_address("", "", "Paris") == "Paris"
+
+
+def test_no_tariff_line_without_a_price_category_and_one_with_it():
+    plain = parsed(messages.confirmation_email(context()))
+    assert "Tarif" not in text(plain)
+    with_tariff = context()
+    # What a booking made at a price category records (price categories, issue 13 part 1).
+    with_tariff.booking.price_category_label = "Tarif réduit"
+    message = parsed(messages.confirmation_email(with_tariff))
+    assert "Tarif : Tarif réduit" in text(message)
+    assert "Tarif réduit" in html(message)
+
+
+def test_html_is_autoescaped_and_the_text_is_not():
+    message = parsed(
+        messages.confirmation_email(context(offer_title='<script>alert("x")</script> & Co'))
+    )
+    assert "<script>" not in html(message)
+    assert "&lt;script&gt;alert(&#34;x&#34;)&lt;/script&gt; &amp; Co" in html(message)
+    assert 'Film : <script>alert("x")</script> & Co' in text(message)
+
+
+def test_message_ids_are_per_booking_and_kind():
+    first = context()
+    again = messages.Context(first.booking, first.beneficiary, first.venue, SENDER)
+    booking_id = first.booking.id
+    assert message_id(parsed(messages.confirmation_email(first))) == (
+        f"<confirmation.{booking_id}@passculture.app>"
+    )
+    assert message_id(parsed(messages.confirmation_email(again))) == message_id(
+        parsed(messages.confirmation_email(first))
+    )
+    assert message_id(parsed(messages.reminder_email(first))) == (
+        f"<reminder.{booking_id}@passculture.app>"
+    )
+    assert message_id(parsed(messages.confirmation_email(context()))) != message_id(
+        parsed(messages.confirmation_email(first))
+    )
+    # Each move is news: its own Message-ID.
+    moved = messages.moved_email(first, STARTS_AT, BOOKED_AT)
+    assert message_id(parsed(moved)) == (
+        f"<moved.{int(STARTS_AT.timestamp())}.{booking_id}@passculture.app>"
+    )
+
+
+def test_the_cancellation_limit_or_non_annulable():
+    cancellable = text(parsed(messages.confirmation_email(context())))
+    # Booked 1 March 14:00 in Réunion: cancellable until 48h later.
+    assert "jusqu'au mercredi 3 mars 2027 à 14h00 (heure du cinéma)" in cancellable
+    last_minute = datetime(2027, 3, 13, 6, 0, tzinfo=UTC)
+    late = context(
+        booked_at=last_minute,
+        cancellation_limit_at=rules.cancellation_limit(STARTS_AT, last_minute),
+    )
+    assert "Annulation : non annulable" in text(parsed(messages.confirmation_email(late)))
+
+
+def png_pixels(image: bytes) -> tuple[bytes, list[bytes]]:
+    """A PNG's header and its rows, unfiltered (filters None and Up: those segno and ours
+    write)."""
+    assert image.startswith(b"\x89PNG\r\n\x1a\n")
+    position, header, data = 8, b"", b""
+    while position < len(image):
+        (size,) = struct.unpack(">I", image[position : position + 4])
+        kind, chunk = image[position + 4 : position + 8], image[position + 8 : position + 8 + size]
+        assert struct.unpack(">I", image[position + 8 + size : position + 12 + size])[0] == (
+            zlib.crc32(kind + chunk)
+        )
+        if kind == b"IHDR":
+            header = chunk
+        elif kind == b"IDAT":
+            data += chunk
+        position += 12 + size
+    width, height = struct.unpack(">II", header[:8])
+    raw, row_size = zlib.decompress(data), (width + 7) // 8 + 1
+    rows, previous = [], bytes(row_size - 1)
+    for index in range(height):
+        kind, line = raw[index * row_size], raw[index * row_size + 1 : (index + 1) * row_size]
+        assert kind in (0, 2)
+        if kind == 2:
+            line = bytes((a + b) % 256 for a, b in zip(line, previous, strict=True))
+        rows.append(line)
+        previous = line
+    return header, rows
+
+
+def test_the_qr_png_has_the_pixels_segnos_own_writer_draws():
+    code = qr_image.qr_code("ABC234")
+    ours, width = qr_image.png(code)
+    theirs = io.BytesIO()
+    code.save(theirs, kind="png", scale=qr_image.SCALE, border=qr_image.BORDER)
+    assert width == (len(code.matrix) + 2 * qr_image.BORDER) * qr_image.SCALE
+    assert png_pixels(ours) == png_pixels(theirs.getvalue())
+    # Negative control: another countermark's code differs.
+    other, _ = qr_image.png(qr_image.qr_code("ABC235"))
+    assert png_pixels(other) != png_pixels(ours)
+
+
+def test_templates_are_compiled_once_not_per_email(monkeypatch):
+    """Every email renders with the loader gone: nothing is read or compiled at send time."""
+    assert set(messages.TEMPLATES) == set(messages.KINDS)
+
+    def no_loading(*args):
+        raise AssertionError(f"template loaded at send time: {args[1:]}")
+
+    monkeypatch.setattr(messages.ENVIRONMENT.loader, "get_source", no_loading)
+    for email_of in (
+        messages.new_booking_email,
+        messages.confirmation_email,
+        messages.cancelled_by_young_email,
+        messages.cancelled_by_cinema_email,
+        messages.reminder_email,
+        lambda ctx: messages.cancellation_email(ctx, by_cinema=True),
+        lambda ctx: messages.moved_email(ctx, STARTS_AT, BOOKED_AT),
+    ):
+        assert email_of(context()).as_bytes()
