@@ -12,7 +12,7 @@ NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
 
 
 def test_an_invitation_lasts_seven_days():
-    assert members.INVITATION_LIFETIME == timedelta(days=7)
+    assert timedelta(days=7) == members.INVITATION_LIFETIME
     expires_at = NOW + members.INVITATION_LIFETIME
     members.check_acceptable(None, expires_at, expires_at - timedelta(seconds=1))
     with pytest.raises(FailedPrecondition) as expired:

@@ -143,9 +143,7 @@ async def test_a_new_account_needs_a_password_and_names(catalog, catalog_engine,
     _, token = await invite(catalog, catalog_engine, pro, "new@cinema.test")
     code, reason, _ = await refusal(catalog.members.AcceptInvitation(accept(token, "short")))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "PASSWORD_TOO_SHORT")
-    code, reason, _ = await refusal(
-        catalog.members.AcceptInvitation(accept(token, first_name=" "))
-    )
+    code, reason, _ = await refusal(catalog.members.AcceptInvitation(accept(token, first_name=" ")))
     assert (code, reason) == (grpc.StatusCode.INVALID_ARGUMENT, "INVALID_FIRST_NAME")
     # Refusals spend nothing.
     assert (await catalog.members.AcceptInvitation(accept(token))).created_account
@@ -200,9 +198,7 @@ async def test_members_are_listed_oldest_first_in_pages(catalog, catalog_engine,
     assert (code, reason) == (grpc.StatusCode.NOT_FOUND, "OFFERER_NOT_FOUND")
 
 
-async def test_a_removed_member_loses_the_offerer_on_the_next_call(
-    catalog, catalog_engine, issuer
-):
+async def test_a_removed_member_loses_the_offerer_on_the_next_call(catalog, catalog_engine, issuer):
     pro = await make_pro(catalog, issuer)
     venue = await make_venue(catalog, pro)
     member = await joined(catalog, catalog_engine, issuer, pro)
