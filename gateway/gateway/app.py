@@ -20,6 +20,7 @@ from gateway.routes import (
     pro_accounts,
     pro_allocine,
     pro_bookings,
+    pro_members,
     pro_money,
     pro_offers,
     pro_venues,
@@ -32,6 +33,7 @@ from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
     pro_accounts.router,
+    pro_members.router,
     pro_venues.router,
     pro_offers.router,
     search.router,

@@ -18,6 +18,7 @@ from passculture.booking.v1 import (
 )
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
+    member_service_pb2_grpc,
     offer_service_pb2_grpc,
     search_service_pb2_grpc,
     venue_service_pb2_grpc,
@@ -86,6 +87,7 @@ class Catalog(Stubs):
     venues: venue_service_pb2_grpc.VenueServiceAsyncStub
     offers: offer_service_pb2_grpc.OfferServiceAsyncStub
     search: search_service_pb2_grpc.SearchServiceAsyncStub
+    members: member_service_pb2_grpc.MemberServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -94,6 +96,7 @@ class Catalog(Stubs):
             venues=venue_service_pb2_grpc.VenueServiceStub(upstream_channel),
             offers=offer_service_pb2_grpc.OfferServiceStub(upstream_channel),
             search=search_service_pb2_grpc.SearchServiceStub(upstream_channel),
+            members=member_service_pb2_grpc.MemberServiceStub(upstream_channel),
         )
 
 
