@@ -154,6 +154,12 @@ def booking_facts(
     return facts
 
 
+def created(facts: booking_events.BookingFacts, at: datetime) -> booking_events.BookingCreated:
+    event = booking_events.BookingCreated(booking=facts)
+    event.booked_at.FromDatetime(at)
+    return event
+
+
 def used(facts: booking_events.BookingFacts, at: datetime) -> booking_events.BookingUsed:
     event = booking_events.BookingUsed(booking=facts, validated_by="OFFERER")
     event.used_at.FromDatetime(at)
