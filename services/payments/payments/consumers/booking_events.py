@@ -1,6 +1,6 @@
 """The booking service's events that make the ledger: created → a booked line; used → a
-reimbursable line; unused or cancelled → the line leaves the ledger unless already paid. Handlers run in the inbox
-transaction: a redelivered event changes nothing."""
+reimbursable line; unused or cancelled → the line leaves the ledger unless already paid.
+Handlers run in the inbox transaction: a redelivered event changes nothing."""
 
 from datetime import UTC, datetime
 
