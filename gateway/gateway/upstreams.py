@@ -28,6 +28,7 @@ from passculture.payments.v1 import (
     bank_account_service_pb2_grpc,
     batch_service_pb2_grpc,
     payment_service_pb2_grpc,
+    revenue_service_pb2_grpc,
 )
 from pclib.grpc_client import channel
 
@@ -134,6 +135,7 @@ class Payments(Stubs):
     bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceAsyncStub
     payments: payment_service_pb2_grpc.PaymentServiceAsyncStub
     batches: batch_service_pb2_grpc.BatchServiceAsyncStub
+    revenue: revenue_service_pb2_grpc.RevenueServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -141,6 +143,7 @@ class Payments(Stubs):
             bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(upstream_channel),
             payments=payment_service_pb2_grpc.PaymentServiceStub(upstream_channel),
             batches=batch_service_pb2_grpc.BatchServiceStub(upstream_channel),
+            revenue=revenue_service_pb2_grpc.RevenueServiceStub(upstream_channel),
         )
 
 
