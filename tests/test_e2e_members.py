@@ -1,7 +1,7 @@
 """End to end over HTTP: a cinema's pro invites a colleague, who gets the email (catalog relay →
 RabbitMQ → catalog worker → SMTP), accepts with a new account and has the offerer's rights in
-every service: its venue (catalog), the counter (booking), the bank account and payments
-(payments). Removed, the colleague loses them all on the very next request, with the same
+every service: its venue (catalog), the counter (booking), the bank account, payments and
+revenue (payments). Removed, the colleague loses them all on the very next request, with the same
 access token, the counter included.
 
 Every process of `make run` runs for real (see conftest.booking_stack).
@@ -80,6 +80,8 @@ async def test_a_colleague_joins_works_the_counter_and_is_removed_at_once(bookin
         await ok(http.get(f"/v1/pro/venues/{venue['id']}", headers=colleague))
         await ok(http.get(f"/v1/pro/venues/{venue['id']}/bank-account", headers=colleague))
         await ok(http.get(f"/v1/pro/payments?offerer_id={offerer_id}", headers=colleague))
+        revenue = await ok(http.get(f"/v1/pro/revenue?offerer_id={offerer_id}", headers=colleague))
+        assert [row["venue_id"] for row in revenue["venues"]] == [venue["id"]]
         first = f"/v1/pro/countermarks/{bookings[0]['countermark']}"
         assert (await ok(http.post(f"{first}/use", headers=colleague)))["status"] == "USED"
         second = f"/v1/pro/countermarks/{bookings[1]['countermark']}"
@@ -106,6 +108,11 @@ async def test_a_colleague_joins_works_the_counter_and_is_removed_at_once(bookin
         )
         problem(
             await http.get(f"/v1/pro/payments?offerer_id={offerer_id}", headers=colleague),
+            404,
+            "OFFERER_NOT_FOUND",
+        )
+        problem(
+            await http.get(f"/v1/pro/revenue?offerer_id={offerer_id}", headers=colleague),
             404,
             "OFFERER_NOT_FOUND",
         )
