@@ -10,6 +10,7 @@ from datetime import UTC, datetime, timedelta
 import grpc
 from sqlalchemy import text
 
+from catalog import members
 from passculture.catalog.v1 import account_service_pb2 as accounts_pb
 from passculture.catalog.v1 import member_service_pb2 as pb
 from passculture.catalog.v1 import venue_service_pb2 as venues_pb
@@ -21,6 +22,7 @@ from tests.support.catalog_helpers import (
     make_pro,
     make_venue,
     new_siren,
+    reason_of,
     refusal,
 )
 
@@ -234,27 +236,59 @@ async def test_the_last_member_cannot_leave(catalog, issuer):
     assert await my_offerer_ids(catalog, pro.metadata) == {pro.offerer_id}
 
 
-async def test_two_members_removing_each_other_at_once_leave_one(catalog, catalog_engine, issuer):
-    for _ in range(5):
-        pro = await make_pro(catalog, issuer)
-        member = await joined(catalog, catalog_engine, issuer, pro)
-        answers = await asyncio.gather(
-            catalog.members.RemoveMember(
-                pb.RemoveMemberRequest(offerer_id=pro.offerer_id, user_id=member.user_id),
-                metadata=pro.metadata,
-            ),
-            catalog.members.RemoveMember(
-                pb.RemoveMemberRequest(offerer_id=pro.offerer_id, user_id=pro.user_id),
-                metadata=member.metadata,
-            ),
-            return_exceptions=True,
+async def remove_each_other(catalog, catalog_engine, issuer) -> tuple[list, int]:
+    """Two members of an offerer remove each other at once: (the answers, members left)."""
+    pro = await make_pro(catalog, issuer)
+    member = await joined(catalog, catalog_engine, issuer, pro)
+    answers = await asyncio.gather(
+        catalog.members.RemoveMember(
+            pb.RemoveMemberRequest(offerer_id=pro.offerer_id, user_id=member.user_id),
+            metadata=pro.metadata,
+        ),
+        catalog.members.RemoveMember(
+            pb.RemoveMemberRequest(offerer_id=pro.offerer_id, user_id=pro.user_id),
+            metadata=member.metadata,
+        ),
+        return_exceptions=True,
+    )
+    async with catalog_engine.connect() as conn:
+        left = await conn.scalar(
+            text("SELECT count(*) FROM memberships WHERE offerer_id = :id"),
+            {"id": pro.offerer_id},
         )
-        refused = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
-        assert len(refused) == 1, answers
-        page = await catalog.members.ListMembers(
-            pb.ListMembersRequest(offerer_id=pro.offerer_id), metadata=auth(issuer, "x", "admin")
-        )
-        assert len(page.members) == 1
+    return answers, left
+
+
+async def test_two_members_removing_each_other_at_once_leave_one(
+    catalog, catalog_engine, issuer, monkeypatch
+):
+    locked = members.lock
+
+    async def slow_lock(session, offerer):
+        # Held a while: without the lock, the other removal would count two members meanwhile.
+        await locked(session, offerer)
+        await asyncio.sleep(0.2)
+
+    monkeypatch.setattr(members, "lock", slow_lock)
+    answers, left = await remove_each_other(catalog, catalog_engine, issuer)
+    refused = [a for a in answers if isinstance(a, grpc.aio.AioRpcError)]
+    assert [reason_of(error) for error in refused] == ["LAST_MEMBER"], answers
+    assert left == 1
+
+
+async def test_without_the_lock_both_removals_would_pass_leaving_none(
+    catalog, catalog_engine, issuer, monkeypatch
+):
+    # The negative control of the test above: both count the members before either removes.
+    both_counting = asyncio.Barrier(2)
+
+    async def no_lock(session, offerer):
+        await both_counting.wait()
+
+    monkeypatch.setattr(members, "lock", no_lock)
+    answers, left = await remove_each_other(catalog, catalog_engine, issuer)
+    assert not [a for a in answers if isinstance(a, Exception)], answers
+    assert left == 0
 
 
 async def test_an_invitation_accepted_twice_at_once_makes_one_account(
