@@ -307,3 +307,14 @@ async def test_an_invitation_accepted_twice_at_once_makes_one_account(
             text("SELECT count(*) FROM pro_users WHERE email = 'twice@cinema.test'")
         )
     assert count == 1
+
+
+async def test_a_token_of_no_account_cannot_invite(catalog, issuer):
+    pro = await make_pro(catalog, issuer)
+    code, reason, _ = await refusal(
+        catalog.members.InviteMember(
+            pb.InviteMemberRequest(offerer_id=pro.offerer_id, email="x@cinema.test"),
+            metadata=auth(issuer, str(uuid.uuid4()), "admin"),
+        )
+    )
+    assert (code, reason) == (grpc.StatusCode.UNAUTHENTICATED, "INVALID_TOKEN")

@@ -16,6 +16,7 @@ from catalog.resources import invitation_pb, member_pb, offerer_pb, user_pb
 from passculture.catalog.v1 import member_service_pb2 as pb
 from passculture.catalog.v1 import member_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
+from passculture.common.v1 import reasons as common
 from pclib import pagination
 from pclib.errors import AlreadyExists, Unauthenticated
 from pclib.login_throttle import LoginThrottle, client_address
@@ -36,7 +37,11 @@ class MemberServicer(pb_grpc.MemberServiceServicer):
         principal = access.require_pro()
         async with self._sessions.begin() as session:
             offerer = await access.get_offerer(session, principal, request.offerer_id)
-            inviter = await session.get_one(ProUser, access.user_id(principal))
+            inviter = await session.get(ProUser, access.user_id(principal))
+            if inviter is None:
+                raise Unauthenticated(
+                    common.Reason.INVALID_TOKEN, "the token's subject is not a pro account"
+                )
             invitation, event = await members.invite(
                 session, offerer, inviter, normalised_email(request.email), datetime.now(UTC)
             )
