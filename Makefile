@@ -139,7 +139,8 @@ desk-vendor:
 	cp $(TOOLS)/desk-vendor/node_modules/jsqr/dist/jsQR.js $(DESK_VENDOR)/jsQR.js
 	cp $(TOOLS)/desk-vendor/node_modules/jsqr/LICENSE $(DESK_VENDOR)/jsQR.LICENSE
 
-# `make run` sends the booking service's emails to the mail sink unless SMTP_* say otherwise.
+# `make run` sends the emails (the booking worker's, the catalog worker's invitations) to the mail
+# sink unless SMTP_* say otherwise.
 run: export SMTP_HOST ?= localhost
 run: export SMTP_PORT ?= $(MAIL_SINK_PORT)
 run: gen keys

@@ -172,7 +172,13 @@ async def _remove_broker_objects(names: Names) -> None:
     async with connection:
         channel = await connection.channel()
         for service in SERVICES:
-            for suffix in ("catalog-events", "booking-events", "payment-events", "emails"):
+            for suffix in (
+                "catalog-events",
+                "booking-events",
+                "payment-events",
+                "emails",
+                "invitation-emails",
+            ):
                 queue = f"{names.queue_prefix(service)}.{suffix}"
                 for name in (queue, f"{queue}.dlq"):
                     await channel.queue_delete(name)

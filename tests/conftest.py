@@ -228,6 +228,7 @@ class EventNames:
         payments.worker)."""
         return [
             f"{self.catalog_queue_prefix}.booking-events",
+            f"{self.catalog_queue_prefix}.invitation-emails",
             f"{self.booking_queue_prefix}.catalog-events",
             f"{self.booking_queue_prefix}.payment-events",
             f"{self.booking_queue_prefix}.emails",
@@ -246,6 +247,8 @@ def _booking_environments(
         "EVENTS_EXCHANGE": names.catalog_exchange,
         "BOOKING_EXCHANGE": names.booking_exchange,
         "QUEUE_PREFIX": names.catalog_queue_prefix,
+        "SMTP_HOST": mailbox.host,
+        "SMTP_PORT": str(mailbox.port),
     }
     booking = common | {
         "DATABASE_URL": databases["booking"],

@@ -533,7 +533,10 @@ def test_workers_scale_on_the_queues_their_code_consumes(rendered):
         "booking.payment-events",
         "booking.emails",
     }
-    assert consumed_queues(docs, deployments["catalog-worker"]) == {"catalog.booking-events"}
+    assert consumed_queues(docs, deployments["catalog-worker"]) == {
+        "catalog.booking-events",
+        "catalog.invitation-emails",
+    }
     (authentication,) = by_kind(docs, "TriggerAuthentication").values()
     (host,) = [r for r in authentication["spec"]["secretTargetRef"] if r["parameter"] == "host"]
     rabbitmq = by_kind(docs, "RabbitmqCluster")["rabbitmq"]

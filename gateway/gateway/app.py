@@ -20,8 +20,10 @@ from gateway.routes import (
     pro_accounts,
     pro_allocine,
     pro_bookings,
+    pro_members,
     pro_money,
     pro_offers,
+    pro_revenue,
     pro_venues,
     search,
     tickets,
@@ -32,6 +34,7 @@ from pclib.auth import TokenIssuer, TokenVerifier
 
 ROUTERS = (
     pro_accounts.router,
+    pro_members.router,
     pro_venues.router,
     pro_offers.router,
     search.router,
@@ -42,6 +45,7 @@ ROUTERS = (
     pro_bookings.router,
     pro_allocine.router,
     pro_money.router,
+    pro_revenue.router,
     admin.router,
     admin_payments.router,
     ops.router,

@@ -11,9 +11,10 @@ from typing import Any, TypeVar
 from google.protobuf.message import Message
 
 from gateway.proto_fields import instant, optional_int
-from gateway.schemas import accounts, offers, search, venues
+from gateway.schemas import accounts, members, offers, search, venues
 from gateway.schemas.common import Feature
 from passculture.catalog.v1 import (
+    member_service_pb2,
     offer_service_pb2,
     resources_pb2,
     search_service_pb2,
@@ -71,6 +72,29 @@ def offerer_out(offerer: resources_pb2.Offerer) -> accounts.OffererOut:
         siren=offerer.siren,
         name=offerer.name,
         status=OFFERER_STATUS_NAMES[offerer.status],
+    )
+
+
+# Members
+
+
+def member_out(member: member_service_pb2.Member) -> members.MemberOut:
+    return members.MemberOut(
+        user_id=member.user_id,
+        email=member.email,
+        first_name=member.first_name,
+        last_name=member.last_name,
+        joined_at=instant(member, "joined_at"),
+    )
+
+
+def invitation_out(invitation: member_service_pb2.Invitation) -> members.InvitationOut:
+    return members.InvitationOut(
+        id=invitation.id,
+        offerer_id=invitation.offerer_id,
+        email=invitation.email,
+        created_at=instant(invitation, "created_at"),
+        expires_at=instant(invitation, "expires_at"),
     )
 
 

@@ -1,4 +1,5 @@
-"""The pro's bookings as CSV: a header row, then one row per booking, written page by page.
+"""The pro's bookings as CSV: a header row, then one row per booking, written page by page; and
+an offerer's revenue of a year: a row per venue, then the totals.
 
 Times are given twice where a person reads them: in the venue's local time and in UTC.
 Text cells that a spreadsheet would run as a formula (=, +, -, @ …) are quoted with a leading
@@ -12,6 +13,7 @@ from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
 from gateway.schemas.bookings import ProBookingOut
+from gateway.schemas.revenue import RevenueFiguresOut, RevenueOut
 
 CSV_MEDIA_TYPE = "text/csv; charset=utf-8"
 COLUMNS = (
@@ -112,3 +114,50 @@ def wants_csv(accept: str) -> bool:
         weights[media_type.lower()] = weight
     csv_weight = weights.get("text/csv", 0.0)
     return csv_weight > 0 and csv_weight >= weights.get("application/json", 0.0)
+
+
+REVENUE_COLUMNS = (
+    "year",
+    "venue_id",
+    "venue_name",
+    "siret",
+    "booked_cents",
+    "validated_cents",
+    "reimbursed_cents",
+    "to_be_paid_cents",
+    "scale_revenue_cents",
+    "rate_bps",
+    "next_threshold_cents",
+    "next_rate_bps",
+)
+TOTAL = "TOTAL"
+
+
+def _figures(figures: RevenueFiguresOut) -> list[object]:
+    return [
+        figures.booked_cents,
+        figures.validated_cents,
+        figures.reimbursed_cents,
+        figures.to_be_paid_cents,
+    ]
+
+
+def revenue_csv(report: RevenueOut) -> str:
+    """The header, a row per venue, and a last row of the totals (venue_id `TOTAL`)."""
+    rows: list[list[object]] = [list(REVENUE_COLUMNS)]
+    for venue in report.venues:
+        rate = venue.rate
+        values = [
+            report.year,
+            venue.venue_id,
+            venue.venue_name,
+            venue.siret,
+            *_figures(venue),
+            rate.revenue_cents,
+            rate.rate_bps,
+            rate.next_threshold_cents,
+            rate.next_rate_bps,
+        ]
+        rows.append([_cell(value) for value in values])
+    rows.append([report.year, TOTAL, "", "", *_figures(report.totals), "", "", "", ""])
+    return csv_lines(rows)

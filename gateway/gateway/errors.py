@@ -17,6 +17,7 @@ from fastapi.responses import JSONResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from passculture.booking.v1.reasons import Reason as BookingReason
+from passculture.catalog.v1.reasons import Reason as CatalogReason
 from pclib.grpc_client import error_info
 
 log = logging.getLogger(__name__)
@@ -62,6 +63,8 @@ REASON_TO_HTTP: Mapping[StrEnum, int] = {
     BookingReason.BOOKING_NOT_YET_VALIDATABLE: 403,
     BookingReason.NO_CREDIT: 403,
     BookingReason.CREDIT_EXPIRED: 403,
+    CatalogReason.INVITATION_EXPIRED: 410,
+    CatalogReason.INVITATION_USED: 410,
 }
 _STATUS_BY_REASON_NAME = {reason.value: status for reason, status in REASON_TO_HTTP.items()}
 # ErrorInfo metadata key that becomes a Retry-After header (with a 429).

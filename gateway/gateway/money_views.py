@@ -3,9 +3,10 @@
 from collections.abc import Iterable
 from typing import Any
 
-from gateway.proto_fields import optional_instant
-from gateway.schemas import money
+from gateway.proto_fields import optional_instant, optional_int
+from gateway.schemas import money, revenue
 from passculture.payments.v1 import resources_pb2 as pb
+from passculture.payments.v1 import revenue_service_pb2
 
 BASIS_POINTS = 10_000
 
@@ -78,4 +79,37 @@ def batch_detail_out(
 ) -> money.PaymentBatchDetailOut:
     return money.PaymentBatchDetailOut(
         **_batch_fields(batch), payments=[payment_out(payment) for payment in payments]
+    )
+
+
+def revenue_figures_out(figures: revenue_service_pb2.RevenueFigures) -> revenue.RevenueFiguresOut:
+    return revenue.RevenueFiguresOut(
+        booked_cents=figures.booked_cents,
+        validated_cents=figures.validated_cents,
+        reimbursed_cents=figures.reimbursed_cents,
+        to_be_paid_cents=figures.to_be_paid_cents,
+    )
+
+
+def venue_revenue_out(venue: revenue_service_pb2.VenueRevenue) -> revenue.VenueRevenueOut:
+    return revenue.VenueRevenueOut(
+        venue_id=venue.venue_id,
+        venue_name=venue.venue_name,
+        siret=venue.siret or None,
+        **revenue_figures_out(venue.figures).model_dump(),
+        rate=revenue.RateOut(
+            revenue_cents=venue.scale_revenue_cents,
+            rate_bps=venue.rate_bps,
+            next_threshold_cents=optional_int(venue, "next_threshold_cents"),
+            next_rate_bps=optional_int(venue, "next_rate_bps"),
+        ),
+    )
+
+
+def revenue_out(reply: revenue_service_pb2.GetRevenueResponse) -> revenue.RevenueOut:
+    return revenue.RevenueOut(
+        offerer_id=reply.offerer_id,
+        year=reply.year,
+        venues=[venue_revenue_out(venue) for venue in reply.venues],
+        totals=revenue_figures_out(reply.totals),
     )

@@ -18,6 +18,7 @@ from passculture.booking.v1 import (
 )
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
+    member_service_pb2_grpc,
     offer_service_pb2_grpc,
     search_service_pb2_grpc,
     venue_service_pb2_grpc,
@@ -27,6 +28,7 @@ from passculture.payments.v1 import (
     bank_account_service_pb2_grpc,
     batch_service_pb2_grpc,
     payment_service_pb2_grpc,
+    revenue_service_pb2_grpc,
 )
 from pclib.grpc_client import channel
 
@@ -86,6 +88,7 @@ class Catalog(Stubs):
     venues: venue_service_pb2_grpc.VenueServiceAsyncStub
     offers: offer_service_pb2_grpc.OfferServiceAsyncStub
     search: search_service_pb2_grpc.SearchServiceAsyncStub
+    members: member_service_pb2_grpc.MemberServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -94,6 +97,7 @@ class Catalog(Stubs):
             venues=venue_service_pb2_grpc.VenueServiceStub(upstream_channel),
             offers=offer_service_pb2_grpc.OfferServiceStub(upstream_channel),
             search=search_service_pb2_grpc.SearchServiceStub(upstream_channel),
+            members=member_service_pb2_grpc.MemberServiceStub(upstream_channel),
         )
 
 
@@ -131,6 +135,7 @@ class Payments(Stubs):
     bank_accounts: bank_account_service_pb2_grpc.BankAccountServiceAsyncStub
     payments: payment_service_pb2_grpc.PaymentServiceAsyncStub
     batches: batch_service_pb2_grpc.BatchServiceAsyncStub
+    revenue: revenue_service_pb2_grpc.RevenueServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -138,6 +143,7 @@ class Payments(Stubs):
             bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(upstream_channel),
             payments=payment_service_pb2_grpc.PaymentServiceStub(upstream_channel),
             batches=batch_service_pb2_grpc.BatchServiceStub(upstream_channel),
+            revenue=revenue_service_pb2_grpc.RevenueServiceStub(upstream_channel),
         )
 
 

@@ -256,9 +256,12 @@ def test_unexpected_upstream_failures_are_a_generic_502(code):
         (grpc.StatusCode.PERMISSION_DENIED, BookingReason.BOOKING_NOT_YET_VALIDATABLE, 403),
         (grpc.StatusCode.PERMISSION_DENIED, BookingReason.NO_CREDIT, 403),
         (grpc.StatusCode.PERMISSION_DENIED, BookingReason.CREDIT_EXPIRED, 403),
+        (grpc.StatusCode.FAILED_PRECONDITION, CatalogReason.INVITATION_EXPIRED, 410),
+        (grpc.StatusCode.FAILED_PRECONDITION, CatalogReason.INVITATION_USED, 410),
         # Plain reasons: their code's status.
         (grpc.StatusCode.NOT_FOUND, CatalogReason.VENUE_NOT_FOUND, 404),
         (grpc.StatusCode.FAILED_PRECONDITION, BookingReason.SOLD_OUT, 409),
+        (grpc.StatusCode.FAILED_PRECONDITION, CatalogReason.LAST_MEMBER, 409),
         (grpc.StatusCode.INVALID_ARGUMENT, CommonReason.INVALID_PAGE_TOKEN, 422),
         (grpc.StatusCode.RESOURCE_EXHAUSTED, BookingReason.TOO_MANY_ATTEMPTS, 429),
         (grpc.StatusCode.UNAVAILABLE, PaymentsReason.CATALOG_UNAVAILABLE, 503),
@@ -283,6 +286,9 @@ def test_the_exceptions_of_the_table_are_those_of_the_contract():
         BookingReason.BOOKING_NOT_YET_VALIDATABLE,
         BookingReason.NO_CREDIT,
         BookingReason.CREDIT_EXPIRED,
+        # Issue 13: a spent or expired invitation link is gone.
+        CatalogReason.INVITATION_EXPIRED,
+        CatalogReason.INVITATION_USED,
     }
 
 

@@ -11,6 +11,7 @@ from typing import Any
 
 import grpc
 import pytest
+from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from catalog.app import build_server
@@ -19,6 +20,9 @@ from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    events_pb2,
+    member_service_pb2,
+    member_service_pb2_grpc,
     offer_service_pb2,
     offer_service_pb2_grpc,
     provider_service_pb2_grpc,
@@ -62,6 +66,7 @@ class Stubs:
     reservations: reservation_service_pb2_grpc.ReservationServiceAsyncStub
     stocks: stock_service_pb2_grpc.StockServiceAsyncStub
     providers: provider_service_pb2_grpc.ProviderServiceAsyncStub
+    members: member_service_pb2_grpc.MemberServiceAsyncStub
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> Stubs:
@@ -73,6 +78,7 @@ class Stubs:
             reservations=reservation_service_pb2_grpc.ReservationServiceStub(channel),
             stocks=stock_service_pb2_grpc.StockServiceStub(channel),
             providers=provider_service_pb2_grpc.ProviderServiceStub(channel),
+            members=member_service_pb2_grpc.MemberServiceStub(channel),
         )
 
 
@@ -170,6 +176,34 @@ async def make_stock(
         **fields,
     )
     return (await catalog.offers.CreateStock(request, metadata=pro.metadata)).stock
+
+
+async def invitations_sent(engine: AsyncEngine) -> list[events_pb2.InvitationCreated]:
+    """The invitation.created events in the catalog's outbox (no relay runs in service tests)."""
+    async with engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT payload FROM outbox WHERE routing_key = 'invitation.created'"
+                " ORDER BY created_at, id"
+            )
+        )
+        return [events_pb2.InvitationCreated.FromString(row.payload) for row in rows]
+
+
+async def invite(
+    catalog: Stubs, engine: AsyncEngine, pro: Pro, email: str
+) -> tuple[member_service_pb2.Invitation, str]:
+    """`pro` invites `email` to its offerer: (the invitation, the emailed token)."""
+    reply = await catalog.members.InviteMember(
+        member_service_pb2.InviteMemberRequest(offerer_id=pro.offerer_id, email=email),
+        metadata=pro.metadata,
+    )
+    (event,) = [
+        event
+        for event in await invitations_sent(engine)
+        if event.invitation_id == reply.invitation.id
+    ]
+    return reply.invitation, event.token
 
 
 def reason_of(error: grpc.aio.AioRpcError) -> str:

@@ -19,6 +19,7 @@ from passculture.payments.v1 import (
     batch_service_pb2_grpc,
     payment_service_pb2_grpc,
     resources_pb2,
+    revenue_service_pb2_grpc,
 )
 from payments import models
 from payments.app import build_server, catalog_client
@@ -39,6 +40,7 @@ class PaymentsStubs:
     bank_accounts: "bank_account_service_pb2_grpc.BankAccountServiceAsyncStub"
     payments: "payment_service_pb2_grpc.PaymentServiceAsyncStub"
     batches: "batch_service_pb2_grpc.BatchServiceAsyncStub"
+    revenue: "revenue_service_pb2_grpc.RevenueServiceAsyncStub"
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> "PaymentsStubs":
@@ -46,6 +48,7 @@ class PaymentsStubs:
             bank_accounts=bank_account_service_pb2_grpc.BankAccountServiceStub(channel),
             payments=payment_service_pb2_grpc.PaymentServiceStub(channel),
             batches=batch_service_pb2_grpc.BatchServiceStub(channel),
+            revenue=revenue_service_pb2_grpc.RevenueServiceStub(channel),
         )
 
 
@@ -152,6 +155,12 @@ def booking_facts(
     )
     facts.starts_at.FromDatetime(starts_at or datetime.now(UTC) - timedelta(days=3))
     return facts
+
+
+def created(facts: booking_events.BookingFacts, at: datetime) -> booking_events.BookingCreated:
+    event = booking_events.BookingCreated(booking=facts)
+    event.booked_at.FromDatetime(at)
+    return event
 
 
 def used(facts: booking_events.BookingFacts, at: datetime) -> booking_events.BookingUsed:

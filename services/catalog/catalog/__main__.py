@@ -3,19 +3,22 @@
 python -m catalog serve          the gRPC server
 python -m catalog relay          the outbox relay (publishes events to RabbitMQ);
                                  trims expired inbox rows and idempotency keys
+python -m catalog worker         seats back on booking.cancelled; the invitation emails
 python -m catalog migrate        creates the database if missing, applies migrations
 python -m catalog create-admin   creates or updates the admin from ADMIN_EMAIL/ADMIN_PASSWORD
 """
 
 import argparse
+import asyncio
 import logging
 from datetime import UTC, datetime
 from pathlib import Path
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from catalog import consumers
+from catalog import consumers, invitation_emails
 from catalog.app import build_server
 from catalog.domain.accounts import normalised_email
 from catalog.models import ProUser
@@ -24,8 +27,9 @@ from pclib import aio, migrations, retention
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
-from pclib.inbox import EventConsumer, declare_queues
+from pclib.inbox import EffectConsumer, EventConsumer, declare_queues
 from pclib.logs import configure_logging
+from pclib.mail import Mailer
 from pclib.passwords import hash_password, verify_password
 from pclib.refresh_tokens import revoke_account
 from pclib.relay import run_relay_process
@@ -63,6 +67,23 @@ async def relay(settings: CatalogSettings) -> None:
     )
 
 
+def mailer(settings: CatalogSettings) -> Mailer:
+    return Mailer(settings.smtp_host, settings.smtp_port, settings.smtp_timeout_seconds)
+
+
+def invitation_emails_consumer(
+    pool: AsyncConnectionPool, settings: CatalogSettings, mail: Mailer
+) -> EffectConsumer:
+    email_handlers = invitation_emails.handlers(mail, settings.smtp_sender, settings.invitation_url)
+    return EffectConsumer(
+        pool,
+        settings.amqp_url,
+        f"{settings.queue_prefix}.invitation-emails",
+        {settings.events_exchange: list(email_handlers)},
+        email_handlers,
+    )
+
+
 def booking_events_consumer(engine: AsyncEngine, settings: CatalogSettings) -> EventConsumer:
     return EventConsumer(
         engine,
@@ -75,18 +96,36 @@ def booking_events_consumer(engine: AsyncEngine, settings: CatalogSettings) -> E
 
 async def declare_consumer_queues(settings: CatalogSettings) -> None:
     engine = make_engine(settings.database_url, pool_size=1)
+    # Never opened: declaring a queue needs only the broker.
+    pool = make_pool(settings.database_url, 1)
     try:
-        await declare_queues(settings.amqp_url, [booking_events_consumer(engine, settings)])
+        await declare_queues(
+            settings.amqp_url,
+            [
+                booking_events_consumer(engine, settings),
+                invitation_emails_consumer(pool, settings, mailer(settings)),
+            ],
+        )
     finally:
         await engine.dispose()
 
 
 async def worker(settings: CatalogSettings) -> None:
+    # Seats from the booking events, on the engine; invitation emails, on a psycopg pool (the
+    # inbox read and written around each send, no transaction held): 2 x DB_POOL_SIZE at most.
     engine = make_engine(settings.database_url, settings.db_pool_size)
+    pool = make_pool(settings.database_url, settings.db_pool_size)
+    mail = mailer(settings)
     start_metrics_server(settings.metrics_port)
+    stop = stop_event_on_signals()
     try:
-        await booking_events_consumer(engine, settings).run(stop_event_on_signals())
+        async with pool:
+            await asyncio.gather(
+                booking_events_consumer(engine, settings).run(stop),
+                invitation_emails_consumer(pool, settings, mail).run(stop),
+            )
     finally:
+        await mail.close()
         await engine.dispose()
 
 

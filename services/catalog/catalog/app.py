@@ -5,6 +5,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.api.accounts import AccountServicer
+from catalog.api.members import MemberServicer
 from catalog.api.offers import OfferServicer
 from catalog.api.provider import ProviderServicer
 from catalog.api.reservations import ReservationServicer
@@ -15,6 +16,8 @@ from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    member_service_pb2,
+    member_service_pb2_grpc,
     offer_service_pb2,
     offer_service_pb2_grpc,
     provider_service_pb2,
@@ -50,6 +53,11 @@ def build_server(
                 account_service_pb2_grpc.add_AccountServiceServicer_to_server,
                 AccountServicer(sessions, settings),
                 _name(account_service_pb2.DESCRIPTOR, "AccountService"),
+            ),
+            (
+                member_service_pb2_grpc.add_MemberServiceServicer_to_server,
+                MemberServicer(sessions, settings),
+                _name(member_service_pb2.DESCRIPTOR, "MemberService"),
             ),
             (
                 venue_service_pb2_grpc.add_VenueServiceServicer_to_server,

@@ -54,3 +54,19 @@ def stock_deleted(
             deleted_at=timestamp(deleted_at),
         ),
     )
+
+
+def invitation_created(
+    invitation: models.Invitation, offerer: models.Offerer, token: str, invited_by: str
+) -> Event:
+    return Event(
+        "invitation.created",
+        events_pb2.InvitationCreated(
+            invitation_id=str(invitation.id),
+            offerer=offerer_pb(offerer),
+            email=invitation.email,
+            token=token,
+            expires_at=timestamp(invitation.expires_at),
+            invited_by=invited_by,
+        ),
+    )

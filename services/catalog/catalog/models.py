@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     UniqueConstraint,
@@ -82,6 +83,23 @@ class Membership(Base):
     offerer_id: Mapped[uuid.UUID] = mapped_column(
         ForeignKey("offerers.id"), primary_key=True, index=True
     )
+    created_at: Mapped[datetime] = _created_at()
+
+
+class Invitation(Base):
+    """An email invited to join an offerer. Only the link token's SHA-256 is stored."""
+
+    __tablename__ = "invitations"
+    id: Mapped[uuid.UUID] = _id()
+    offerer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offerers.id"), index=True)
+    # Stored lower-cased, as ProUser.email.
+    email: Mapped[str] = mapped_column(Text)
+    token_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    invited_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("pro_users.id"))
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    accepted_at: Mapped[datetime | None]
+    accepted_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pro_users.id"))
 
 
 class Venue(Base):

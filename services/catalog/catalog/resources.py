@@ -1,9 +1,11 @@
 """The catalog's rows as their protobuf resources (passculture.catalog.v1.resources)."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from catalog import models
 from catalog.domain.status import OffererStatus, OfferSource
+from passculture.catalog.v1 import member_service_pb2
 from passculture.catalog.v1 import resources_pb2 as pb
 from passculture.catalog.v1.reasons import Reason
 from pclib.errors import InvalidArgument
@@ -49,6 +51,26 @@ def user_pb(user: models.ProUser) -> pb.ProUser:
         first_name=user.first_name,
         last_name=user.last_name,
         is_admin=user.is_admin,
+    )
+
+
+def member_pb(user: models.ProUser, joined_at: datetime) -> member_service_pb2.Member:
+    return member_service_pb2.Member(
+        user_id=str(user.id),
+        email=user.email,
+        first_name=user.first_name,
+        last_name=user.last_name,
+        joined_at=timestamp(joined_at),
+    )
+
+
+def invitation_pb(invitation: models.Invitation) -> member_service_pb2.Invitation:
+    return member_service_pb2.Invitation(
+        id=str(invitation.id),
+        offerer_id=str(invitation.offerer_id),
+        email=invitation.email,
+        created_at=timestamp(invitation.created_at),
+        expires_at=timestamp(invitation.expires_at),
     )
 
 

@@ -13,10 +13,13 @@ from passculture.payments.v1 import (
     batch_service_pb2_grpc,
     payment_service_pb2,
     payment_service_pb2_grpc,
+    revenue_service_pb2,
+    revenue_service_pb2_grpc,
 )
 from payments.api.bank_accounts import BankAccountServicer
 from payments.api.batches import BatchServicer
 from payments.api.payments import PaymentServicer
+from payments.api.revenue import RevenueServicer
 from payments.catalog_client import CatalogClient
 from payments.sepa.pain001 import Debtor
 from payments.settings import PaymentsSettings
@@ -64,6 +67,11 @@ def build_server(
                 payment_service_pb2_grpc.add_PaymentServiceServicer_to_server,
                 PaymentServicer(sessions, catalog),
                 _name(payment_service_pb2.DESCRIPTOR, "PaymentService"),
+            ),
+            (
+                revenue_service_pb2_grpc.add_RevenueServiceServicer_to_server,
+                RevenueServicer(sessions, catalog),
+                _name(revenue_service_pb2.DESCRIPTOR, "RevenueService"),
             ),
             (
                 batch_service_pb2_grpc.add_BatchServiceServicer_to_server,

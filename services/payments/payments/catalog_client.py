@@ -12,6 +12,7 @@ from passculture.catalog.v1 import venue_service_pb2_grpc as venues_grpc
 from passculture.payments.v1.reasons import Reason
 from pclib.errors import DomainError, NotFound, Unavailable
 from pclib.grpc_client import caller_refused, error_info
+from pclib.pagination import MAX_PAGE_SIZE
 
 # The caller's token, as gRPC call metadata.
 CallerMetadata = tuple[tuple[str, str | bytes], ...]
@@ -60,6 +61,29 @@ class CatalogClient:
         return CatalogVenue(
             uuid.UUID(venue.id), uuid.UUID(venue.offerer_id), venue.name, venue.siret
         )
+
+    async def venues_of_offerer(
+        self, offerer_id: uuid.UUID, metadata: CallerMetadata
+    ) -> list[CatalogVenue]:
+        """The offerer's venues the caller sees (all of them for a member or an admin)."""
+        venues: list[CatalogVenue] = []
+        request = venue_service_pb2.ListVenuesRequest(
+            offerer_id=str(offerer_id), page_size=MAX_PAGE_SIZE
+        )
+        while True:
+            try:
+                reply = await self._venues.ListVenues(
+                    request, metadata=metadata, timeout=self._timeout
+                )
+            except grpc.aio.AioRpcError as error:
+                raise _domain_error(error, Reason.OFFERER_NOT_FOUND) from None
+            venues += [
+                CatalogVenue(uuid.UUID(v.id), uuid.UUID(v.offerer_id), v.name, v.siret)
+                for v in reply.venues
+            ]
+            if not reply.next_page_token:
+                return venues
+            request.page_token = reply.next_page_token
 
     async def offerers_of_caller(self, metadata: CallerMetadata) -> list[CatalogOfferer]:
         """The offerers the calling pro belongs to."""

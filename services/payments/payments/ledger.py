@@ -1,8 +1,8 @@
 """A booking's ledger line and its transitions, as the booking and catalog events change it:
-used (reimbursable until paid), unused or cancelled (tombstones, so that a late, older event
-does not bring the line back), and moved (its showtime's new start). Which event a line takes
-is domain/ledger.py's rule. Every transition runs in the event's inbox transaction, holding
-batches off (batch/lock.py).
+confirmed (booked), used (reimbursable until paid), unused or cancelled (tombstones, so that a
+late, older event does not bring the line back), and moved (its showtime's new start). Which
+event a line takes is domain/ledger.py's rule. Every transition runs in the event's inbox
+transaction, holding batches off (batch/lock.py).
 
 A batch moves the lines it pays out of the ledger into payment_lines: an event about a booking
 is first looked up there (a paid line never changes, and must not come back as a new line)."""
@@ -23,6 +23,14 @@ from payments.domain.status import LedgerState
 from payments.models import LedgerLine, Payment, PaymentLine
 
 log = logging.getLogger(__name__)
+
+
+async def confirmed(
+    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+) -> ledger.Outcome:
+    """The booking was made `at`: its line counts as booked (a later use makes it USED; an
+    older event than this one, or this one after the use, changes nothing)."""
+    return await _record(session, facts, starts_at, LedgerState.CONFIRMED, at)
 
 
 async def used(

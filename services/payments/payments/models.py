@@ -93,7 +93,8 @@ class LedgerLine(Base):
     )
     booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     venue_id: Mapped[uuid.UUID]
-    offerer_id: Mapped[uuid.UUID]
+    # An offerer's revenue reads its lines.
+    offerer_id: Mapped[uuid.UUID] = mapped_column(index=True)
     offerer_siren: Mapped[str] = mapped_column(Text)
     venue_siret: Mapped[str] = mapped_column(Text)
     stock_id: Mapped[uuid.UUID] = mapped_column(index=True)

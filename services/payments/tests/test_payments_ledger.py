@@ -15,6 +15,7 @@ from pclib.topology import declare_exchange
 from tests.support.payments_helpers import (
     booking_facts,
     cancelled,
+    created,
     isolated,
     new_venue,
     unused,
@@ -49,6 +50,20 @@ async def test_a_used_booking_becomes_a_reimbursable_line(payments_engine, venue
         venue.offerer_id,
         venue.siren,
     )
+
+
+async def test_a_new_booking_is_a_booked_line_until_used_whatever_the_order(payments_engine, venue):
+    facts, late = booking_facts(venue, total_cents=700), booking_facts(venue)
+    booked_at = ago(hours=3)
+    await handle(payments_engine, "booking.created", created(facts, booked_at))
+    line = (await ledger_lines(payments_engine))[uuid.UUID(facts.booking_id)]
+    assert (line.state, line.used_at, line.total_cents) == ("CONFIRMED", None, 700)
+    await handle(payments_engine, "booking.used", used(facts, ago(hours=1)))
+    assert (await ledger_lines(payments_engine))[uuid.UUID(facts.booking_id)].state == "USED"
+    # The creation delivered after the use (another queue's order): the line stays USED.
+    await handle(payments_engine, "booking.used", used(late, ago(hours=1)))
+    await handle(payments_engine, "booking.created", created(late, booked_at))
+    assert (await ledger_lines(payments_engine))[uuid.UUID(late.booking_id)].state == "USED"
 
 
 @pytest.mark.parametrize(
@@ -159,7 +174,12 @@ def test_the_worker_consumes_the_booking_and_catalog_exchanges(payments_engine, 
         f"{settings.queue_prefix}.catalog-events",
     )
     assert booking.bindings == {
-        settings.booking_exchange: ["booking.used", "booking.unused", "booking.cancelled"]
+        settings.booking_exchange: [
+            "booking.created",
+            "booking.used",
+            "booking.unused",
+            "booking.cancelled",
+        ]
     }
     assert catalog.bindings == {settings.catalog_exchange: ["stock.updated", "venue.upserted"]}
 

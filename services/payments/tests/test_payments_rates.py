@@ -9,6 +9,8 @@ from hypothesis import strategies as st
 
 from payments.batch.pricing import BatchPricing, BookingChunks, LineToPay
 from payments.domain import rates
+from payments.domain.revenue import check_year
+from pclib.errors import InvalidArgument
 
 
 @pytest.mark.parametrize(
@@ -135,3 +137,35 @@ def test_booking_ids_are_cut_into_events_per_payment_of_at_most_the_size():
     ]
     assert done == [("p1", ["b1", "b3"]), ("p2", ["b2"]), ("p1", ["b4"]), ("p3", ["b5"])]
     assert chunks.rest() == []
+
+
+@pytest.mark.parametrize(
+    ("revenue", "threshold"),
+    [
+        (0, (2_000_000, 9_500)),
+        (2_000_000, (2_000_000, 9_500)),
+        (2_000_001, (4_000_000, 9_200)),
+        (4_000_000, (4_000_000, 9_200)),
+        (15_000_000, (15_000_000, 9_000)),
+        (15_000_001, None),
+    ],
+)
+def test_the_next_threshold_is_where_the_rate_drops(revenue, threshold):
+    assert rates.next_threshold(revenue) == threshold
+    if threshold is not None:
+        bound, rate_after = threshold
+        assert rates.rate_bps(bound) > rates.rate_bps(bound + 1) == rate_after
+
+
+def test_a_revenue_year_is_the_calendar_year_in_paris():
+    start, end = rates.year_span(2026)
+    assert start.astimezone(UTC) == datetime(2025, 12, 31, 23, 0, tzinfo=UTC)
+    assert end.astimezone(UTC) == datetime(2026, 12, 31, 23, 0, tzinfo=UTC)
+    assert rates.revenue_year(start) == 2026 and rates.revenue_year(end) == 2027
+
+
+@pytest.mark.parametrize("year", [1999, 9999, 0])
+def test_a_revenue_year_out_of_range_is_refused(year):
+    with pytest.raises(InvalidArgument) as refused:
+        check_year(year)
+    assert refused.value.reason == "INVALID_YEAR"

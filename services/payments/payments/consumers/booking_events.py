@@ -1,6 +1,6 @@
-"""The booking service's events that make the ledger: used → a reimbursable line; unused or
-cancelled → the line leaves the ledger unless already paid. Handlers run in the inbox
-transaction: a redelivered event changes nothing."""
+"""The booking service's events that make the ledger: created → a booked line; used → a
+reimbursable line; unused or cancelled → the line leaves the ledger unless already paid.
+Handlers run in the inbox transaction: a redelivered event changes nothing."""
 
 from datetime import UTC, datetime
 
@@ -24,6 +24,13 @@ def _starts_at(facts: events_pb2.BookingFacts) -> datetime:
     return to_datetime(facts.starts_at)
 
 
+async def on_created(
+    session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
+) -> None:
+    at = _when(event.booked_at, event.HasField("booked_at"), meta)
+    await ledger.confirmed(session, event.booking, _starts_at(event.booking), at)
+
+
 async def on_used(session: AsyncSession, event: events_pb2.BookingUsed, meta: EventMeta) -> None:
     at = _when(event.used_at, event.HasField("used_at"), meta)
     await ledger.used(session, event.booking, _starts_at(event.booking), at)
@@ -44,6 +51,7 @@ async def on_cancelled(
 
 
 HANDLERS: Handlers = {
+    "booking.created": (events_pb2.BookingCreated, on_created),
     "booking.used": (events_pb2.BookingUsed, on_used),
     "booking.unused": (events_pb2.BookingUnused, on_unused),
     "booking.cancelled": (events_pb2.BookingCancelled, on_cancelled),

@@ -30,6 +30,9 @@ class Line:
 def decide(line: Line, new_state: LedgerState, occurred_at: datetime) -> Outcome:
     if new_state not in STATES:
         raise ValueError(f"unknown ledger state {new_state!r}")
+    # A booking's creation comes before anything else that happens to it, whatever the clocks.
+    if new_state == LedgerState.CONFIRMED and (line.paid or line.state != LedgerState.CONFIRMED):
+        return Outcome.STALE
     if occurred_at < line.last_event_at:
         return Outcome.STALE
     if line.paid:

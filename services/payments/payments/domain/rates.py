@@ -59,3 +59,23 @@ def price(total_cents: int, revenue_before: int) -> Priced:
     after = revenue_before + total_cents
     rate = rate_bps(after)
     return Priced(rate, reimbursed(total_cents, rate), after)
+
+
+class Threshold(NamedTuple):
+    #: The highest revenue of the current bracket: a booking taking R past it gets `rate_bps`.
+    revenue_cents: int
+    rate_bps: int
+
+
+def next_threshold(revenue: int) -> Threshold | None:
+    """Where the rate next drops for a venue at `revenue` (None past the last bracket)."""
+    rates_after = [rate for _, rate in BRACKETS[1:]] + [LAST_RATE_BPS]
+    for (bound, _), rate_after in zip(BRACKETS, rates_after, strict=True):
+        if revenue <= bound:
+            return Threshold(bound, rate_after)
+    return None
+
+
+def year_span(year: int) -> tuple[datetime, datetime]:
+    """The calendar year in Paris, as [start, end) instants."""
+    return datetime(year, 1, 1, tzinfo=PARIS), datetime(year + 1, 1, 1, tzinfo=PARIS)
