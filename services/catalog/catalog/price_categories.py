@@ -2,8 +2,11 @@
 edited, deleted. Each change applies the rules (catalog.domain.price_categories) and returns
 the events of the stocks it changed, to record in the outbox.
 
-Locks, always in this order: stocks, then the offer (categories are counted and named under
-its lock), then the category."""
+A category given to a stock is share-locked until the stock is written; a category is locked
+for an edit or a deletion before its stocks: so the stocks of a category being edited are
+known and stay the same, and a new price (which cascades to its stocks) never fails a stock's
+foreign key nor waits in a cycle. A stock's own category is not locked again: the stock's row
+lock already orders a new price after its edit."""
 
 import uuid
 from datetime import datetime
@@ -41,6 +44,20 @@ async def _locked_categories(session: AsyncSession, offer_id: uuid.UUID) -> list
     return list(await session.scalars(live(offer_id)))
 
 
+async def _share(
+    session: AsyncSession, category_id: uuid.UUID, price_cents: int | None = None
+) -> PriceCategory | None:
+    """The live category, share-locked (still of this price, when given)."""
+    query = select(PriceCategory).where(
+        PriceCategory.id == category_id, PriceCategory.deleted_at.is_(None)
+    )
+    if price_cents is not None:
+        query = query.where(PriceCategory.price_cents == price_cents)
+    return await session.scalar(
+        query.with_for_update(read=True).execution_options(populate_existing=True)
+    )
+
+
 async def _insert(
     session: AsyncSession, offer_id: uuid.UUID, label: str, price_cents: int
 ) -> PriceCategory:
@@ -71,31 +88,34 @@ async def create(
     return await _insert(session, offer_id, checked, price_cents)
 
 
-async def for_price(session: AsyncSession, offer_id: uuid.UUID, price_cents: int) -> PriceCategory:
+async def for_price(
+    session: AsyncSession, offer_id: uuid.UUID, price_cents: int, own: uuid.UUID | None = None
+) -> PriceCategory:
     """The offer's category of this price, created when missing ("Tarif unique" for the
-    first): what a stock given a bare price gets."""
+    first): what a stock given a bare price gets. `own`: the stock's current category."""
     stock_rules.check_price(price_cents)
     existing = await _locked_categories(session, offer_id)
     found = rules.of_price(existing, price_cents)
-    if found is not None:
+    if found is not None and found.id == own:
         return found
+    if found is not None and await _share(session, found.id, price_cents) is not None:
+        return found
+    existing = list(await session.scalars(live(offer_id)))  # its price changed meanwhile
     rules.check_room(len(existing))
     label = rules.default_label({category.label for category in existing})
     return await _insert(session, offer_id, label, price_cents)
 
 
 async def of_offer(
-    session: AsyncSession, offer_id: uuid.UUID, category_id: uuid.UUID
+    session: AsyncSession, offer_id: uuid.UUID, category_id: uuid.UUID, own: uuid.UUID | None
 ) -> PriceCategory:
-    """The offer's live category with this id."""
-    category = await session.scalar(
-        select(PriceCategory).where(
-            PriceCategory.id == category_id,
-            PriceCategory.offer_id == offer_id,
-            PriceCategory.deleted_at.is_(None),
-        )
-    )
-    if category is None:
+    """The offer's live category with this id (share-locked unless it is `own`, the stock's
+    current category)."""
+    if category_id == own:
+        category = await session.get(PriceCategory, category_id)
+    else:
+        category = await _share(session, category_id)
+    if category is None or category.offer_id != offer_id or category.deleted_at is not None:
         raise NotFound(Reason.PRICE_CATEGORY_NOT_FOUND, "price category not found")
     return category
 
@@ -105,22 +125,27 @@ async def of_stock(
     offer_id: uuid.UUID,
     category_id: uuid.UUID | None,
     price_cents: int | None,
+    own: uuid.UUID | None = None,
 ) -> PriceCategory:
     """The category a stock of the offer is given: the one named (with the same price, if a
-    price is given too), else the one of the bare price."""
+    price is given too), else the one of the bare price. `own`: the stock's current category
+    (none for a new stock)."""
     if category_id is not None:
-        category = await of_offer(session, offer_id, category_id)
+        category = await of_offer(session, offer_id, category_id, own)
         rules.check_same_price(category.price_cents, price_cents)
         return category
     if price_cents is None:
         raise InvalidArgument(Reason.PRICE_REQUIRED, "price_category_id or price_cents is required")
-    return await for_price(session, offer_id, price_cents)
+    return await for_price(session, offer_id, price_cents, own)
 
 
 async def _lock(session: AsyncSession, category: PriceCategory) -> list[Stock]:
-    """Locks every stock of the category (deleted ones too, in id order), then the category;
-    answers the stocks."""
-    stocks = list(
+    """Locks the category, then every stock of it (deleted ones too, in id order); answers
+    the stocks."""
+    await session.refresh(category, with_for_update=True)
+    if category.deleted_at is not None:  # deleted meanwhile
+        raise NotFound(Reason.PRICE_CATEGORY_NOT_FOUND, "price category not found")
+    return list(
         await session.scalars(
             select(Stock)
             .where(Stock.price_category_id == category.id)
@@ -129,10 +154,6 @@ async def _lock(session: AsyncSession, category: PriceCategory) -> list[Stock]:
             .execution_options(populate_existing=True)
         )
     )
-    await session.refresh(category, with_for_update=True)
-    if category.deleted_at is not None:  # deleted meanwhile
-        raise NotFound(Reason.PRICE_CATEGORY_NOT_FOUND, "price category not found")
-    return stocks
 
 
 async def edit(

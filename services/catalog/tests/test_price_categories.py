@@ -259,3 +259,22 @@ async def test_search_and_the_offer_page_show_the_tariffs(catalog, film, service
         ("Tarif réduit", 500, False),
         ("Étudiant", 300, False),
     ]
+
+
+async def test_new_stocks_and_new_prices_of_a_category_at_once(catalog, catalog_engine, film):
+    """Stocks created while the category's price changes: every call succeeds (a stock waits
+    for the new price, or the new price reaches it) and every stock ends at the last price."""
+    pro, offer = film
+    normal = await create(catalog, pro, offer.id, "Tarif normal", 800)
+    calls = [
+        make_stock(catalog, pro, offer.id, price_category_id=normal.id, in_days=1 + n)
+        for n in range(6)
+    ] + [update(catalog, pro, normal.id, price_cents=900 + n) for n in range(6)]
+    await asyncio.gather(*calls)
+    final = (await update(catalog, pro, normal.id, label="Tarif normal")).price_cents
+    async with catalog_engine.connect() as conn:
+        prices = await conn.scalars(
+            text("SELECT price_cents FROM stocks WHERE price_category_id = :id"),
+            {"id": normal.id},
+        )
+        assert set(prices) == {final}

@@ -210,7 +210,9 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
         category_id = _category_id(request.price_category_id)
         if category_id is None and price is None:
             category_id = stock.price_category_id
-        return await price_categories.of_stock(session, stock.offer_id, category_id, price)
+        return await price_categories.of_stock(
+            session, stock.offer_id, category_id, price, own=stock.price_category_id
+        )
 
     async def DeleteStock(
         self, request: pb.DeleteStockRequest, context: grpc.aio.ServicerContext
