@@ -10,6 +10,7 @@ import grpc
 import pytest
 from sqlalchemy import text
 
+from catalog.reservations import RESERVE
 from passculture.catalog.v1 import events_pb2
 from passculture.catalog.v1 import offer_service_pb2 as pb
 from passculture.catalog.v1 import reservation_service_pb2 as reservations_pb
@@ -25,6 +26,7 @@ from tests.support.catalog_helpers import (
     make_venue,
     refusal,
 )
+from tests.support.pclib_fixtures import eventually
 
 
 @pytest.fixture
@@ -278,3 +280,62 @@ async def test_new_stocks_and_new_prices_of_a_category_at_once(catalog, catalog_
             {"id": normal.id},
         )
         assert set(prices) == {final}
+
+
+async def waiting_on_a_lock(engine) -> bool:
+    async with engine.connect() as conn:
+        waiting = await conn.scalar(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+    return waiting > 0
+
+
+async def move_to_a_new_category_while(catalog_engine, stock_id, during, label="Tarif du soir"):
+    """Moves the stock to a new category (`label`, 650) in a transaction that holds the
+    stock's row while `during` starts; answers what `during` answers."""
+    async with catalog_engine.connect() as mover:
+        await mover.begin()
+        await mover.execute(
+            text("""
+                WITH new AS (
+                    INSERT INTO price_categories (id, offer_id, label, price_cents)
+                    SELECT gen_random_uuid(), offer_id, :label, 650
+                    FROM stocks WHERE id = :id RETURNING id
+                )
+                UPDATE stocks SET price_category_id = (SELECT id FROM new), price_cents = 650
+                WHERE id = :id
+            """),
+            {"id": stock_id, "label": label},
+        )
+        waiting = asyncio.ensure_future(during())
+        await eventually(lambda: waiting_on_a_lock(catalog_engine))
+        await mover.commit()
+    return await waiting
+
+
+async def test_a_reservation_that_waited_for_a_move_answers_the_new_category(
+    catalog, catalog_engine, film, service
+):
+    """RESERVE joins the category from its snapshot, taken before the move committed: the
+    label is then read apart (negative control: the statement alone answers no label)."""
+    pro, offer = film
+    stock = await make_stock(catalog, pro, offer.id, price_cents=800)
+    answer = await move_to_a_new_category_while(
+        catalog_engine, stock.id, lambda: reserve(catalog, service, stock.id)
+    )
+    assert (answer.stock.price_cents, answer.stock.price_category_label) == (650, "Tarif du soir")
+
+    other = await make_stock(catalog, pro, offer.id, price_cents=800, in_days=5)
+    params = {"stock_id": other.id, "quantity": 1, "reservation_id": uuid.uuid4()}
+
+    async def statement_alone():
+        async with catalog_engine.connect() as conn:
+            row = (await conn.exec_driver_sql(RESERVE, params)).one()
+            await conn.commit()
+            return row
+
+    row = await move_to_a_new_category_while(catalog_engine, other.id, statement_alone, "Nuit")
+    assert (row.price_cents, row.label) == (650, None)
