@@ -51,18 +51,22 @@ async def update_offer(offer_id: str, body: OfferPatch, catalog: ProCatalog) -> 
     return catalog_views.offer_out(reply.offer)
 
 
-def _problems(**by_status: str) -> dict[int | str, dict[str, object]]:
-    """Problem responses documented with their codes, e.g. `_problems(s409="A, B")`."""
+def _problems(codes_by_status: dict[int, str]) -> dict[int | str, dict[str, object]]:
+    """Problem responses documented with their codes, e.g. `_problems({409: "A, B"})`."""
     return {
-        int(status.removeprefix("s")): {**PROBLEM_RESPONSE, "description": codes}
-        for status, codes in by_status.items()
+        status: {**PROBLEM_RESPONSE, "description": codes}
+        for status, codes in codes_by_status.items()
     }
 
 
+# The tariff's codes of a stock's creation or edit (among the stock's own).
 STOCK_TARIFF_PROBLEMS = _problems(
-    s404="OFFER_NOT_FOUND, STOCK_NOT_FOUND, PRICE_CATEGORY_NOT_FOUND (of another offer too)",
-    s409="TOO_MANY_PRICE_CATEGORIES (a bare price would create a 51st category)",
-    s422="VALIDATION_ERROR, PRICE_REQUIRED, INVALID_PRICE (not the category's price), …",
+    {
+        404: "OFFER_NOT_FOUND, STOCK_NOT_FOUND, PRICE_CATEGORY_NOT_FOUND (of another offer too)",
+        409: "TOO_MANY_PRICE_CATEGORIES (a bare price would create a 51st category), …",
+        422: "VALIDATION_ERROR, PRICE_REQUIRED (neither price_category_id nor price_cents),"
+        " INVALID_PRICE (out of 0-30000, or not the category's price), …",
+    }
 )
 
 
@@ -98,9 +102,11 @@ async def delete_stock(stock_id: str, catalog: ProCatalog) -> Response:
     "/offers/{offer_id}/price-categories",
     status_code=201,
     responses=_problems(
-        s404="OFFER_NOT_FOUND",
-        s409="PRICE_CATEGORY_LABEL_TAKEN, TOO_MANY_PRICE_CATEGORIES (50 per offer)",
-        s422="VALIDATION_ERROR, INVALID_PRICE_CATEGORY_LABEL (1-50 characters), INVALID_PRICE",
+        {
+            404: "OFFER_NOT_FOUND",
+            409: "PRICE_CATEGORY_LABEL_TAKEN, TOO_MANY_PRICE_CATEGORIES (50 per offer)",
+            422: "VALIDATION_ERROR, INVALID_PRICE_CATEGORY_LABEL (1-50 characters), INVALID_PRICE",
+        }
     ),
 )
 async def create_price_category(
@@ -115,7 +121,7 @@ async def create_price_category(
     return catalog_views.price_category_out(reply.price_category)
 
 
-@router.get("/offers/{offer_id}/price-categories", responses=_problems(s404="OFFER_NOT_FOUND"))
+@router.get("/offers/{offer_id}/price-categories", responses=_problems({404: "OFFER_NOT_FOUND"}))
 async def list_price_categories(
     offer_id: str, catalog: ProCatalog, paging: Paging
 ) -> Page[PriceCategoryOut]:
@@ -133,9 +139,11 @@ async def list_price_categories(
 @router.patch(
     "/price-categories/{price_category_id}",
     responses=_problems(
-        s404="PRICE_CATEGORY_NOT_FOUND",
-        s409="PRICE_CATEGORY_LABEL_TAKEN",
-        s422="VALIDATION_ERROR, INVALID_PRICE_CATEGORY_LABEL, INVALID_PRICE",
+        {
+            404: "PRICE_CATEGORY_NOT_FOUND",
+            409: "PRICE_CATEGORY_LABEL_TAKEN",
+            422: "VALIDATION_ERROR, INVALID_PRICE_CATEGORY_LABEL, INVALID_PRICE",
+        }
     ),
 )
 async def update_price_category(
@@ -155,8 +163,10 @@ async def update_price_category(
     "/price-categories/{price_category_id}",
     status_code=204,
     responses=_problems(
-        s404="PRICE_CATEGORY_NOT_FOUND",
-        s409="PRICE_CATEGORY_IN_USE (a stock of the category has bookings)",
+        {
+            404: "PRICE_CATEGORY_NOT_FOUND",
+            409: "PRICE_CATEGORY_IN_USE (a stock of the category has bookings)",
+        }
     ),
 )
 async def delete_price_category(price_category_id: str, catalog: ProCatalog) -> Response:
