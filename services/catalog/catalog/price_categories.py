@@ -95,12 +95,13 @@ async def for_price(
     first): what a stock given a bare price gets. `own`: the stock's current category."""
     stock_rules.check_price(price_cents)
     existing = await _locked_categories(session, offer_id)
-    found = rules.of_price(existing, price_cents)
-    if found is not None and found.id == own:
-        return found
-    if found is not None and await _share(session, found.id, price_cents) is not None:
-        return found
-    existing = list(await session.scalars(live(offer_id)))  # its price changed meanwhile
+    while (found := rules.of_price(existing, price_cents)) is not None:
+        if found.id == own or await _share(session, found.id, price_cents) is not None:
+            return found
+        # Its price changed before the share lock: look again.
+        existing = list(
+            await session.scalars(live(offer_id).execution_options(populate_existing=True))
+        )
     rules.check_room(len(existing))
     label = rules.default_label({category.label for category in existing})
     return await _insert(session, offer_id, label, price_cents)
