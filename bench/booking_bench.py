@@ -81,11 +81,16 @@ def seed_showtimes(catalog_url: str, count: int) -> list[str]:
             "WITH offers AS ("
             " INSERT INTO offers (id, venue_id, title, description, poster_url, is_duo,"
             " is_active, source) SELECT gen_random_uuid(), %s, 'Bench ' || n, '', '', false,"
-            " true, 'MANUAL' FROM generate_series(1, %s) n RETURNING id)"
-            " INSERT INTO stocks (id, offer_id, starts_at, price_cents, quantity, booked_quantity,"
-            " booking_limit_at, features, is_active, edited_fields)"
-            " SELECT gen_random_uuid(), id, now() + interval '10 days', %s, 1000000, 0,"
-            " now() + interval '9 days', '{VF}', true, '{}' FROM offers RETURNING id",
+            " true, 'MANUAL' FROM generate_series(1, %s) n RETURNING id),"
+            " categories AS ("
+            " INSERT INTO price_categories (id, offer_id, label, price_cents)"
+            " SELECT gen_random_uuid(), id, 'Tarif unique', %s FROM offers"
+            " RETURNING id, offer_id, price_cents)"
+            " INSERT INTO stocks (id, offer_id, starts_at, price_category_id, price_cents,"
+            " quantity, booked_quantity, booking_limit_at, features, is_active, edited_fields)"
+            " SELECT gen_random_uuid(), offer_id, now() + interval '10 days', id, price_cents,"
+            " 1000000, 0, now() + interval '9 days', '{VF}', true, '{}' FROM categories"
+            " RETURNING id",
             (venue_id, count, PRICE_CENTS),
         ).fetchall()
         vacuum_analyze(conn)

@@ -127,11 +127,17 @@ SELECT gen_random_uuid(), v.id, (%(titles)s::text[])[1 + floor(random() * %(titl
 FROM venues v CROSS JOIN generate_series(1, %(per_venue)s) n
 """
 
+# One tariff per offer ("Tarif unique", 4 to 13.50 €).
+INSERT_PRICE_CATEGORIES = """
+INSERT INTO price_categories (id, offer_id, label, price_cents)
+SELECT gen_random_uuid(), id, 'Tarif unique', 400 + 50 * floor(random() * 20)::int FROM offers
+"""
+
 # 1-3 showtimes per offer, 1-30 days ahead; a fifth of them with unlimited seats.
 INSERT_STOCKS = """
-INSERT INTO stocks (id, offer_id, starts_at, price_cents, quantity, booked_quantity,
-                    booking_limit_at, features, is_active, edited_fields)
-SELECT gen_random_uuid(), s.offer_id, s.starts_at, 400 + 50 * floor(random() * 20)::int,
+INSERT INTO stocks (id, offer_id, starts_at, price_category_id, price_cents, quantity,
+                    booked_quantity, booking_limit_at, features, is_active, edited_fields)
+SELECT gen_random_uuid(), s.offer_id, s.starts_at, c.id, c.price_cents,
        CASE WHEN random() < 0.2 THEN NULL ELSE 50 + floor(random() * 350)::int END, 0,
        s.starts_at - interval '30 minutes', '{VF}', true, '{}'
 FROM (
@@ -141,6 +147,7 @@ FROM (
     FROM (SELECT id, 1 + floor(random() * 3)::int AS showtimes FROM offers) o
     CROSS JOIN LATERAL generate_series(1, o.showtimes)
 ) s
+JOIN price_categories c ON c.offer_id = s.offer_id
 """
 
 
@@ -155,6 +162,7 @@ def seed_search_dataset(
         INSERT_OFFERS,
         {"titles": TITLES, "title_count": len(TITLES), "per_venue": offers_per_venue},
     )
+    conn.execute(INSERT_PRICE_CATEGORIES)
     conn.execute(INSERT_STOCKS)
     counts = [
         conn.execute(f"SELECT count(*) FROM {table}").fetchone()[0]  # noqa: S608 (constant)
@@ -185,13 +193,19 @@ def seed_reservation_stocks(conn: psycopg.Connection, spread: int) -> Reservatio
         " source) VALUES (%s, %s, 'Bench', '', '', true, true, 'MANUAL')",
         (offer_id, venue_id),
     )
+    category_id = uuid.uuid4()
+    conn.execute(
+        "INSERT INTO price_categories (id, offer_id, label, price_cents)"
+        " VALUES (%s, %s, 'Tarif unique', 800)",
+        (category_id, offer_id),
+    )
     rows = conn.execute(
-        "INSERT INTO stocks (id, offer_id, starts_at, price_cents, quantity, booked_quantity,"
-        " booking_limit_at, features, is_active, edited_fields)"
-        " SELECT gen_random_uuid(), %s, now() + interval '10 days', 800, 1000000, 0,"
+        "INSERT INTO stocks (id, offer_id, starts_at, price_category_id, price_cents, quantity,"
+        " booked_quantity, booking_limit_at, features, is_active, edited_fields)"
+        " SELECT gen_random_uuid(), %s, now() + interval '10 days', %s, 800, 1000000, 0,"
         " now() + interval '9 days', '{}', true, '{}' FROM generate_series(0, %s) n"
         " ORDER BY n RETURNING id",
-        (offer_id, spread),
+        (offer_id, category_id, spread),
     ).fetchall()
     ids = [str(row[0]) for row in rows]
     return ReservationStocks(hot=ids[0], spread=ids[1:])

@@ -42,7 +42,8 @@ SOURCE_FOLDERS = (
     "services/payments",
     "gateway",
 )
-START_TIMEOUT_SECONDS = 30
+# Generous: on a busy machine the processes' imports alone can take tens of seconds.
+START_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 20
 ADMIN = {"email": "admin@passculture.example.com", "password": "admin password 123"}
 

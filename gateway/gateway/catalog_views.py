@@ -195,6 +195,17 @@ def stock_out(stock: resources_pb2.Stock) -> offers.StockOut:
         booking_limit_at=instant(stock, "booking_limit_at"),
         features=_features(stock.features),
         is_active=stock.is_active,
+        price_category_id=stock.price_category_id,
+        price_category_label=stock.price_category_label,
+    )
+
+
+def price_category_out(category: resources_pb2.PriceCategory) -> offers.PriceCategoryOut:
+    return offers.PriceCategoryOut(
+        id=category.id,
+        offer_id=category.offer_id,
+        label=category.label,
+        price_cents=category.price_cents,
     )
 
 
@@ -222,6 +233,10 @@ def offer_summary_out(offer: search_service_pb2.OfferSummary) -> search.OfferSum
         distance_km=offer.distance_km,
         min_price_cents=offer.min_price_cents,
         next_starts_at=instant(offer, "next_starts_at"),
+        prices=[
+            search.PriceOut(label=price.label, price_cents=price.price_cents)
+            for price in offer.prices
+        ],
     )
 
 
@@ -233,6 +248,8 @@ def public_stock_out(stock: search_service_pb2.PublicStock) -> search.PublicStoc
         remaining_quantity=optional_int(stock, "remaining_quantity"),
         features=_features(stock.features),
         is_bookable=stock.is_bookable,
+        price_category_id=stock.price_category_id,
+        price_category_label=stock.price_category_label,
     )
 
 

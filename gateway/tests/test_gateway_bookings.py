@@ -34,6 +34,7 @@ async def test_a_young_person_books_a_showtime(bapi, cinema, young):
         "status": "CONFIRMED",
         "quantity": 2,
         "amount_cents": 750,
+        "price_category_label": "Tarif unique",
         "total_cents": 1500,
         "offer_id": showtime.offer["id"],
         "offer_title": showtime.offer["title"],

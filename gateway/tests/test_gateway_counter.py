@@ -34,6 +34,7 @@ async def test_the_counter_checks_uses_and_unuses_a_countermark(bapi, cinema, yo
         "starts_at": booking["starts_at"],
         "quantity": 1,
         "amount_cents": 650,
+        "price_category_label": "Tarif unique",
         "total_cents": 650,
         "features": ["VO"],
         "booked_at": "…",

@@ -132,7 +132,7 @@ async def test_stock_creation_takes_any_offset_and_answers_in_utc(api, pro):
         quantity=100,
         features=["VO", "VF"],
     )
-    assert stock | {"id": "…"} == {
+    assert stock | {"id": "…", "price_category_id": "…"} == {
         "id": "…",
         "offer_id": offer["id"],
         "starts_at": "2031-01-15T13:00:00Z",
@@ -142,6 +142,8 @@ async def test_stock_creation_takes_any_offset_and_answers_in_utc(api, pro):
         "booking_limit_at": "2031-01-15T11:30:00Z",
         "features": ["VF", "VO"],
         "is_active": True,
+        "price_category_id": "…",
+        "price_category_label": "Tarif unique",
     }
     unlimited = await api.create_stock(pro, offer["id"], starts_at="2031-01-16T20:00:00Z")
     assert (unlimited["quantity"], unlimited["features"]) == (None, [])
@@ -164,7 +166,12 @@ async def test_stock_patch_semantics(api, pro, problem):
 
     assert await patch({}) == stock
     priced = await patch({"price_cents": 990})
-    assert priced == stock | {"price_cents": 990}  # quantity untouched
+    # The offer's tariff of that price (new: "Tarif 2"); the quantity untouched.
+    assert priced == stock | {
+        "price_cents": 990,
+        "price_category_id": priced["price_category_id"],
+        "price_category_label": "Tarif 2",
+    }
     unlimited = await patch({"quantity": None})
     assert unlimited == priced | {"quantity": None}
     limited = await patch({"quantity": 20})

@@ -75,6 +75,10 @@ async def test_a_nearby_offer_is_found_with_its_summary(api, pro, client):
         "distance_km": 0,
         "min_price_cents": 650,
         "next_starts_at": stock["starts_at"],
+        "prices": [
+            {"label": "Tarif unique", "price_cents": 650},
+            {"label": "Tarif 2", "price_cents": 900},
+        ],
     }
     assert 1 < found["distance_km"] < 3
 
@@ -155,6 +159,8 @@ async def test_the_public_offer_shows_its_stocks(api, pro, client, problem):
             "remaining_quantity": 40,
             "features": ["VO"],
             "is_bookable": True,
+            "price_category_id": stock["price_category_id"],
+            "price_category_label": "Tarif unique",
         },
         {
             "id": unlimited["id"],
@@ -163,6 +169,8 @@ async def test_the_public_offer_shows_its_stocks(api, pro, client, problem):
             "remaining_quantity": None,
             "features": [],
             "is_bookable": True,
+            "price_category_id": unlimited["price_category_id"],
+            "price_category_label": "Tarif 2",
         },
         {
             "id": closed["id"],
@@ -171,6 +179,8 @@ async def test_the_public_offer_shows_its_stocks(api, pro, client, problem):
             "remaining_quantity": None,
             "features": [],
             "is_bookable": False,
+            "price_category_id": unlimited["price_category_id"],
+            "price_category_label": "Tarif 2",
         },
     ]
     problem(await client.get("/v1/offers/not-an-id"), 404, "OFFER_NOT_FOUND")

@@ -166,9 +166,12 @@ async def make_stock(
     offer_id: str,
     *,
     in_days: float = 3,
-    price_cents: int = 800,
+    price_cents: int | None = None,
     **fields: Any,
 ) -> resources_pb2.Stock:
+    """A stock of the category `price_category_id`, or of the bare price (800 by default)."""
+    if price_cents is None and not fields.get("price_category_id"):
+        price_cents = 800
     request = offer_service_pb2.CreateStockRequest(
         offer_id=offer_id,
         starts_at=timestamp(datetime.now(UTC) + timedelta(days=in_days)),

@@ -26,6 +26,9 @@ class BookingOut(BaseModel):
     status: BookingStatus
     quantity: int
     amount_cents: int = Field(description="Unit price at booking time")
+    price_category_label: str = Field(
+        description='The tariff the booking was made at (its label then, e.g. "Tarif réduit")'
+    )
     total_cents: int
     offer_id: str
     offer_title: str
@@ -72,6 +75,7 @@ class ProBookingOut(BaseModel):
     starts_at: datetime
     quantity: int
     amount_cents: int
+    price_category_label: str
     total_cents: int
     features: list[Feature]
     booked_at: datetime

@@ -1,7 +1,7 @@
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.schemas.common import (
     UNCHANGED,
@@ -49,8 +49,15 @@ class OfferOut(BaseModel):
 
 
 class StockIn(RequestBody):
+    """The stock's tariff: `price_category_id`, or a bare `price_cents` (the offer's category of
+    that price, created when missing: "Tarif unique" for the first, then "Tarif 2"…); neither:
+    422 PRICE_REQUIRED."""
+
     starts_at: Instant
-    price_cents: Int64
+    price_category_id: Text | None = None
+    price_cents: Int64 | None = Field(
+        default=None, description="Must be the category's price when both are given"
+    )
     # Absent or null: unlimited.
     quantity: Int64 | None = None
     # Defaults to starts_at.
@@ -59,8 +66,11 @@ class StockIn(RequestBody):
 
 
 class StockPatch(RequestBody):
-    """Only the fields present change; `quantity: null` makes the stock unlimited."""
+    """Only the fields present change; `quantity: null` makes the stock unlimited. A
+    `price_cents` moves the stock to its offer's category of that price (created when
+    missing); `price_category_id` to that category."""
 
+    price_category_id: Text = UNCHANGED
     price_cents: Int64 = UNCHANGED
     quantity: Int64 | None = None
     booking_limit_at: Instant = UNCHANGED
@@ -78,3 +88,25 @@ class StockOut(BaseModel):
     booking_limit_at: datetime
     features: list[Feature]
     is_active: bool
+    price_category_id: str
+    price_category_label: str
+
+
+class PriceCategoryIn(RequestBody):
+    label: Text = Field(description="1 to 50 characters, unique within the offer")
+    price_cents: Int64 = Field(description="0 to 30000")
+
+
+class PriceCategoryPatch(RequestBody):
+    """Only the fields present change. A new price applies to new bookings only: the
+    category's stocks take it, bookings keep the price they were made at."""
+
+    label: Text = UNCHANGED
+    price_cents: Int64 = UNCHANGED
+
+
+class PriceCategoryOut(BaseModel):
+    id: str
+    offer_id: str
+    label: str
+    price_cents: int

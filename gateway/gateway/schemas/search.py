@@ -1,6 +1,6 @@
 from datetime import datetime
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.schemas.common import Feature
 
@@ -13,6 +13,11 @@ class VenueSummaryOut(BaseModel):
     longitude: float
 
 
+class PriceOut(BaseModel):
+    label: str
+    price_cents: int
+
+
 class OfferSummaryOut(BaseModel):
     id: str
     title: str
@@ -21,8 +26,11 @@ class OfferSummaryOut(BaseModel):
     is_duo: bool
     venue: VenueSummaryOut
     distance_km: float
-    min_price_cents: int
+    min_price_cents: int = Field(description="The cheapest bookable tariff")
     next_starts_at: datetime
+    prices: list[PriceOut] = Field(
+        description="The tariffs of its bookable showtimes (in the dates asked), cheapest first"
+    )
 
 
 class PublicStockOut(BaseModel):
@@ -32,6 +40,8 @@ class PublicStockOut(BaseModel):
     remaining_quantity: int | None
     features: list[Feature]
     is_bookable: bool
+    price_category_id: str
+    price_category_label: str
 
 
 class PublicOfferOut(BaseModel):

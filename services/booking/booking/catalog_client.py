@@ -35,6 +35,7 @@ class StockDetails:
     is_duo: bool
     starts_at: datetime
     price_cents: int
+    price_category_label: str
     features: list[str]
     venue_id: uuid.UUID
     venue_name: str
@@ -127,6 +128,7 @@ class CatalogClient:
             is_duo=offer.is_duo,
             starts_at=to_datetime(stock.starts_at),
             price_cents=stock.price_cents,
+            price_category_label=stock.price_category_label,
             features=_features(stock.features),
             venue_id=uuid.UUID(venue.id),
             venue_name=venue.name,
@@ -161,6 +163,7 @@ class CatalogClient:
             raise
         return Showtime(
             amount_cents=reply.stock.price_cents,
+            price_category_label=reply.stock.price_category_label,
             starts_at=to_datetime(reply.stock.starts_at),
             features=_features(reply.stock.features),
             offer_title=reply.offer_title,

@@ -63,10 +63,11 @@ WITH credit AS (
     RETURNING id
 ), opened AS (
     INSERT INTO bookings (id, beneficiary_id, credit_id, idempotency_key, countermark, status,
-        quantity, amount_cents, stock_id, offer_id, offer_title, features, venue_id, offerer_id,
-        starts_at, booked_at, cancellation_limit_at)
+        quantity, amount_cents, price_category_label, stock_id, offer_id, offer_title, features,
+        venue_id, offerer_id, starts_at, booked_at, cancellation_limit_at)
     SELECT %(id)s, %(beneficiary_id)s, credit.id, %(idempotency_key)s, %(countermark)s,
-        '{BookingStatus.PENDING}', %(quantity)s, %(amount_cents)s, %(stock_id)s, %(offer_id)s,
+        '{BookingStatus.PENDING}', %(quantity)s, %(amount_cents)s, %(price_category_label)s,
+        %(stock_id)s, %(offer_id)s,
         %(offer_title)s, %(features)s, %(venue_id)s, %(offerer_id)s, %(starts_at)s,
         %(booked_at)s, %(cancellation_limit_at)s
     FROM credit
@@ -98,6 +99,7 @@ WITH pending AS (
     RETURNING c.id
 ), confirmed AS (
     UPDATE bookings SET status = '{BookingStatus.CONFIRMED}', amount_cents = %(amount_cents)s,
+        price_category_label = %(price_category_label)s,
         starts_at = %(starts_at)s, cancellation_limit_at = %(cancellation_limit_at)s,
         features = %(features)s, offer_title = %(offer_title)s, updated_at = now()
     WHERE id = (SELECT id FROM pending)
@@ -179,6 +181,7 @@ async def confirm(
     credit."""
     if showtime is not None:
         booking.amount_cents, booking.starts_at = showtime.amount_cents, showtime.starts_at
+        booking.price_category_label = showtime.price_category_label
         booking.features, booking.offer_title = showtime.features, showtime.offer_title
         booking.cancellation_limit_at = rules.cancellation_limit(
             showtime.starts_at, booking.booked_at
@@ -188,6 +191,7 @@ async def confirm(
         "id": booking.id,
         "total": booking.total_cents,
         "amount_cents": booking.amount_cents,
+        "price_category_label": booking.price_category_label,
         "starts_at": booking.starts_at,
         "cancellation_limit_at": booking.cancellation_limit_at,
         "features": booking.features,

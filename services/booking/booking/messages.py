@@ -57,8 +57,7 @@ class Context:
 
 def tariff_label(booking: models.Booking) -> str | None:
     """The price category the booking was made at; None for a booking that records none."""
-    label = getattr(booking, "price_category_label", None)
-    return label or None
+    return booking.price_category_label or None
 
 
 def film(context: Context) -> str:

@@ -138,8 +138,9 @@ class Booking(Base):
     countermark: Mapped[str] = mapped_column(String(6), unique=True)
     status: Mapped[BookingStatus] = mapped_column(status_column_type(BookingStatus))
     quantity: Mapped[int] = mapped_column(Integer)
-    # Unit price at booking time.
+    # Unit price at booking time, and its tariff's label then ("Tarif réduit"…).
     amount_cents: Mapped[int] = mapped_column(Integer)
+    price_category_label: Mapped[str] = mapped_column(Text, server_default="")
     stock_id: Mapped[uuid.UUID]
     offer_id: Mapped[uuid.UUID]
     offer_title: Mapped[str] = mapped_column(Text)

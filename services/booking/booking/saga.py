@@ -195,6 +195,7 @@ class BookingSaga:
                     idempotency_key=idempotency_key,
                     quantity=quantity,
                     amount_cents=stock.price_cents,
+                    price_category_label=stock.price_category_label,
                     stock_id=stock.stock_id,
                     offer_id=stock.offer_id,
                     offer_title=stock.offer_title,

@@ -27,7 +27,14 @@ from tests.support.booking_helpers import (
     make_showtime,
     outbox_events,
 )
-from tests.support.catalog_helpers import auth, reason_of
+from tests.support.catalog_helpers import (
+    auth,
+    make_offer,
+    make_pro,
+    make_stock,
+    make_venue,
+    reason_of,
+)
 from tests.support.pclib_fixtures import eventually
 from tests.support.tcp_proxy import free_port
 
@@ -188,6 +195,48 @@ async def test_a_booking_is_made_at_the_price_of_the_moment_its_seats_are_taken(
     assert await remaining(booking_engine, uuid.UUID(second.id)) == 30_000 - 1_000
     [_, created] = await outbox_events(booking_engine, events_pb2.BookingCreated)
     assert (created.booking.booking_id, created.booking.amount_cents) == (str(booking.id), 1_000)
+
+
+async def test_a_booking_records_the_tariff_it_was_made_at(
+    booking_saga, booking_engine, issuer, catalog
+):
+    pro = await make_pro(catalog, issuer)
+    offer = await make_offer(catalog, pro, (await make_venue(catalog, pro)).id)
+    normal = (
+        await catalog.offers.CreatePriceCategory(
+            offers_pb.CreatePriceCategoryRequest(
+                offer_id=offer.id, label="Tarif normal", price_cents=800
+            ),
+            metadata=pro.metadata,
+        )
+    ).price_category
+    stock = await make_stock(catalog, pro, offer.id, price_category_id=normal.id)
+    first, second = await insert_beneficiaries(booking_engine, issuer, 2)
+    before, _, _ = await booking_saga.create(uuid.UUID(first.id), stock.id, 1, None)
+    assert (before.price_category_label, before.amount_cents) == ("Tarif normal", 800)
+    # The saga keeps what GetStock said; the tariff changes before the next booking.
+    await catalog.offers.UpdatePriceCategory(
+        offers_pb.UpdatePriceCategoryRequest(
+            price_category_id=normal.id, label="Plein tarif", price_cents=1_000
+        ),
+        metadata=pro.metadata,
+    )
+    after, _, _ = await booking_saga.create(uuid.UUID(second.id), stock.id, 1, None)
+    assert (after.price_category_label, after.amount_cents) == ("Plein tarif", 1_000)
+    async with booking_engine.connect() as conn:
+        stored = await conn.execute(
+            select(Booking.id, Booking.price_category_label, Booking.amount_cents)
+        )
+        assert sorted((label, cents) for _, label, cents in stored) == [
+            ("Plein tarif", 1_000),
+            ("Tarif normal", 800),
+        ]
+    # What payments is told: the price each booking was made at.
+    created = await outbox_events(booking_engine, events_pb2.BookingCreated)
+    assert [(event.booking.amount_cents, event.booking.total_cents) for event in created] == [
+        (800, 800),
+        (1_000, 1_000),
+    ]
 
 
 async def test_a_price_gone_up_beyond_the_credit_refuses_and_releases_the_seats(

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
 from catalog.ids import parse_id
-from catalog.models import Membership, Offer, Offerer, Stock, Venue
+from catalog.models import Membership, Offer, Offerer, PriceCategory, Stock, Venue
 from passculture.catalog.v1.reasons import Reason
 from passculture.common.v1 import reasons as common
 from pclib.auth import Principal, require_role
@@ -106,3 +106,25 @@ async def get_stock(
     if row is None:
         raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
     return row.Stock, row.Offer, row.Venue
+
+
+async def get_price_category(
+    session: AsyncSession, principal: Principal, category_id: str, *, for_update: bool = False
+) -> tuple[PriceCategory, Offer, Venue]:
+    cid = parse_id(category_id, Reason.PRICE_CATEGORY_NOT_FOUND)
+    query = (
+        select(PriceCategory, Offer, Venue)
+        .join(Offer, Offer.id == PriceCategory.offer_id)
+        .join(Venue, Venue.id == Offer.venue_id)
+        .where(
+            PriceCategory.id == cid,
+            PriceCategory.deleted_at.is_(None),
+            offerer_visible(principal, Venue.offerer_id),
+        )
+    )
+    if for_update:
+        query = query.with_for_update(of=PriceCategory)
+    row = (await session.execute(query)).one_or_none()
+    if row is None:
+        raise NotFound(Reason.PRICE_CATEGORY_NOT_FOUND, "price category not found")
+    return row.PriceCategory, row.Offer, row.Venue

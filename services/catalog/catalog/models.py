@@ -10,6 +10,7 @@ from sqlalchemy import (
     DateTime,
     Double,
     ForeignKey,
+    ForeignKeyConstraint,
     Index,
     Integer,
     LargeBinary,
@@ -17,6 +18,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
     func,
+    text,
 )
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
@@ -146,10 +148,44 @@ class Offer(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class PriceCategory(Base):
+    """A tariff of an offer. A deleted one (deleted_at) keeps its deleted stocks' price."""
+
+    __tablename__ = "price_categories"
+    __table_args__ = (
+        CheckConstraint("price_cents BETWEEN 0 AND 30000", name="price_category_price_range"),
+        CheckConstraint("char_length(label) BETWEEN 1 AND 50", name="price_category_label_length"),
+        # What a stock's (price_category_id, price_cents) refers to: its price is the category's.
+        UniqueConstraint("id", "price_cents", name="uq_price_categories_id_price"),
+        Index(
+            "uq_price_categories_offer_label",
+            "offer_id",
+            "label",
+            unique=True,
+            postgresql_where=text("deleted_at IS NULL"),
+        ),
+    )
+    id: Mapped[uuid.UUID] = _id()
+    offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offers.id"), index=True)
+    label: Mapped[str] = mapped_column(Text)
+    price_cents: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = _created_at()
+    deleted_at: Mapped[datetime | None]
+
+
 class Stock(Base):
     __tablename__ = "stocks"
     __table_args__ = (
         CheckConstraint("price_cents BETWEEN 0 AND 30000", name="price_range"),
+        # A category's new price reaches its stocks in the same statement (new bookings only:
+        # a booking keeps its own price).
+        ForeignKeyConstraint(
+            ["price_category_id", "price_cents"],
+            ["price_categories.id", "price_categories.price_cents"],
+            name="fk_stocks_price_category",
+            onupdate="CASCADE",
+        ),
+        Index("ix_stocks_price_category", "price_category_id"),
         CheckConstraint(
             "quantity IS NULL OR quantity BETWEEN 0 AND 1000000", name="quantity_range"
         ),
@@ -165,6 +201,7 @@ class Stock(Base):
     id: Mapped[uuid.UUID] = _id()
     offer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offers.id"))
     starts_at: Mapped[datetime]
+    price_category_id: Mapped[uuid.UUID]
     price_cents: Mapped[int] = mapped_column(Integer)
     quantity: Mapped[int | None] = mapped_column(Integer)
     booked_quantity: Mapped[int] = mapped_column(Integer, default=0)

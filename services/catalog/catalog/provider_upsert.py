@@ -16,12 +16,13 @@ import json
 import uuid
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy import Row, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import events
+from catalog.domain import price_categories as category_rules
 from catalog.domain import provider_import as rules
 from catalog.domain.provider_import import (
     CurrentStock,
@@ -84,32 +85,49 @@ WHERE s.id IS NULL
 LOCK_STOCKS = text("""
 SELECT s.id, s.offer_id, s.starts_at, s.price_cents, s.quantity, s.booked_quantity,
        s.booking_limit_at, s.features, s.edited_fields, s.deleted_at IS NOT NULL AS deleted,
-       s.is_active
-FROM stocks s WHERE s.id = ANY(CAST(:ids AS uuid[]))
+       s.is_active, s.price_category_id, c.label AS price_category_label
+FROM stocks s JOIN price_categories c ON c.id = s.price_category_id
+WHERE s.id = ANY(CAST(:ids AS uuid[]))
 ORDER BY s.id
-FOR UPDATE
+FOR UPDATE OF s
+""")
+
+# The live categories of the offers, in the order a bare price picks one.
+SELECT_CATEGORIES = text("""
+SELECT id, offer_id, label, price_cents
+FROM price_categories
+WHERE offer_id = ANY(CAST(:offer_ids AS uuid[])) AND deleted_at IS NULL
+ORDER BY price_cents, created_at, id
+""")
+
+INSERT_CATEGORIES = text("""
+INSERT INTO price_categories (id, offer_id, label, price_cents, created_at)
+SELECT gen_random_uuid(), v.offer_id, v.label, v.price_cents, now()
+FROM json_to_recordset(CAST(:rows AS json)) AS v(offer_id uuid, label text, price_cents int)
+ON CONFLICT DO NOTHING
 """)
 
 INSERT_STOCKS = text("""
-INSERT INTO stocks (id, offer_id, provider_reference, starts_at, price_cents, quantity,
-                    booked_quantity, booking_limit_at, features, is_active, edited_fields,
-                    created_at, updated_at)
-SELECT gen_random_uuid(), v.offer_id, v.reference, v.starts_at, v.price_cents,
-       v.quantity, 0, v.starts_at, v.features, true, '{}', now(), now()
+INSERT INTO stocks (id, offer_id, provider_reference, starts_at, price_category_id,
+                    price_cents, quantity, booked_quantity, booking_limit_at, features,
+                    is_active, edited_fields, created_at, updated_at)
+SELECT gen_random_uuid(), v.offer_id, v.reference, v.starts_at, v.price_category_id,
+       v.price_cents, v.quantity, 0, v.starts_at, v.features, true, '{}', now(), now()
 FROM json_to_recordset(CAST(:rows AS json))
-     AS v(offer_id uuid, reference text, starts_at timestamptz, price_cents int, quantity int,
-          features text[])
+     AS v(offer_id uuid, reference text, starts_at timestamptz, price_category_id uuid,
+          price_cents int, quantity int, features text[])
 ON CONFLICT (offer_id, provider_reference) DO NOTHING
 """)
 
 UPDATE_STOCKS = text("""
 UPDATE stocks AS s
-SET starts_at = v.starts_at, price_cents = v.price_cents, quantity = v.quantity,
+SET starts_at = v.starts_at, price_category_id = v.price_category_id,
+    price_cents = v.price_cents, quantity = v.quantity,
     booking_limit_at = v.booking_limit_at, features = v.features,
     updated_at = now()
 FROM json_to_recordset(CAST(:rows AS json))
-     AS v(id uuid, starts_at timestamptz, price_cents int, quantity int,
-          booking_limit_at timestamptz, features text[])
+     AS v(id uuid, starts_at timestamptz, price_category_id uuid, price_cents int,
+          quantity int, booking_limit_at timestamptz, features text[])
 WHERE s.id = v.id
 """)
 
@@ -121,6 +139,16 @@ class UpsertCounts:
     stocks_created: int = 0
     stocks_updated: int = 0
     stocks_skipped: int = 0
+
+
+class Category(NamedTuple):
+    id: str
+    label: str
+    price_cents: int
+
+
+# An offer's id (as text) and a price: the category a bare imported price means.
+OfferPrice = tuple[str, int]
 
 
 def _json(rows: list[dict[str, Any]]) -> str:
@@ -271,7 +299,38 @@ class ProviderUpsert:
         if to_update:
             await self._update_stocks(to_update)
 
+    async def _categories(self, needed: set[OfferPrice]) -> dict[OfferPrice, Category]:
+        """The category of each (offer, price), created when missing ("Tarif unique" for an
+        offer's first): the same rule as a pro's stock with a bare price."""
+        offer_ids = sorted({offer_id for offer_id, _ in needed})
+        found: dict[OfferPrice, Category] = {}
+        for _ in range(2):  # a second look after a concurrent creation took a label
+            rows = await self._session.execute(SELECT_CATEGORIES, {"offer_ids": offer_ids})
+            by_offer: dict[str, list[Category]] = {}
+            for row in rows:
+                by_offer.setdefault(str(row.offer_id), []).append(
+                    Category(str(row.id), row.label, row.price_cents)
+                )
+            new: list[dict[str, Any]] = []
+            for offer_id, price in sorted(needed):
+                existing = by_offer.setdefault(offer_id, [])
+                category = category_rules.of_price(existing, price)
+                if category is not None:
+                    found[(offer_id, price)] = category
+                    continue
+                category_rules.check_room(len(existing))
+                label = category_rules.default_label({c.label for c in existing})
+                existing.append(Category("", label, price))
+                new.append({"offer_id": offer_id, "label": label, "price_cents": price})
+            if not new:
+                return found
+            await self._session.execute(INSERT_CATEGORIES, {"rows": _json(new)})
+        raise RuntimeError("price categories kept being created concurrently")
+
     async def _insert_stocks(self, rows: list[dict[str, Any]]) -> None:
+        categories = await self._categories({(row["offer_id"], row["price_cents"]) for row in rows})
+        for row in rows:
+            row["price_category_id"] = categories[(row["offer_id"], row["price_cents"])].id
         # The connection's result, which counts the rows (the session's does not say).
         connection = await self._session.connection()
         result = await connection.execute(INSERT_STOCKS, {"rows": _json(rows)})
@@ -291,10 +350,26 @@ class ProviderUpsert:
                 updates.append((row, values))
         if not updates:
             return
+        repriced = {
+            (str(row.offer_id), values.price_cents)
+            for row, values in updates
+            if values.price_cents != row.price_cents
+        }
+        categories = await self._categories(repriced) if repriced else {}
+
+        def category_of(row: Row[Any], values: ImportedValues) -> Category:
+            """The stock's own category while its price stays, else the new price's."""
+            if values.price_cents == row.price_cents:
+                return Category(
+                    str(row.price_category_id), row.price_category_label, row.price_cents
+                )
+            return categories[(str(row.offer_id), values.price_cents)]
+
         rows = [
             {
                 "id": str(row.id),
                 "starts_at": values.starts_at.isoformat(),
+                "price_category_id": category_of(row, values).id,
                 "price_cents": values.price_cents,
                 "quantity": values.quantity,
                 "booking_limit_at": values.booking_limit_at.isoformat(),
@@ -305,9 +380,13 @@ class ProviderUpsert:
         await self._session.execute(UPDATE_STOCKS, {"rows": _json(rows)})
         self.counts.stocks_updated += len(updates)
         for row, values in updates:
-            await events.record(self._session, self._updated_event(row, values))
+            await events.record(
+                self._session, self._updated_event(row, values, category_of(row, values))
+            )
 
-    def _updated_event(self, row: Row[Any], values: ImportedValues) -> events.Event:
+    def _updated_event(
+        self, row: Row[Any], values: ImportedValues, category: Category
+    ) -> events.Event:
         stock = resources_pb2.Stock(
             id=str(row.id),
             offer_id=str(row.offer_id),
@@ -318,6 +397,8 @@ class ProviderUpsert:
             booking_limit_at=timestamp(values.booking_limit_at),
             features=features_pb(values.features),
             is_active=row.is_active,
+            price_category_id=category.id,
+            price_category_label=category.label,
         )
         moved = row.starts_at if values.starts_at != row.starts_at else None
         return events.stock_updated(stock, self._venue_id, moved)

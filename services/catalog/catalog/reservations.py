@@ -50,18 +50,24 @@ reserved AS (
       AND (s.quantity IS NULL OR s.booked_quantity + %(quantity)s <= s.quantity)
       AND NOT EXISTS (SELECT FROM stock_reservations r WHERE r.id = %(reservation_id)s)
     RETURNING s.id, s.offer_id, s.starts_at, s.price_cents, s.quantity, s.booked_quantity,
-        s.booking_limit_at, s.features, s.is_active
+        s.booking_limit_at, s.features, s.is_active, s.price_category_id
 ),
 held AS (
     INSERT INTO stock_reservations (id, stock_id, quantity, status)
     SELECT %(reservation_id)s, id, %(quantity)s, '{ReservationStatus.RESERVED}' FROM reserved
     RETURNING id, stock_id, quantity, status, created_at
 )
-SELECT held.id, held.quantity, held.status, held.created_at, bookable.title,
+SELECT held.id, held.quantity, held.status, held.created_at, bookable.title, c.label,
     reserved.id, reserved.offer_id, reserved.starts_at, reserved.price_cents, reserved.quantity,
-    reserved.booked_quantity, reserved.booking_limit_at, reserved.features, reserved.is_active
+    reserved.booked_quantity, reserved.booking_limit_at, reserved.features, reserved.is_active,
+    reserved.price_category_id
 FROM held JOIN reserved ON reserved.id = held.stock_id CROSS JOIN bookable
+LEFT JOIN price_categories c ON c.id = reserved.price_category_id
 """  # noqa: S608 (only status constants are formatted in)
+# The category is joined by the statement's snapshot: one the stock was moved to by a
+# transaction that committed while this one waited for the row lock is not in it (LEFT JOIN:
+# the seats are still taken; its label is then read apart).
+PRICE_CATEGORY_LABEL = "SELECT label FROM price_categories WHERE id = %(id)s"
 # Raised when a concurrent call with the same id (or a release's tombstone) committed first:
 # the whole statement, its UPDATE included, rolled back.
 SAME_ID_CONFLICT = "stock_reservations_pkey"
@@ -87,6 +93,7 @@ class Reserved(NamedTuple):
     reservation: Reservation
     stock: Stock
     offer_title: str
+    price_category_label: str
 
 
 async def reserve(
@@ -111,7 +118,7 @@ async def reserve(
         details = await stock_details(conn, stock_id)
     if details is None:  # deleted since: the retry still answers what the id holds
         raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
-    return Reserved(existing, details.stock, details.offer.title)
+    return Reserved(existing, details.stock, details.offer.title, details.price_category_label)
 
 
 async def _hold(
@@ -129,14 +136,18 @@ async def _hold(
         return None
     if row is None:
         return None
-    reservation_id, held, status, created_at, title, *stock = row
+    reservation_id, held, status, created_at, title, label, *stock = row
     columns = (
         *("id", "offer_id", "starts_at", "price_cents", "quantity", "booked_quantity"),
-        *("booking_limit_at", "features", "is_active"),
+        *("booking_limit_at", "features", "is_active", "price_category_id"),
     )
     showtime = Stock(**dict(zip(columns, stock, strict=True)))
     holding = Held(reservation_id, showtime.id, held, ReservationStatus(status), created_at)
-    return Reserved(holding, showtime, title)
+    if label is None:
+        async with pool.connection() as conn:
+            cursor = await conn.execute(PRICE_CATEGORY_LABEL, {"id": showtime.price_category_id})
+            (label,) = await cursor.fetchone() or ("",)
+    return Reserved(holding, showtime, title, label)
 
 
 async def _refusal(session: AsyncSession, stock_id: uuid.UUID, quantity: int) -> DomainError:

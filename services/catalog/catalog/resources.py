@@ -104,7 +104,16 @@ def offer_pb(offer: models.Offer) -> pb.Offer:
     )
 
 
-def stock_pb(stock: models.Stock) -> pb.Stock:
+def price_category_pb(category: models.PriceCategory) -> pb.PriceCategory:
+    return pb.PriceCategory(
+        id=str(category.id),
+        offer_id=str(category.offer_id),
+        label=category.label,
+        price_cents=category.price_cents,
+    )
+
+
+def stock_pb(stock: models.Stock, price_category_label: str) -> pb.Stock:
     return pb.Stock(
         id=str(stock.id),
         offer_id=str(stock.offer_id),
@@ -115,4 +124,6 @@ def stock_pb(stock: models.Stock) -> pb.Stock:
         booking_limit_at=timestamp(stock.booking_limit_at),
         features=features_pb(stock.features),
         is_active=stock.is_active,
+        price_category_id=str(stock.price_category_id),
+        price_category_label=price_category_label,
     )

@@ -1,5 +1,5 @@
-"""A stock with its offer, venue and offerer, read in one query on the psycopg pool: what
-GetStock answers the booking saga on every booking."""
+"""A stock with its category's label, offer, venue and offerer, read in one query on the psycopg
+pool: what GetStock answers the booking saga on every booking."""
 
 import uuid
 from typing import Any, NamedTuple
@@ -16,6 +16,7 @@ SELECT s.id AS s__id, s.offer_id AS s__offer_id, s.starts_at AS s__starts_at,
     s.price_cents AS s__price_cents, s.quantity AS s__quantity,
     s.booked_quantity AS s__booked_quantity, s.booking_limit_at AS s__booking_limit_at,
     s.features AS s__features, s.is_active AS s__is_active,
+    s.price_category_id AS s__price_category_id, c.label AS price_category_label,
     o.id AS o__id, o.venue_id AS o__venue_id, o.title AS o__title,
     o.description AS o__description, o.poster_url AS o__poster_url,
     o.duration_minutes AS o__duration_minutes, o.is_duo AS o__is_duo,
@@ -26,6 +27,7 @@ SELECT s.id AS s__id, s.offer_id AS s__offer_id, s.starts_at AS s__starts_at,
     v.booking_email AS v__booking_email, v.timezone AS v__timezone,
     f.id AS f__id, f.siren AS f__siren, f.name AS f__name, f.status AS f__status
 FROM stocks s
+JOIN price_categories c ON c.id = s.price_category_id
 JOIN offers o ON o.id = s.offer_id
 JOIN venues v ON v.id = o.venue_id
 JOIN offerers f ON f.id = v.offerer_id
@@ -38,6 +40,7 @@ class StockDetails(NamedTuple):
     offer: Offer
     venue: Venue
     offerer: Offerer
+    price_category_label: str
 
 
 def _columns(row: dict[str, Any], prefix: str) -> dict[str, Any]:
@@ -58,4 +61,5 @@ async def stock_details(conn: AsyncConnection[Any], stock_id: uuid.UUID) -> Stoc
         Offer(**offer),
         Venue(**_columns(row, "v__")),
         Offerer(**offerer),
+        row["price_category_label"],
     )

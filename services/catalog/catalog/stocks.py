@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from catalog import events
 from catalog.domain import stocks as rules
-from catalog.models import Stock
+from catalog.models import PriceCategory, Stock
 from catalog.resources import stock_pb
 
 
@@ -26,11 +26,14 @@ async def create(
     venue_id: uuid.UUID,
     values: rules.StockValues,
     features: list[str],
+    category: PriceCategory,
 ) -> tuple[Stock, events.Event]:
-    """The new stock (flushed: it has its id) and its `stock.updated` event."""
+    """The new stock of the category (flushed: it has its id) and its `stock.updated` event.
+    `values` carry the category's price."""
     stock = Stock(
         offer_id=offer_id,
         starts_at=values.starts_at,
+        price_category_id=category.id,
         price_cents=values.price_cents,
         quantity=values.quantity,
         booked_quantity=0,
@@ -41,33 +44,35 @@ async def create(
     )
     session.add(stock)
     await session.flush()
-    return stock, events.stock_updated(stock_pb(stock), venue_id)
+    return stock, events.stock_updated(stock_pb(stock, category.label), venue_id)
 
 
 def edit(
     stock: Stock,
     venue_id: uuid.UUID,
     now: datetime,
+    category: PriceCategory,
     *,
     starts_at: datetime | None = None,
-    price_cents: int | None = None,
     quantity: int | rules.Unset | None = rules.UNSET,
     booking_limit_at: datetime | None = None,
     is_active: bool | None = None,
 ) -> events.Event:
     """Applies a pro's edit (None, or UNSET for the quantity: unchanged) within the rules, marks
     the values it changed as edited, and returns its `stock.updated` event (with the previous
-    start if it moved)."""
+    start if it moved). `category`: the stock's category after the edit (its price is the
+    stock's)."""
     before = _values(stock)
     values = rules.updated_stock(
         before,
         stock.booked_quantity,
         now,
         starts_at=starts_at,
-        price_cents=price_cents,
+        price_cents=category.price_cents,
         quantity=quantity,
         booking_limit_at=booking_limit_at,
     )
+    stock.price_category_id = category.id
     stock.starts_at = values.starts_at
     stock.price_cents = values.price_cents
     stock.quantity = values.quantity
@@ -76,7 +81,7 @@ def edit(
         stock.is_active = is_active
     stock.edited_fields = rules.edited_fields(stock.edited_fields, before, values)
     moved = before.starts_at if values.starts_at != before.starts_at else None
-    return events.stock_updated(stock_pb(stock), venue_id, moved)
+    return events.stock_updated(stock_pb(stock, category.label), venue_id, moved)
 
 
 def delete(stock: Stock, venue_id: uuid.UUID, now: datetime) -> events.Event:

@@ -385,3 +385,54 @@ async def test_invalid_imports_are_refused_whole(
         reason,
     )
     assert await rows(catalog_engine, venue.id) == {}
+
+
+async def categories_of(engine, venue_id) -> list[tuple[str, str, int, int]]:
+    """(offer reference, label, price, live stocks) of the venue's categories."""
+    async with engine.connect() as conn:
+        result = await conn.execute(
+            text("""
+                SELECT o.provider_reference, c.label, c.price_cents, count(s.id) AS stocks
+                FROM price_categories c JOIN offers o ON o.id = c.offer_id
+                LEFT JOIN stocks s ON s.price_category_id = c.id AND s.deleted_at IS NULL
+                WHERE o.venue_id = :venue AND c.deleted_at IS NULL
+                GROUP BY 1, 2, 3 ORDER BY 1, 3
+            """),
+            {"venue": venue_id},
+        )
+        return [tuple(row) for row in result]
+
+
+async def test_imported_stocks_get_the_tarif_unique_of_their_price(
+    catalog, catalog_engine, cinema, service
+):
+    pro, venue = cinema
+    await upsert(catalog, service, venue.id, programme(price_cents=700))
+    assert await categories_of(catalog_engine, venue.id) == [
+        ("310001", "Tarif unique", 700, 3),
+        ("310002", "Tarif unique", 700, 1),
+    ]
+    # A new price of the venue's setting: the offers' category of that price.
+    changed = programme(price_cents=700)
+    changed[0].stocks[1].price_cents = 650
+    assert await upsert(catalog, service, venue.id, changed) == (0, 0, 0, 1, 0)
+    assert await categories_of(catalog_engine, venue.id) == [
+        ("310001", "Tarif 2", 650, 1),
+        ("310001", "Tarif unique", 700, 2),
+        ("310002", "Tarif unique", 700, 1),
+    ]
+    (event,) = await events(catalog_engine)
+    assert (event.stock.price_cents, event.stock.price_category_label) == (650, "Tarif 2")
+    # A pro's new price of a category is the stocks' edited price: the import keeps it.
+    listed = await catalog.offers.ListStocks(
+        offers_pb.ListStocksRequest(offer_id=event.stock.offer_id), metadata=pro.metadata
+    )
+    unique = next(s for s in listed.stocks if s.price_category_label == "Tarif unique")
+    await catalog.offers.UpdatePriceCategory(
+        offers_pb.UpdatePriceCategoryRequest(
+            price_category_id=unique.price_category_id, price_cents=720
+        ),
+        metadata=pro.metadata,
+    )
+    assert await upsert(catalog, service, venue.id, changed) == (0, 0, 0, 0, 0)
+    assert ("310001", "Tarif unique", 720, 2) in await categories_of(catalog_engine, venue.id)

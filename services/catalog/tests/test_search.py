@@ -228,12 +228,16 @@ WITH offerer AS (
     SELECT gen_random_uuid(), venue.id, 'Film ' || n, '', '', false, true, 'MANUAL'
     FROM venue, generate_series(1, 3) n
     RETURNING id
+), category AS (
+    INSERT INTO price_categories (id, offer_id, label, price_cents)
+    SELECT gen_random_uuid(), offer.id, 'Tarif unique', 800 FROM offer
+    RETURNING id, offer_id
 )
-INSERT INTO stocks (id, offer_id, starts_at, price_cents, quantity, booked_quantity,
-                    booking_limit_at, features, is_active, edited_fields)
-SELECT gen_random_uuid(), offer.id, now() + interval '2 days', 800, 100, 0,
-       now() + interval '1 day', '{}', true, '{}'
-FROM offer
+INSERT INTO stocks (id, offer_id, starts_at, price_category_id, price_cents, quantity,
+                    booked_quantity, booking_limit_at, features, is_active, edited_fields)
+SELECT gen_random_uuid(), category.offer_id, now() + interval '2 days', category.id, 800, 100,
+       0, now() + interval '1 day', '{}', true, '{}'
+FROM category
 """
 SEEDED_OFFERS = 3000
 

@@ -92,6 +92,12 @@ async def test_a_sync_imports_the_sample_feed(
         f" {stock.price_cents} {stock.quantity}"
         for stock in stocks.stocks
     ] == ["14:00 690 100", "20:30 690 100"]
+    # One tariff per film, the venue setting's price, as on the real platform.
+    assert {stock.price_category_label for stock in stocks.stocks} == {"Tarif unique"}
+    tariffs = await catalog.offers.ListPriceCategories(
+        offers_pb.ListPriceCategoriesRequest(offer_id=rex.id), metadata=pro.metadata
+    )
+    assert [(c.label, c.price_cents) for c in tariffs.price_categories] == [("Tarif unique", 690)]
 
 
 async def test_the_sync_is_published_as_sync_finished(

@@ -60,6 +60,7 @@ def booking_pb(
         status=STATUS_TO_PB[booking.status],
         quantity=booking.quantity,
         amount_cents=booking.amount_cents,
+        price_category_label=booking.price_category_label,
         total_cents=booking.total_cents,
         offer_id=str(booking.offer_id),
         offer_title=booking.offer_title,

@@ -63,7 +63,7 @@ class ReservationServicer(pb_grpc.ReservationServiceServicer):
         )
         return pb.ReserveStockResponse(
             reservation=_reservation_pb(reserved.reservation),
-            stock=stock_pb(reserved.stock),
+            stock=stock_pb(reserved.stock, reserved.price_category_label),
             offer_title=reserved.offer_title,
         )
 

@@ -17,7 +17,7 @@ from catalog.domain import stocks as rules
 from catalog.domain.geo import check_coordinates, search_radius_km
 from catalog.domain.status import OffererStatus
 from catalog.ids import parse_id
-from catalog.models import Offer, Offerer, Stock, Venue
+from catalog.models import Offer, Offerer, PriceCategory, Stock, Venue
 from catalog.resources import features_pb
 from passculture.catalog.v1 import search_service_pb2 as pb
 from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
@@ -60,7 +60,7 @@ nearby AS (
 )
 SELECT o.id, o.title, o.poster_url, o.duration_minutes, o.is_duo,
        v.id AS venue_id, v.name AS venue_name, v.city, v.latitude, v.longitude,
-       sec_to_gc(v.chord) AS distance_m, s.min_price_cents, s.next_starts_at
+       sec_to_gc(v.chord) AS distance_m, s.min_price_cents, s.next_starts_at, s.prices
 FROM nearby v
 CROSS JOIN LATERAL (
     SELECT o.id, o.title, o.poster_url, o.duration_minutes, o.is_duo
@@ -72,8 +72,11 @@ CROSS JOIN LATERAL (
     ORDER BY o.id
 ) o
 CROSS JOIN LATERAL (
-    SELECT min(s.price_cents) AS min_price_cents, min(s.starts_at) AS next_starts_at
+    SELECT min(s.price_cents) AS min_price_cents, min(s.starts_at) AS next_starts_at,
+           jsonb_agg(DISTINCT jsonb_build_object('label', c.label, 'price_cents', c.price_cents))
+               AS prices
     FROM stocks s
+    JOIN price_categories c ON c.id = s.price_category_id
     WHERE s.offer_id = o.id AND s.deleted_at IS NULL AND s.is_active
       AND s.starts_at > now() AND s.booking_limit_at > now()
       AND s.starts_at >= :after AND s.starts_at < :before
@@ -109,6 +112,10 @@ def _summary(row: Row[Any]) -> pb.OfferSummary:
         distance_km=round(row.distance_m / 1000, 3),
         min_price_cents=row.min_price_cents,
         next_starts_at=timestamp(row.next_starts_at),
+        prices=[
+            pb.PriceSummary(label=price["label"], price_cents=price["price_cents"])
+            for price in sorted(row.prices, key=lambda p: (p["price_cents"], p["label"]))
+        ],
     )
 
 
@@ -161,14 +168,17 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
             ).one_or_none()
             if row is None:
                 raise NotFound(Reason.OFFER_NOT_FOUND, "offer not found")
-            stocks = await session.scalars(
-                select(Stock)
+            stocks = await session.execute(
+                select(Stock, PriceCategory.label)
+                .join(PriceCategory, PriceCategory.id == Stock.price_category_id)
                 .where(
                     Stock.offer_id == offer_id, Stock.deleted_at.is_(None), Stock.starts_at > now
                 )
                 .order_by(Stock.starts_at, Stock.id)
             )
-            public_stocks = [_public_stock(stock, row.Offer, now) for stock in stocks]
+            public_stocks = [
+                _public_stock(stock, label, row.Offer, now) for stock, label in stocks.all()
+            ]
         offer, venue = row.Offer, row.Venue
         return pb.GetPublicOfferResponse(
             id=str(offer.id),
@@ -182,11 +192,13 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
         )
 
 
-def _public_stock(stock: Stock, offer: Offer, now: datetime) -> pb.PublicStock:
+def _public_stock(stock: Stock, label: str, offer: Offer, now: datetime) -> pb.PublicStock:
     return pb.PublicStock(
         id=str(stock.id),
         starts_at=timestamp(stock.starts_at),
         price_cents=stock.price_cents,
+        price_category_id=str(stock.price_category_id),
+        price_category_label=label,
         remaining_quantity=rules.remaining(stock.quantity, stock.booked_quantity),
         features=features_pb(stock.features),
         is_bookable=rules.is_bookable(

@@ -33,9 +33,9 @@ class StockServicer(pb_grpc.StockServiceServicer):
             details = await stock_details(conn, stock_id)
         if details is None:
             raise NotFound(Reason.STOCK_NOT_FOUND, "stock not found")
-        stock, offer, venue, offerer = details
+        stock, offer, venue, offerer, label = details
         return pb.GetStockResponse(
-            stock=stock_pb(stock),
+            stock=stock_pb(stock, label),
             offer=offer_pb(offer),
             venue=venue_pb(venue),
             offerer=offerer_pb(offerer),

@@ -125,6 +125,11 @@ def edited_fields(already: Iterable[str], before: StockValues, after: StockValue
     return sorted({*already, *changed})
 
 
+def with_edited(already: Iterable[str], field: str) -> list[str]:
+    """The edited fields once `field` is edited too, sorted."""
+    return sorted({*already, field})
+
+
 def check_deletable(starts_at: datetime, now: datetime) -> None:
     if now > starts_at + DELETABLE_AFTER_START:
         raise FailedPrecondition(
