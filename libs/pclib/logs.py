@@ -8,12 +8,16 @@ from typing import Any
 from opentelemetry import trace
 from pythonjsonlogger.json import JsonFormatter
 
+from pclib import tracing
+
 
 class TraceJsonFormatter(JsonFormatter):
     def add_fields(
         self, log_data: dict[str, Any], record: logging.LogRecord, message_dict: dict[str, Any]
     ) -> None:
         super().add_fields(log_data, record, message_dict)
+        if not tracing.is_active():
+            return
         context = trace.get_current_span().get_span_context()
         if context.is_valid:
             log_data["trace_id"] = trace.format_trace_id(context.trace_id)

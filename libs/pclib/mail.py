@@ -15,6 +15,8 @@ from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 import aiosmtplib
 from opentelemetry import trace
 
+from pclib import tracing
+
 log = logging.getLogger(__name__)
 # No OpenTelemetry instrumentation exists for aiosmtplib: a CLIENT span by hand.
 _tracer = trace.get_tracer(__name__)
@@ -89,6 +91,9 @@ class Mailer:
         sender = parseaddr(message["From"])[1]
         recipients = [email for _, email in getaddresses(message.get_all("To", [])) if email]
         content = message.as_bytes()
+        if not tracing.is_active():
+            await self._send_locked(sender, recipients, content)
+            return
         with _tracer.start_as_current_span(
             "smtp send", kind=trace.SpanKind.CLIENT, attributes=self._span_attributes
         ):

@@ -88,8 +88,8 @@ def setup(process: str, *, database: bool = True) -> bool:
 
 def outbox_context() -> dict[str, str] | None:
     """The current trace context as W3C headers (`traceparent`, `tracestate`), to be stored
-    with an outbox row; None outside a span (and always when tracing is off)."""
-    if not trace.get_current_span().get_span_context().is_valid:
+    with an outbox row; None outside a span, and when tracing is off."""
+    if not _active or not trace.get_current_span().get_span_context().is_valid:
         return None
     carrier: dict[str, str] = {}
     propagate.inject(carrier)
