@@ -121,7 +121,17 @@ def setup_command(service: str, command: str) -> bool:
 
 @contextmanager
 def job_span(name: str) -> Iterator[None]:
-    """The root span of a scheduled job's run: its queries and calls are children, one trace
-    per run."""
+    """The root span of a scheduled job's run, or of a unit of a background loop's work: its
+    queries and calls are children, one trace per run."""
     with trace.get_tracer(__name__).start_as_current_span(name):
+        yield
+
+
+@contextmanager
+def untraced() -> Iterator[None]:
+    """No instrumentation spans inside: for a background loop's polling, which would otherwise
+    make a trace of each poll."""
+    from opentelemetry.instrumentation.utils import suppress_instrumentation
+
+    with suppress_instrumentation():
         yield

@@ -234,3 +234,23 @@ def test_configure_logging_uses_the_trace_formatter(spans, monkeypatch):
     finally:
         root.handlers[:], level = saved
         root.setLevel(level)
+
+
+async def test_untraced_work_makes_no_instrumentation_spans(engine, spans):
+    from opentelemetry.instrumentation.psycopg import PsycopgInstrumentor
+
+    instrumentor = PsycopgInstrumentor()
+    instrumentor.instrument(enable_commenter=False, skip_dep_check=True)
+    try:
+        dsn = libpq_dsn(str(engine.url))
+        with tracing.job_span("reconcile"):
+            async with await AsyncConnection.connect(dsn, autocommit=True) as conn:
+                with tracing.untraced():
+                    await conn.execute("SELECT 1")
+                await conn.execute("SELECT 2")
+    finally:
+        instrumentor.uninstrument()
+    names = [span.name for span in spans.get_finished_spans()]
+    # The poll (SELECT 1) leaves no span; the work after it is traced under the job's span.
+    assert names.count("SELECT") == 1
+    assert names[-1] == "reconcile"
