@@ -3,7 +3,8 @@ conftest.booking_stack), exporting its spans to a local OTLP receiver (tests/sup
 otlp_receiver.py): the catalog's processes over OTLP/gRPC, the others over OTLP/HTTP
 (`http/protobuf`). The booking's trace must hold the spans of the gateway, the booking server,
 the catalog, the booking relay and the booking worker (the venue's email), with one root and
-every parent a span of the trace.
+every parent a span of the trace; its cancellation's trace, the consumers of the catalog and of
+the payments service too.
 """
 
 import uuid
@@ -25,6 +26,13 @@ from tests.support.otlp_receiver import SpanStore, receiving, trace_problems, tr
 pytestmark = pytest.mark.e2e
 
 SERVICES = {"gateway", "booking", "catalog", "booking-relay", "booking-worker"}
+# booking.cancelled is consumed by the catalog's worker (the seats), the payments' (the ledger)
+# and the booking worker (the venue's email).
+CANCELLATION_SERVICES = {"gateway", "booking", "booking-relay"} | {
+    "catalog-worker",
+    "payments-worker",
+    "booking-worker",
+}
 
 
 @pytest.fixture(scope="module")
@@ -49,12 +57,23 @@ def stack_environment(otlp: SpanStore) -> dict[str, dict[str, str]]:
     return {"gateway": http, "booking": http, "payments": http, "catalog": grpc}
 
 
-def booking_trace_id(otlp: SpanStore) -> str | None:
-    """The trace of the gateway's POST /v1/bookings (the only booking of this module)."""
+def gateway_trace_id(otlp: SpanStore, name: str) -> str | None:
+    """The trace of the gateway's request `name` (each is made once in this module)."""
     for span in otlp.spans():
-        if span.service == "gateway" and span.kind == "SERVER" and span.name == "POST /v1/bookings":
+        if span.service == "gateway" and span.kind == "SERVER" and span.name == name:
             return span.trace_id
     return None
+
+
+async def whole_trace(otlp: SpanStore, name: str, services: set[str]) -> list:
+    """The spans of the trace of the gateway's request `name`, once it holds together (spans
+    come in batches from each process)."""
+    trace_id = await eventually(lambda: gateway_trace_id(otlp, name))
+    try:
+        await eventually(lambda: not trace_problems(otlp.trace(trace_id), services), WAIT_SECONDS)
+    finally:
+        print(f"{name}: trace {trace_id}:\n{tree(otlp.trace(trace_id))}")
+    return otlp.trace(trace_id)
 
 
 async def test_one_booking_is_one_trace_across_the_services_and_the_broker(
@@ -64,9 +83,10 @@ async def test_one_booking_is_one_trace_across_the_services_and_the_broker(
     async with httpx.AsyncClient(base_url=booking_stack.base_url, timeout=15) as http:
         admin = await sign_in(http, "/v1/pro/auth/token", **booking_stack.admin)
         pro, venue = await publish_cinema(http, admin, booking_email)
-        _, stock = await publish_showtime(http, pro, venue, "Playtime", 24, quantity=10)
+        # In five days: cancellable by the young person for 48 hours.
+        _, stock = await publish_showtime(http, pro, venue, "Playtime", 120, quantity=10)
         _, me = await sign_up_young(http, admin)
-        await ok(
+        booking = await ok(
             http.post(
                 "/v1/bookings",
                 json={"stock_id": stock["id"], "quantity": 1},
@@ -76,13 +96,12 @@ async def test_one_booking_is_one_trace_across_the_services_and_the_broker(
         )
         await eventually(lambda: mailbox.to(booking_email))
 
-    trace_id = await eventually(lambda: booking_trace_id(otlp))
-    # Spans come in batches from each process: wait until the trace holds together.
-    try:
-        await eventually(lambda: not trace_problems(otlp.trace(trace_id), SERVICES), WAIT_SECONDS)
-    finally:
-        print(f"trace {trace_id}:\n{tree(otlp.trace(trace_id))}")
-    spans = otlp.trace(trace_id)
+        spans = await whole_trace(otlp, "POST /v1/bookings", SERVICES)
+        await ok(http.post(f"/v1/bookings/{booking['id']}/cancel", headers=me))
+        cancellation = await whole_trace(
+            otlp, "POST /v1/bookings/{booking_id}/cancel", CANCELLATION_SERVICES
+        )
+
     by_id = {span.span_id: span for span in spans}
 
     # The path across the broker: booking server → outbox → relay → RabbitMQ → worker → SMTP.
@@ -114,3 +133,10 @@ async def test_one_booking_is_one_trace_across_the_services_and_the_broker(
         grown, moved = not below <= moved, moved | below
     cut = [span for span in spans if span.span_id not in moved]
     assert trace_problems(cut, SERVICES) == ["no span of ['booking-worker']"]
+
+    # The cancellation's consumers continue its trace too.
+    consumers = {s.service: s for s in cancellation if s.name == "process booking.cancelled"}
+    assert set(consumers) == {"catalog-worker", "payments-worker", "booking-worker"}
+    cancellation_ids = {s.span_id: s for s in cancellation}
+    for consumer in consumers.values():
+        assert cancellation_ids[consumer.parent_span_id].service == "booking-relay"
