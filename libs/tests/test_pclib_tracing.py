@@ -7,6 +7,9 @@ import asyncio
 import io
 import json
 import logging
+import os
+import subprocess
+import sys
 
 import pytest
 from aio_pika import Message
@@ -254,3 +257,68 @@ async def test_untraced_work_makes_no_instrumentation_spans(engine, spans):
     # The poll (SELECT 1) leaves no span; the work after it is traced under the job's span.
     assert names.count("SELECT") == 1
     assert names[-1] == "reconcile"
+
+
+SETUP_SCRIPT = """
+import http.server, json, sys, threading
+import httpx
+from opentelemetry import trace
+from pclib import tracing
+
+class Ok(http.server.BaseHTTPRequestHandler):
+    def do_GET(self):
+        self.send_response(204)
+        self.end_headers()
+    def log_message(self, *args):
+        pass
+
+server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
+threading.Thread(target=server.serve_forever, daemon=True).start()
+on = tracing.setup_command("booking", "worker")
+httpx.get(f"http://127.0.0.1:{server.server_address[1]}/allocine")
+print(json.dumps({"on": on, "active": tracing.is_active(),
+                  "provider": type(trace.get_tracer_provider()).__name__}), file=sys.stderr)
+"""
+
+
+def run_setup(environ: dict[str, str]) -> tuple[dict, list[dict]]:
+    """setup() in a process of its own (a process sets its tracer provider once), with the
+    console exporter: what it reported, and the spans it printed."""
+    env = {k: v for k, v in os.environ.items() if not k.startswith("OTEL_")} | environ
+    env["PYTHONPATH"] = os.pathsep.join(path for path in sys.path if path)
+    done = subprocess.run(
+        [sys.executable, "-c", SETUP_SCRIPT],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=True,
+    )
+    report = json.loads(done.stderr.strip().splitlines()[-1])
+    spans, depth, chunk = [], 0, ""
+    for line in done.stdout.splitlines():  # the console exporter prints indented JSON objects
+        if line.startswith("{") and not line.startswith('{"'):
+            depth, chunk = 1, line
+        elif depth:
+            chunk += line
+            if line == "}":
+                spans.append(json.loads(chunk))
+                depth = 0
+    return report, spans
+
+
+def test_setup_reads_the_standard_variables_and_instruments_httpx():
+    report, spans = run_setup({"OTEL_TRACES_EXPORTER": "console"})
+    assert report == {"on": True, "active": True, "provider": "TracerProvider"}
+    [request] = [span for span in spans if span["kind"] == "SpanKind.CLIENT"]
+    assert request["name"] == "GET"
+    assert request["resource"]["attributes"]["service.name"] == "booking-worker"
+
+    report, spans = run_setup({"OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "other"})
+    assert spans[0]["resource"]["attributes"]["service.name"] == "other"
+
+
+def test_with_nothing_set_setup_installs_nothing():
+    report, spans = run_setup({})
+    assert report == {"on": False, "active": False, "provider": "ProxyTracerProvider"}
+    assert spans == []
