@@ -33,7 +33,10 @@ def main() -> None:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
         FastAPIInstrumentor.instrument_app(
-            app, excluded_urls=os.environ.get(EXCLUDED_URLS, tracing.GATEWAY_EXCLUDED_URLS)
+            app,
+            excluded_urls=os.environ.get(EXCLUDED_URLS, tracing.GATEWAY_EXCLUDED_URLS),
+            # A span per ASGI message ("http send", "http receive") says nothing more.
+            exclude_spans=["receive", "send"],
         )
     uvicorn.run(
         app,
