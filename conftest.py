@@ -1,1 +1,5 @@
-pytest_plugins = ["tests.support.pclib_fixtures", "tests.support.catalog_fixtures"]
+pytest_plugins = [
+    "tests.support.pclib_fixtures",
+    "tests.support.catalog_fixtures",
+    "tests.support.tracing_fixtures",
+]

@@ -352,13 +352,24 @@ async def _delete_topology(amqp_url: str, names: EventNames) -> None:
 
 
 @pytest.fixture(scope="module")
-async def booking_stack(pg_server_url, amqp_url, mailbox, tmp_path_factory) -> AsyncIterator[Stack]:
+def stack_environment() -> dict[str, dict[str, str]]:
+    """Variables added to the booking stack's processes, by kind (catalog, booking, payments,
+    gateway); a test module overrides it (e.g. to export traces)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def booking_stack(
+    pg_server_url, amqp_url, mailbox, stack_environment, tmp_path_factory
+) -> AsyncIterator[Stack]:
     """Every process of `make run`, shared by the tests of a module (each makes its own
     accounts, so they never see each other's data)."""
     tmp_path = tmp_path_factory.mktemp("booking-stack")
     names = EventNames(uuid.uuid4().hex[:8])
     with _databases(pg_server_url, "catalog", "booking", "payments") as databases:
         envs = _booking_environments(tmp_path, databases, amqp_url, names, mailbox)
+        for kind, extra in stack_environment.items():
+            envs[kind] = envs[kind] | extra
         _run(["-m", "catalog", "migrate"], envs["catalog"])
         _run(["-m", "catalog", "create-admin"], envs["catalog"])
         _run(["-m", "booking", "migrate"], envs["booking"])

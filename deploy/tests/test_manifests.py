@@ -300,6 +300,24 @@ def autoscaler_problems(docs: list[dict]) -> list[str]:
     return problems
 
 
+def tracing_problems(docs: list[dict]) -> list[str]:
+    """Every container of the suite exports its spans to a collector (the ConfigMap `tracing`'s
+    OTEL_EXPORTER_OTLP_ENDPOINT) and names itself (no OTEL_SERVICE_NAME: each process's own)."""
+    problems = []
+    for doc in docs:
+        ours = doc["metadata"].get("labels", {}).get("app.kubernetes.io/part-of") == "passculture"
+        if doc["kind"] not in WORKLOAD_KINDS or not ours:
+            continue
+        for container in pod_template(doc)["spec"]["containers"]:
+            name = f"{doc['kind']}/{doc['metadata']['name']} container {container['name']}"
+            env = config_of(docs, container)
+            if not env.get("OTEL_EXPORTER_OTLP_ENDPOINT"):
+                problems.append(f"{name}: no collector (OTEL_EXPORTER_OTLP_ENDPOINT)")
+            if "OTEL_SERVICE_NAME" in env:
+                problems.append(f"{name}: OTEL_SERVICE_NAME hides the process's own name")
+    return problems
+
+
 def connection_problems(docs: list[dict]) -> list[str]:
     """Each database's max_connections holds its clients' pools with every Deployment at its
     autoscaler's maximum."""
@@ -506,6 +524,37 @@ def test_scheduled_commands_are_cronjobs_in_paris_time(rendered, overlay):
         assert spec["concurrencyPolicy"] == "Forbid"
         container = spec["jobTemplate"]["spec"]["template"]["spec"]["containers"][0]
         assert container["args"] == args
+
+
+@pytest.mark.parametrize("overlay", OVERLAYS)
+def test_every_process_exports_its_traces_to_a_collector(rendered, overlay):
+    docs = rendered[overlay]
+    assert tracing_problems(docs) == []
+    [address] = {
+        config["data"]["OTEL_EXPORTER_OTLP_ENDPOINT"]
+        for config in by_kind(docs, "ConfigMap").values()
+        if config["metadata"]["name"].startswith("tracing-")
+    }
+    if overlay == "prod":
+        assert address == "http://otel-collector.observability.svc:4317"
+        return
+    # dev runs the collector, which forwards to Jaeger.
+    assert address == "http://otel-collector:4317"
+    services = by_kind(docs, "Service")
+    assert 4317 in [port["port"] for port in services["otel-collector"]["spec"]["ports"]]
+    assert 4317 in [port["port"] for port in services["jaeger"]["spec"]["ports"]]
+    deployments = by_kind(docs, "Deployment")
+    collector = deployments["otel-collector"]["spec"]["template"]["spec"]
+    assert collector["containers"][0]["image"].startswith("otel/opentelemetry-collector-contrib:")
+    [config] = [
+        c for name, c in by_kind(docs, "ConfigMap").items() if name.startswith("otel-collector-")
+    ]
+    assert collector["volumes"][0]["configMap"]["name"] == config["metadata"]["name"]
+    pipeline = yaml.safe_load(config["data"]["collector.yaml"])
+    assert pipeline["exporters"]["otlp"]["endpoint"] == "jaeger:4317"
+    assert deployments["jaeger"]["spec"]["template"]["spec"]["containers"][0]["image"].startswith(
+        "jaegertracing/all-in-one:"
+    )
 
 
 def test_prod_has_an_autoscaler_per_deployment(rendered):
@@ -875,6 +924,24 @@ def test_broken_manifests_fail_the_checks(rendered):
     )
     assert network_problems(docs) == [
         "booking: reachable by ['gateway', 'import'], expected its callers ['gateway']"
+    ]
+
+
+def test_a_process_without_the_tracing_config_fails_the_check(rendered):
+    docs = copy.deepcopy(rendered["dev"])
+    container = by_kind(docs, "Deployment")["booking-worker"]["spec"]["template"]["spec"][
+        "containers"
+    ][0]
+    container["envFrom"] = [
+        source
+        for source in container["envFrom"]
+        if not source["configMapRef"]["name"].startswith("tracing-")
+    ]
+    container.setdefault("env", []).append({"name": "OTEL_SERVICE_NAME", "value": "booking"})
+    where = "Deployment/booking-worker container worker"
+    assert tracing_problems(docs) == [
+        f"{where}: no collector (OTEL_EXPORTER_OTLP_ENDPOINT)",
+        f"{where}: OTEL_SERVICE_NAME hides the process's own name",
     ]
 
 

@@ -1,5 +1,6 @@
 """python -m gateway: serves the HTTP API with uvicorn until SIGTERM/SIGINT."""
 
+import os
 import signal
 from types import FrameType
 from typing import NoReturn
@@ -8,7 +9,11 @@ import uvicorn
 
 from gateway.app import create_app
 from gateway.settings import GatewaySettings
+from pclib import tracing
 from pclib.logs import configure_logging
+
+# The instrumentation's standard variable, with the gateway's default.
+EXCLUDED_URLS = "OTEL_PYTHON_FASTAPI_EXCLUDED_URLS"
 
 
 def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:
@@ -18,12 +23,23 @@ def _exit_cleanly(signum: int, frame: FrameType | None) -> NoReturn:
 def main() -> None:
     settings = GatewaySettings()
     configure_logging("gateway", settings.log_level)
+    tracing_on = tracing.setup("gateway", database=False)
     # uvicorn shuts down gracefully on SIGTERM/SIGINT, then re-raises the signal with the
     # handler it found: this one, so that a requested stop exits with status 0.
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_cleanly)
+    app = create_app(settings)
+    if tracing_on:
+        from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
+
+        FastAPIInstrumentor.instrument_app(
+            app,
+            excluded_urls=os.environ.get(EXCLUDED_URLS, tracing.GATEWAY_EXCLUDED_URLS),
+            # A span per ASGI message ("http send", "http receive") says nothing more.
+            exclude_spans=["receive", "send"],
+        )
     uvicorn.run(
-        create_app(settings),
+        app,
         host=settings.http_host,
         port=settings.http_port,
         log_config=None,

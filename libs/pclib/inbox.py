@@ -20,6 +20,7 @@ from typing import Any, Generic, TypeVar
 
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage
 from google.protobuf.message import DecodeError, Message
+from opentelemetry import trace
 from prometheus_client import Counter
 from psycopg import AsyncConnection
 from psycopg_pool import AsyncConnectionPool
@@ -27,6 +28,7 @@ from sqlalchemy import Column, DateTime, MetaData, Table, Text, column, func, ta
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from pclib import tracing
 from pclib.db import make_session_factory
 from pclib.topology import (
     backoff_delay,
@@ -37,6 +39,7 @@ from pclib.topology import (
 )
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 # On stop, in-flight messages get this long to finish before the connection is closed.
 DRAIN_TIMEOUT = 10.0
@@ -162,7 +165,7 @@ class Consumer(Generic[H]):
         assert task is not None  # aio-pika runs each consumer callback in a task of its own
         self._in_flight.add(task)
         try:
-            result = await self._apply(message)
+            result = await self._traced(message)
             CONSUMED.labels(self.queue, message.routing_key or "", result).inc()
             if result is Outcome.FAILED:
                 # Wait before handing it back, so that a short outage (the database restarting)
@@ -184,6 +187,30 @@ class Consumer(Generic[H]):
         return backoff_delay(
             (deliveries if isinstance(deliveries, int) else 0) + 1, self.max_backoff
         )
+
+    async def _traced(self, message: AbstractIncomingMessage) -> Outcome:
+        """_apply in a CONSUMER span, child of the publisher's (the `traceparent` header): the
+        event's handling continues the trace of the request that caused it."""
+        if not tracing.is_active():
+            return await self._apply(message)
+        with _tracer.start_as_current_span(
+            f"process {message.routing_key}",
+            context=tracing.extract(message.headers),
+            kind=trace.SpanKind.CONSUMER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "process",
+                "messaging.destination.name": message.exchange or "",
+                "messaging.rabbitmq.destination.routing_key": message.routing_key or "",
+                "messaging.consumer.group.name": self.queue,
+                "messaging.message.id": message.message_id or "",
+            },
+        ) as span:
+            result = await self._apply(message)
+            span.set_attribute("passculture.event.outcome", str(result))
+            if result in (Outcome.FAILED, Outcome.REJECTED):
+                span.set_status(trace.StatusCode.ERROR, str(result))
+            return result
 
     async def _apply(self, message: AbstractIncomingMessage) -> Outcome:
         parsed = self._parse(message)

@@ -18,8 +18,13 @@ from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 from functools import lru_cache
 
 import aiosmtplib
+from opentelemetry import trace
+
+from pclib import tracing
 
 log = logging.getLogger(__name__)
+# No OpenTelemetry instrumentation exists for aiosmtplib: a CLIENT span by hand.
+_tracer = trace.get_tracer(__name__)
 
 # Bytes per encoded word: "Subject: " and one word (base64 of 39 bytes) stay within a line.
 WORD_BYTES = 39
@@ -142,6 +147,7 @@ class Mailer:
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
         self._smtp = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout)
+        self._span_attributes: dict[str, str | int] = {"server.address": host, "server.port": port}
         # One conversation at a time on the connection.
         self._lock = asyncio.Lock()
 
@@ -149,6 +155,15 @@ class Mailer:
         sender = parseaddr(message["From"])[1]
         recipients = [email for _, email in getaddresses(message.get_all("To", [])) if email]
         content = message.as_bytes()
+        if not tracing.is_active():
+            await self._send_locked(sender, recipients, content)
+            return
+        with _tracer.start_as_current_span(
+            "smtp send", kind=trace.SpanKind.CLIENT, attributes=self._span_attributes
+        ):
+            await self._send_locked(sender, recipients, content)
+
+    async def _send_locked(self, sender: str, recipients: list[str], content: bytes) -> None:
         async with self._lock:
             try:
                 await self._send(sender, recipients, content)

@@ -5,13 +5,16 @@ import asyncio
 import logging
 import time
 import uuid
+from typing import Any
 
 import aio_pika
 import psycopg
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange
 from google.protobuf.message import Message
+from opentelemetry import propagate, trace
 from prometheus_client import Counter, Gauge
 from psycopg import sql
+from psycopg.types.json import Jsonb
 from sqlalchemy import (
     Column,
     DateTime,
@@ -29,8 +32,10 @@ from sqlalchemy import (
     select,
     table,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 
+from pclib import tracing
 from pclib.topology import (
     backoff_delay,
     close_quietly,
@@ -40,6 +45,7 @@ from pclib.topology import (
 )
 
 log = logging.getLogger(__name__)
+_tracer = trace.get_tracer(__name__)
 
 CONTENT_TYPE = "application/x-protobuf"
 # The backlog gauges cost a count(*): refresh them now and then, not every poll.
@@ -66,6 +72,7 @@ _outbox = table(
     column("message_type", Text),
     column("payload", LargeBinary),
     column("created_at", DateTime(timezone=True)),
+    column("trace_context", JSONB),
 )
 
 
@@ -78,6 +85,8 @@ def outbox_table(metadata: MetaData) -> Table:
         Column("message_type", Text, nullable=False),
         Column("payload", LargeBinary, nullable=False),
         Column("created_at", DateTime(timezone=True), nullable=False, server_default=func.now()),
+        # The W3C headers (traceparent, tracestate) of the span that wrote the row, if any.
+        Column("trace_context", JSONB),
         Index("ix_outbox_created_at", "created_at"),
     )
 
@@ -93,6 +102,7 @@ async def add_event(session: AsyncSession, routing_key: str, message: Message) -
             payload=message.SerializeToString(),
             # now() is the same for every row of a transaction: keep the order they were added in.
             created_at=func.clock_timestamp(),
+            trace_context=tracing.outbox_context(),
         )
     )
     return event_id
@@ -102,8 +112,11 @@ async def add_event(session: AsyncSession, routing_key: str, message: Message) -
 # CTE's follow-up: `INSERT INTO outbox OUTBOX_COLUMNS SELECT OUTBOX_VALUES FROM changed`, with
 # `outbox_params(routing_key, message)` among the statement's (psycopg) parameters. The row is
 # written only when the CTE changed something, and atomically with it.
-OUTBOX_COLUMNS = "(id, routing_key, message_type, payload, created_at)"
-OUTBOX_VALUES = "%(event_id)s, %(routing_key)s, %(message_type)s, %(payload)s, clock_timestamp()"
+OUTBOX_COLUMNS = "(id, routing_key, message_type, payload, created_at, trace_context)"
+OUTBOX_VALUES = (
+    "%(event_id)s, %(routing_key)s, %(message_type)s, %(payload)s, clock_timestamp(),"
+    " %(trace_context)s"
+)
 
 
 def outbox_params(routing_key: str, message: Message) -> dict[str, object]:
@@ -112,19 +125,41 @@ def outbox_params(routing_key: str, message: Message) -> dict[str, object]:
         "routing_key": routing_key,
         "message_type": message.DESCRIPTOR.full_name,
         "payload": message.SerializeToString(),
+        "trace_context": _jsonb(tracing.outbox_context()),
     }
 
 
-def _to_amqp(row: Row) -> aio_pika.Message:
+def _jsonb(value: dict[str, str] | None) -> Jsonb | None:
+    return None if value is None else Jsonb(value)
+
+
+def _to_amqp(row: Row, span: trace.Span | None) -> aio_pika.Message:
+    """The row as a message; its trace context as W3C headers: the relay's publish `span`'s,
+    or, when the relay does not trace, the writer's as stored."""
+    headers: dict[str, Any] = {"message_type": row.message_type}
+    if span is not None:
+        propagate.inject(headers, context=trace.set_span_in_context(span))
+    elif row.trace_context:
+        headers |= row.trace_context
     return aio_pika.Message(
         row.payload,
         message_id=str(row.id),
         type=row.routing_key,
         content_type=CONTENT_TYPE,
-        headers={"message_type": row.message_type},
+        headers=headers,
         timestamp=row.created_at,
         delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
     )
+
+
+def _end_spans(spans: list[trace.Span | None], error: BaseException | None) -> None:
+    for span in spans:
+        if span is None:
+            continue
+        if error is not None:
+            span.record_exception(error)
+            span.set_status(trace.StatusCode.ERROR, repr(error))
+        span.end()
 
 
 # What each service's migration `outbox_notify` creates (a copy: migrations are frozen history).
@@ -281,13 +316,40 @@ class OutboxRelay:
             rows = (await conn.execute(batch)).all()
             if not rows:
                 return 0
-            # Publishes are sent in order on one channel; confirms are awaited together.
-            async with asyncio.timeout(CONFIRM_TIMEOUT):
-                await asyncio.gather(
-                    *(exchange.publish(_to_amqp(r), r.routing_key, mandatory=False) for r in rows)
-                )
+            spans = [self._publish_span(row) for row in rows]
+            try:
+                # Publishes are sent in order on one channel; confirms are awaited together.
+                async with asyncio.timeout(CONFIRM_TIMEOUT):
+                    await asyncio.gather(
+                        *(
+                            exchange.publish(_to_amqp(row, span), row.routing_key, mandatory=False)
+                            for row, span in zip(rows, spans, strict=True)
+                        )
+                    )
+            except BaseException as exc:
+                _end_spans(spans, exc)
+                raise
+            _end_spans(spans, None)
             await conn.execute(delete(_outbox).where(_outbox.c.id.in_([r.id for r in rows])))
         return len(rows)
+
+    def _publish_span(self, row: Row) -> trace.Span | None:
+        """A PRODUCER span, child of the span that wrote the row (none for a row written
+        outside any span, or when this process does not trace)."""
+        if not row.trace_context or not tracing.is_active():
+            return None
+        return _tracer.start_span(
+            f"publish {row.routing_key}",
+            context=tracing.extract(row.trace_context),
+            kind=trace.SpanKind.PRODUCER,
+            attributes={
+                "messaging.system": "rabbitmq",
+                "messaging.operation.type": "send",
+                "messaging.destination.name": self.exchange,
+                "messaging.rabbitmq.destination.routing_key": row.routing_key,
+                "messaging.message.id": str(row.id),
+            },
+        )
 
     async def _ensure_exchange(self) -> AbstractExchange:
         if self._exchange is not None and self._channel is not None and not self._channel.is_closed:

@@ -21,7 +21,7 @@ from booking.app import build_server, catalog_client, databases
 from booking.jobs import auto_use, remind_tomorrow
 from booking.settings import BookingSettings
 from booking.worker import consumers, run_worker
-from pclib import aio, migrations, retention
+from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -83,7 +83,8 @@ async def declare_consumer_queues(settings: BookingSettings) -> None:
 async def run_auto_use(settings: BookingSettings) -> None:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
-        used = await auto_use(engine)
+        with tracing.job_span("auto-use"):
+            used = await auto_use(engine)
         log.info("auto-use finished", extra={"bookings_used": used})
     finally:
         await engine.dispose()
@@ -113,6 +114,7 @@ def main() -> None:
     command = parser.parse_args().command
     settings = BookingSettings()
     configure_logging("booking", settings.log_level)
+    tracing.setup_command("booking", command)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
         aio.run(declare_consumer_queues(settings))

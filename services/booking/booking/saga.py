@@ -35,6 +35,7 @@ from booking.queries import BookingView
 from booking.showtimes import Showtimes
 from passculture.booking.v1.reasons import Reason
 from passculture.common.v1 import reasons as common
+from pclib import tracing
 from pclib.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
 from pclib.topology import sleep_unless_stopped
 
@@ -319,13 +320,17 @@ class BookingSaga:
         """Settles the PENDING bookings older than `older_than` seconds (one batch); returns
         how many it settled."""
         cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
-        async with self._pool.connection() as conn:
-            cursor = await conn.execute(PENDING_SINCE, {"cutoff": cutoff, "limit": RECONCILE_BATCH})
-            booking_ids = [row[0] for row in await cursor.fetchall()]
+        with tracing.untraced():
+            async with self._pool.connection() as conn:
+                params = {"cutoff": cutoff, "limit": RECONCILE_BATCH}
+                cursor = await conn.execute(PENDING_SINCE, params)
+                booking_ids = [row[0] for row in await cursor.fetchall()]
         settled = 0
         for booking_id in booking_ids:
             try:
-                if await self.settle(booking_id) is not None:
+                with tracing.job_span("reconcile booking"):
+                    status = await self.settle(booking_id)
+                if status is not None:
                     settled += 1
             except grpc.aio.AioRpcError as error:
                 log.warning("could not settle booking %s: %s", booking_id, error.code())

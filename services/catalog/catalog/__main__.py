@@ -23,7 +23,7 @@ from catalog.app import build_server
 from catalog.domain.accounts import normalised_email
 from catalog.models import ProUser
 from catalog.settings import CatalogSettings
-from pclib import aio, migrations, retention
+from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_pool, make_session_factory
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -156,6 +156,7 @@ def main() -> None:
     command = parser.parse_args().command
     settings = CatalogSettings()
     configure_logging("catalog", settings.log_level)
+    tracing.setup_command("catalog", command)
     if command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
         aio.run(declare_consumer_queues(settings))

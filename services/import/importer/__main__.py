@@ -19,7 +19,7 @@ from importer.app import build_server, wiring
 from importer.background import BackgroundSyncs
 from importer.daily import sync_all
 from importer.settings import ImporterSettings
-from pclib import aio, migrations, retention
+from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
@@ -57,13 +57,14 @@ async def run_sync_all(settings: ImporterSettings, args: argparse.Namespace) -> 
     engine = make_engine(settings.database_url, pool_size=settings.sync_concurrency + 2)
     try:
         async with wiring(engine, settings) as wired:
-            report = await sync_all(
-                engine,
-                wired.syncer,
-                concurrency=settings.sync_concurrency,
-                timezones=tuple(args.timezone or ()),
-                full=args.full,
-            )
+            with tracing.job_span("sync-all"):
+                report = await sync_all(
+                    engine,
+                    wired.syncer,
+                    concurrency=settings.sync_concurrency,
+                    timezones=tuple(args.timezone or ()),
+                    full=args.full,
+                )
     finally:
         await engine.dispose()
         push_metrics(settings.pushgateway_url, "importer-sync-all")
@@ -104,6 +105,8 @@ def main(argv: list[str] | None = None) -> int:
     settings = ImporterSettings()
     configure_logging("importer", settings.log_level)
     logging.getLogger("httpx").setLevel(logging.WARNING)  # else one line per Allociné request
+    if args.command not in ("fake-allocine", "demo"):
+        tracing.setup_command("importer", args.command)
     if args.command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
         return 0

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger, ended
 from importer.events import FINISHED_EVENT, sync_finished
 from importer.models import ACTIVE_SYNC, Sync
+from pclib import tracing
 
 MAX_REJECTIONS_KEPT = 50
 INTERRUPTED = "interrupted: the import service stopped"
@@ -210,8 +211,10 @@ WITH finished AS (
     WHERE id = :sync_id
     RETURNING id
 )
-INSERT INTO outbox (id, routing_key, message_type, payload, created_at)
-SELECT :event_id, :routing_key, :message_type, :payload, clock_timestamp() FROM finished
+INSERT INTO outbox (id, routing_key, message_type, payload, created_at, trace_context)
+SELECT :event_id, :routing_key, :message_type, :payload, clock_timestamp(),
+       CAST(:trace_context AS jsonb)
+FROM finished
 """)
 
 HEAD = text("SELECT id, venue_id, trigger, created_at, started_at FROM syncs WHERE id = :sync_id")
@@ -278,9 +281,14 @@ async def finish(conn: AsyncConnection, head: Row, outcome: SyncOutcome) -> Sync
         "routing_key": FINISHED_EVENT,
         "message_type": event.DESCRIPTOR.full_name,
         "payload": event.SerializeToString(),
+        "trace_context": _json_or_null(tracing.outbox_context()),
     }
     await conn.execute(FINISH, params)
     return record
+
+
+def _json_or_null(value: dict[str, str] | None) -> str | None:
+    return None if value is None else json.dumps(value)
 
 
 _OUTCOME_COLUMNS = (

@@ -19,7 +19,7 @@ from payments.app import build_server, catalog_client, debtor
 from payments.batch.run import create_batch
 from payments.settings import PaymentsSettings
 from payments.worker import consumers, run_worker
-from pclib import aio, migrations, retention
+from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
 from pclib.errors import DomainError
@@ -72,7 +72,8 @@ async def declare_consumer_queues(settings: PaymentsSettings) -> None:
 async def batch(settings: PaymentsSettings, cutoff: datetime | None) -> int:
     engine = make_engine(settings.database_url, pool_size=1)
     try:
-        outcome = await create_batch(engine, debtor(settings), cutoff)
+        with tracing.job_span("batch"):
+            outcome = await create_batch(engine, debtor(settings), cutoff)
     except DomainError as error:
         print(f"batch refused: {error.reason}: {error.message}", file=sys.stderr)
         return 2
@@ -115,6 +116,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(sys.argv[1:] if argv is None else argv)
     settings = PaymentsSettings()
     configure_logging("payments", settings.log_level)
+    tracing.setup_command("payments", args.command)
     if args.command == "migrate":
         migrations.upgrade(MIGRATIONS, settings.database_url)
         aio.run(declare_consumer_queues(settings))

@@ -28,6 +28,7 @@ from payments.domain import batch_dates
 from payments.domain.status import BankAccountStatus, LedgerState
 from payments.models import PaymentBatch, outbox
 from payments.sepa import pain001
+from pclib import tracing
 
 log = logging.getLogger(__name__)
 
@@ -300,6 +301,7 @@ def _event_rows(batch: PaymentBatch, chunks: list[Chunk]) -> list[dict[str, obje
                 "routing_key": REIMBURSED,
                 "message_type": event.DESCRIPTOR.full_name,
                 "payload": event.SerializeToString(),
+                "trace_context": tracing.outbox_context(),
             }
         )
     return rows
