@@ -1,7 +1,7 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from gateway.schemas.common import (
     UNCHANGED,
@@ -10,18 +10,26 @@ from gateway.schemas.common import (
     Instant,
     Int32,
     Int64,
+    NonBlankText,
     RequestBody,
     Text,
+    upstream_checked,
 )
 
 OfferSource = Literal["MANUAL", "ALLOCINE"]
+# The catalog's ranges (422 INVALID_DURATION, INVALID_PRICE, INVALID_QUANTITY), declared here.
+DurationMinutes = Annotated[Int32, upstream_checked(minimum=1, maximum=1440)]
+PriceCents = Annotated[Int64, upstream_checked(minimum=0, maximum=30000)]
+StockQuantity = Annotated[
+    Int64, upstream_checked(minimum=0, maximum=1_000_000, description="Places; null: unlimited")
+]
 
 
 class OfferIn(RequestBody):
-    title: Text
+    title: NonBlankText
     description: Text = ""
     poster_url: Text = ""
-    duration_minutes: Int32 | None = None
+    duration_minutes: DurationMinutes | None = None
     is_duo: Flag = False
 
 
@@ -29,10 +37,10 @@ class OfferPatch(RequestBody):
     """Only the fields present change; none of them may be null."""
 
     is_active: Flag = UNCHANGED
-    title: Text = UNCHANGED
+    title: NonBlankText = UNCHANGED
     description: Text = UNCHANGED
     poster_url: Text = UNCHANGED
-    duration_minutes: Int32 = UNCHANGED
+    duration_minutes: DurationMinutes = UNCHANGED
     is_duo: Flag = UNCHANGED
 
 
@@ -49,20 +57,24 @@ class OfferOut(BaseModel):
 
 
 class StockIn(RequestBody):
-    starts_at: Instant
-    price_cents: Int64
+    starts_at: Annotated[Instant, Field(description="In the future (else 422 STARTS_AT_IN_PAST)")]
+    price_cents: PriceCents
     # Absent or null: unlimited.
-    quantity: Int64 | None = None
-    # Defaults to starts_at.
-    booking_limit_at: Instant | None = None
+    quantity: StockQuantity | None = None
+    booking_limit_at: Annotated[
+        Instant | None,
+        Field(
+            description="Not after starts_at (else 422 INVALID_BOOKING_LIMIT); absent: starts_at"
+        ),
+    ] = None
     features: list[Feature] = []
 
 
 class StockPatch(RequestBody):
     """Only the fields present change; `quantity: null` makes the stock unlimited."""
 
-    price_cents: Int64 = UNCHANGED
-    quantity: Int64 | None = None
+    price_cents: PriceCents = UNCHANGED
+    quantity: StockQuantity | None = None
     booking_limit_at: Instant = UNCHANGED
     starts_at: Instant = UNCHANGED
     is_active: Flag = UNCHANGED
