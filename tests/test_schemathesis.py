@@ -17,7 +17,18 @@ from pathlib import Path
 import httpx
 import pytest
 
-from tests.e2e_helpers import eventually, ok, publish_cinema, publish_showtime, sign_up_young, token
+from tests.e2e_helpers import (
+    PASSWORD,
+    eventually,
+    in_hours,
+    ok,
+    pay,
+    publish_cinema,
+    publish_showtime,
+    sign_up_young,
+    token,
+    until_started,
+)
 from tests.support.payments_helpers import new_iban
 
 pytestmark = pytest.mark.e2e
@@ -31,10 +42,34 @@ CHECKS = (
     "response_schema_conformance",
 )
 # Cases per operation and phase: the four runs take a few minutes on a loaded machine.
-MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "25"))
+MAX_EXAMPLES = int(os.environ.get("SCHEMATHESIS_MAX_EXAMPLES", "50"))
 RUN_TIMEOUT_SECONDS = 600
-# The warnings that fail a run: operations that mostly refuse what their schema admits.
-FAIL_ON = ("validation_mismatch", "missing_test_data", "low_valid_rate")
+# Long enough to publish, book and validate a showtime before it starts (20 s).
+PAID_IN_HOURS = 20 / 3600
+PRO_EMAIL = "pro@cinema.example.com"
+# Refresh tokens given to the refresh operations: as many refreshes succeed.
+SESSIONS = 5
+# Operations that may still refuse most of what their schema admits, for rules no JSON Schema
+# says (checksums, single-use tokens) or for the state earlier cases left (a run never restores
+# it): any other operation in schemathesis's "Schema validation mismatch" fails the test.
+REFUSING_FOR_RULES = {
+    "anonymous": {
+        "POST /v1/pro/accounts",  # SIREN's Luhn checksum; generated SIRENs repeat (409)
+        "POST /v1/auth/refresh",  # a refresh token refreshes once
+        "POST /v1/pro/auth/refresh",
+    },
+    "young": set(),
+    "pro": {
+        "PUT /v1/pro/venues/{venue_id}/bank-account",  # IBAN check digits, BIC of its country
+        "PUT /v1/pro/venues/{venue_id}/allocine",  # 409 once a PATCH removed the venue's SIRET
+        "PATCH /v1/pro/stocks/{stock_id}",  # starts_at in the future, booking limit before it
+        # One countermark in the coverage phase: used, unused, in any order.
+        "GET /v1/pro/countermarks/{countermark}",
+        "POST /v1/pro/countermarks/{countermark}/use",
+        "POST /v1/pro/countermarks/{countermark}/unuse",
+    },
+    "admin": set(),
+}
 
 # The operations each role calls (regular expressions over the path); the others answer it 403.
 ROLE_PATHS = {
@@ -47,12 +82,12 @@ ROLE_PATHS = {
 
 
 async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> dict[str, object]:
-    """Data for every role: each operation gets the ids of real resources."""
+    """Data for every role, so that each operation gets the ids of real resources: a cinema with
+    its bank account and Allociné settings; showtimes a week ahead (`stock_id`, `offer_id`, and
+    the one schemathesis books), and tomorrow (the booking at the counter, validatable now: the
+    young person can no longer cancel it); a booking used and paid (`payment_id`, `batch_id`)."""
     admin = await token(http, "/v1/pro/auth/token", **admin_credentials)
-    pro, venue = await publish_cinema(http, admin, "cinema@example.com")
-    offer, stock = await publish_showtime(http, pro, venue, "Le Mépris", 24 * 7, 100)
-    young_person, young = await sign_up_young(http, admin)
-    booking = await ok(http.post("/v1/bookings", json={"stock_id": stock["id"]}, headers=young), 201)
+    pro, venue = await publish_cinema(http, admin, "cinema@example.com", PRO_EMAIL)
     settings = {"theater_id": "P0591", "price_cents": 700}
     await ok(http.put(f"/v1/pro/venues/{venue['id']}/allocine", json=settings, headers=pro))
 
@@ -64,19 +99,76 @@ async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> d
         return answer.json() if answer.status_code == 200 else None
 
     await eventually(bank_account)
+    # Paid once started: booked and used in the seconds before it starts.
+    _, paid_showtime = await publish_showtime(http, pro, venue, "Alphaville", PAID_IN_HOURS, 10)
+    young_person, young = await sign_up_young(http, admin)
+
+    async def book(stock_id: str) -> dict:
+        body = {"stock_id": stock_id}
+        return await ok(http.post("/v1/bookings", json=body, headers=young), 201)
+
+    paid = await book(paid_showtime["id"])
+    await ok(http.post(f"/v1/pro/countermarks/{paid['countermark']}/use", headers=pro))
+    offer, stock = await publish_showtime(http, pro, venue, "Le Mépris", 24 * 7, 100)
+    to_delete = await ok(
+        http.post(
+            f"/v1/pro/offers/{offer['id']}/stocks",
+            json={"starts_at": in_hours(24 * 8), "price_cents": 700},
+            headers=pro,
+        ),
+        201,
+    )
+    _, to_book = await publish_showtime(http, pro, venue, "Pierrot le fou", 24 * 7, 100)
+    # Validatable now (booked less than 48 hours before the showtime): one to look at, one to
+    # use, one used to unuse (each operation changes only its own).
+    at_counter = {}
+    for title in ("Bande à part", "Tirez sur le pianiste", "Vivre sa vie"):
+        _, tomorrow = await publish_showtime(http, pro, venue, title, 24, 100)
+        at_counter[title] = await book(tomorrow["id"])
+    countermark = {title: booking["countermark"] for title, booking in at_counter.items()}
+    await ok(http.post(f"/v1/pro/countermarks/{countermark['Vivre sa vie']}/use", headers=pro))
+    await until_started(paid_showtime)
+    batch = await pay(http, admin)
+    query = {"offerer_id": venue["offerer_id"]}
+    payments = await ok(http.get("/v1/pro/payments", params=query, headers=pro))
+    refresh_tokens = {
+        "young_sessions": await sessions(http, "/v1/auth/token", young_person["email"]),
+        "pro_sessions": await sessions(http, "/v1/pro/auth/token", PRO_EMAIL),
+    }
+    counter = "/v1/pro/countermarks/{countermark}"
     return {
         "headers": {"anonymous": {}, "young": young, "pro": pro, "admin": admin},
         "parameters": {
             "path.venue_id": venue["id"],
             "path.offer_id": offer["id"],
-            "path.stock_id": stock["id"],
-            "path.booking_id": booking["id"],
-            "path.countermark": booking["countermark"],
+            # The coverage phase takes only these (not the operations' own below).
+            "path.stock_id": to_delete["id"],
+            "path.booking_id": at_counter["Bande à part"]["id"],
+            "path.countermark": countermark["Bande à part"],
             "path.offerer_id": venue["offerer_id"],
             "path.beneficiary_id": young_person["id"],
+            "path.payment_id": payments["items"][0]["id"],
+            "path.batch_id": batch["id"],
             "query.offerer_id": venue["offerer_id"],
+            "body.offerer_id": venue["offerer_id"],
+            "body.stock_id": to_book["id"],
         },
+        "dictionaries": refresh_tokens,
+        "operations": [
+            ("PATCH", "/v1/pro/stocks/{stock_id}", {"path.stock_id": stock["id"]}),
+            ("POST", f"{counter}/use", {"path.countermark": countermark["Tirez sur le pianiste"]}),
+            ("POST", f"{counter}/unuse", {"path.countermark": countermark["Vivre sa vie"]}),
+            ("POST", "/v1/auth/refresh", {"body.refresh_token": "young_sessions"}),
+            ("POST", "/v1/pro/auth/refresh", {"body.refresh_token": "pro_sessions"}),
+        ],
     }
+
+
+async def sessions(http: httpx.AsyncClient, path: str, email: str) -> list[str]:
+    """Refresh tokens of new sessions: each one refreshes once (then it is retired)."""
+    credentials = {"email": email, "password": PASSWORD}
+    answers = [await ok(http.post(path, json=credentials)) for _ in range(SESSIONS)]
+    return [answer["refresh_token"] for answer in answers]
 
 
 @pytest.fixture(scope="module")
@@ -85,33 +177,41 @@ async def seeded(full_stack) -> dict[str, object]:
         return await _seed(http, full_stack.admin)
 
 
+def _toml(value: object) -> str:
+    """A TOML value: strings, lists and inline tables are written as JSON writes them."""
+    if isinstance(value, dict):
+        return "{ " + ", ".join(f"{json.dumps(k)} = {_toml(v)}" for k, v in value.items()) + " }"
+    return json.dumps(value)
+
+
 def _config(role: str, seeded: dict, report: Path) -> str:
-    """The run's schemathesis.toml."""
-    parameters = "\n".join(f'"{key}" = "{value}"' for key, value in seeded["parameters"].items())
-    headers = "\n".join(f'"{key}" = "{value}"' for key, value in seeded["headers"][role].items())
-    return f"""
-[generation]
-max-examples = {MAX_EXAMPLES}
-deterministic = true
+    """The run's schemathesis.toml: seeded ids as fixed parameters, the refresh operations drawing
+    half their tokens from the seeded sessions."""
+    lines = [
+        f"[generation]\nmax-examples = {MAX_EXAMPLES}\ndeterministic = true",
+        "[phases.examples]\nenabled = false\n[phases.stateful]\nenabled = false",
+        f"[reports.json]\nenabled = true\npath = {_toml(str(report))}",
+        f"[headers]\n{_pairs(seeded['headers'][role])}",
+        f"[parameters]\n{_pairs(seeded['parameters'])}",
+    ]
+    for name, values in seeded["dictionaries"].items():
+        lines.append(f"[dictionaries.{name}]\nvalues = {_toml(values)}")
+    for method, path, parameters in seeded["operations"]:
+        bound = {
+            key: {"dictionary": value, "probability": 0.5}
+            if value in seeded["dictionaries"]
+            else value
+            for key, value in parameters.items()
+        }
+        lines.append(
+            f"[[operations]]\ninclude-method = {_toml(method)}\ninclude-path = {_toml(path)}"
+            f"\nparameters = {_toml(bound)}"
+        )
+    return "\n\n".join(lines) + "\n"
 
-[phases.examples]
-enabled = false
-[phases.stateful]
-enabled = false
 
-[warnings]
-fail-on = {json.dumps(list(FAIL_ON))}
-
-[headers]
-{headers}
-
-[parameters]
-{parameters}
-
-[reports.json]
-enabled = true
-path = "{report}"
-"""
+def _pairs(values: dict[str, str]) -> str:
+    return "\n".join(f"{_toml(key)} = {_toml(value)}" for key, value in values.items())
 
 
 async def _run_schemathesis(base_url: str, role: str, seeded: dict, folder: Path) -> tuple:
@@ -125,7 +225,7 @@ async def _run_schemathesis(base_url: str, role: str, seeded: dict, folder: Path
         "--phases=coverage,fuzzing",
         f"--checks={','.join(CHECKS)}",
         f"--include-path-regex={ROLE_PATHS[role]}",
-        "--workers=2",
+        "--workers=1",  # 2 threads: a race in Hypothesis's lambda descriptions (ast)
         "--seed=15",
         "--request-timeout=10",
     ]
@@ -145,4 +245,11 @@ async def _run_schemathesis(base_url: str, role: str, seeded: dict, folder: Path
 async def test_schemathesis_finds_nothing(full_stack, seeded, role, tmp_path) -> None:
     code, output, report = await _run_schemathesis(full_stack.base_url, role, seeded, tmp_path)
     print(output)
-    assert code == 0, output
+    summary = json.loads(report.read_text())
+    assert summary["complete"], output
+    assert summary["test_cases"]["with_failures"] == 0, output
+    assert not summary["failures"] and not summary["errors"], output
+    warnings = summary["warnings"]
+    assert not warnings["missing_test_data"], output
+    assert set(warnings["validation_mismatch"]) <= REFUSING_FOR_RULES[role], output
+    assert code in (0, 1), output  # 1: the warnings above, if any

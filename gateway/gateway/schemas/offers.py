@@ -57,7 +57,13 @@ class OfferOut(BaseModel):
 
 
 class StockIn(RequestBody):
-    starts_at: Annotated[Instant, Field(description="In the future (else 422 STARTS_AT_IN_PAST)")]
+    starts_at: Annotated[
+        Instant,
+        Field(
+            description="In the future (else 422 STARTS_AT_IN_PAST)",
+            examples=["2099-06-21T20:30:00+02:00"],
+        ),
+    ]
     price_cents: PriceCents
     # Absent or null: unlimited.
     quantity: StockQuantity | None = None
@@ -76,7 +82,14 @@ class StockPatch(RequestBody):
     price_cents: PriceCents = UNCHANGED
     quantity: StockQuantity | None = None
     booking_limit_at: Instant = UNCHANGED
-    starts_at: Instant = UNCHANGED
+    starts_at: Annotated[
+        Instant,
+        Field(
+            description="In the future (else 422 STARTS_AT_IN_PAST); a showtime that has started"
+            " no longer changes (409 STOCK_IN_PAST)",
+            examples=["2099-06-21T20:30:00+02:00"],
+        ),
+    ] = UNCHANGED
     is_active: Flag = UNCHANGED
 
 
