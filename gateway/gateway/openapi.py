@@ -1,18 +1,26 @@
-"""OpenAPI tweaks: problem responses documented under `application/problem+json`."""
+"""OpenAPI tweaks: problem responses documented under `application/problem+json`, with the
+codes each operation may answer (`problem_docs`)."""
 
+from collections.abc import Callable
 from typing import Any
 
 from fastapi import FastAPI
+from fastapi.routing import APIRoute, iter_route_contexts
 
 from gateway.errors import PROBLEM_MEDIA_TYPE
 from gateway.schemas.common import ProblemOut
 
 # FastAPI puts a response model's schema under application/json; `document_problems` moves it.
 PROBLEM_RESPONSE: dict[str, Any] = {"model": ProblemOut, "content": {PROBLEM_MEDIA_TYPE: {}}}
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {
-    422: {**PROBLEM_RESPONSE, "description": "Validation error"},
-    "4XX": PROBLEM_RESPONSE,
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {"4XX": PROBLEM_RESPONSE}
+PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemOut"}
+RETRY_AFTER = {
+    "Retry-After": {
+        "description": "Seconds to wait before trying again",
+        "schema": {"type": "integer"},
+    }
 }
+ProblemCodes = Callable[[APIRoute], dict[int, list[str]]]
 
 
 def _move_problem_schemas(spec: dict[str, Any]) -> None:
@@ -24,7 +32,33 @@ def _move_problem_schemas(spec: dict[str, Any]) -> None:
                     content[PROBLEM_MEDIA_TYPE] = content.pop("application/json")
 
 
-def document_problems(app: FastAPI) -> None:
+def problem_response(codes: list[str], described: dict[str, Any]) -> dict[str, Any]:
+    """The response of a status: a problem whose `code` is one of `codes`."""
+    listed = ", ".join(codes)
+    description = described.get("description", "")
+    schema = {"allOf": [PROBLEM_SCHEMA, {"properties": {"code": {"enum": codes}}}]}
+    return {
+        **described,
+        "description": f"{description} (code: {listed})" if description else f"code: {listed}",
+        "content": {PROBLEM_MEDIA_TYPE: {"schema": schema}},
+    }
+
+
+def _document_codes(spec: dict[str, Any], app: FastAPI, codes_of: ProblemCodes) -> None:
+    for context in iter_route_contexts(app.routes):  # the routes of the included routers
+        route = context.original_route
+        if not isinstance(route, APIRoute) or not route.include_in_schema:
+            continue
+        for method in route.methods:
+            responses = spec["paths"][context.path_format][method.lower()]["responses"]
+            for status, codes in codes_of(route).items():
+                response = problem_response(codes, responses.get(str(status), {}))
+                if status in (429, 503):
+                    response["headers"] = RETRY_AFTER
+                responses[str(status)] = response
+
+
+def document_problems(app: FastAPI, codes_of: ProblemCodes) -> None:
     build = app.openapi
 
     def openapi() -> dict[str, Any]:
@@ -32,6 +66,7 @@ def document_problems(app: FastAPI) -> None:
         if schema is None:
             schema = build()  # FastAPI keeps it: the next calls answer it
             _move_problem_schemas(schema)
+            _document_codes(schema, app, codes_of)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
