@@ -49,7 +49,7 @@ def _document_codes(spec: dict[str, Any], app: FastAPI, codes_of: ProblemCodes) 
         route = context.original_route
         if not isinstance(route, APIRoute) or not route.include_in_schema:
             continue
-        for method in route.methods:
+        for method in route.methods or ():
             responses = spec["paths"][context.path_format][method.lower()]["responses"]
             for status, codes in codes_of(route).items():
                 response = problem_response(codes, responses.get(str(status), {}))

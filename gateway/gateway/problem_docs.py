@@ -315,7 +315,8 @@ def problem_codes(route: APIRoute) -> dict[int, list[str]]:
         refusals.extend(UPSTREAM_REFUSALS[rpc])
     for refusal in refusals:
         for reason in refusal.reasons:
-            status = http_status(refusal.grpc_code, str(reason))
-            assert status is not None, f"{refusal.grpc_code} has no HTTP status"
-            add(status, (reason,))
+            answered = http_status(refusal.grpc_code, str(reason))
+            if answered is None:
+                raise ValueError(f"{refusal.grpc_code} has no HTTP status")
+            add(answered, (reason,))
     return dict(sorted(codes.items()))

@@ -12,6 +12,7 @@ from gateway.schemas.common import Instant, RequestBody, Text, upstream_checked
 IBAN_SHAPE = "^ *[A-Za-z] *[A-Za-z] *[0-9] *[0-9]( *[A-Za-z0-9]){11,30} *$"
 # The BIC pattern of the SEPA schema (pain.001.001.03).
 SEPA_BIC = "^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$"
+BankAccountStatus = Literal["ACCEPTED"]
 
 
 class BankAccountIn(RequestBody):
@@ -42,7 +43,7 @@ class BankAccountOut(BaseModel):
     iban_masked: str = Field(description='e.g. "FR76 **** **** **** **** ***0 189"')
     bic: str
     holder_name: str
-    status: Literal["ACCEPTED"] = Field(description="The venue is paid in the next batch")
+    status: BankAccountStatus = Field(description="The venue is paid in the next batch")
     updated_at: datetime | None
 
 
