@@ -58,6 +58,41 @@ def _document_codes(spec: dict[str, Any], app: FastAPI, codes_of: ProblemCodes) 
                 responses[str(status)] = response
 
 
+# The resources' ids (theater ids are Allociné's, not these).
+UUID_NAMES = frozenset(
+    {
+        "id",
+        "offerer_id",
+        "venue_id",
+        "offer_id",
+        "stock_id",
+        "beneficiary_id",
+        "booking_id",
+        "payment_id",
+        "batch_id",
+    }
+)
+
+
+def _is_id(name: str) -> bool:
+    return name in UUID_NAMES
+
+
+def _ids_are_uuids(spec: dict[str, Any]) -> None:
+    """Every id is a UUID: in paths (a malformed one is a 404, like an unknown one) and answers."""
+    for operations in spec.get("paths", {}).values():
+        for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                if parameter["in"] == "path" and _is_id(parameter["name"]):
+                    parameter["schema"]["format"] = "uuid"
+    for name, schema in spec.get("components", {}).get("schemas", {}).items():
+        if not name.endswith("Out"):
+            continue
+        for field, value in schema.get("properties", {}).items():
+            if _is_id(field) and value.get("type") == "string":
+                value["format"] = "uuid"
+
+
 def document_problems(app: FastAPI, codes_of: ProblemCodes) -> None:
     build = app.openapi
 
@@ -67,6 +102,7 @@ def document_problems(app: FastAPI, codes_of: ProblemCodes) -> None:
             schema = build()  # FastAPI keeps it: the next calls answer it
             _move_problem_schemas(schema)
             _document_codes(schema, app, codes_of)
+            _ids_are_uuids(schema)
         return schema
 
     app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override

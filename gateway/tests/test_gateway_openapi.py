@@ -191,3 +191,12 @@ def test_ranges_and_lengths_are_the_services(spec):
     assert (radius["exclusiveMinimum"], radius["maximum"]) == (0, geo.MAX_RADIUS_KM)
     assert _property(spec, "BookingIn", "quantity")["maximum"] == 2
     assert _property(spec, "BankAccountOut", "status")["const"] == "ACCEPTED"
+
+
+def test_ids_are_uuids_but_theater_ids(spec):
+    [venue_id] = spec["paths"]["/v1/pro/venues/{venue_id}"]["get"]["parameters"]
+    assert venue_id["schema"]["format"] == "uuid"
+    assert spec["components"]["schemas"]["BookingOut"]["properties"]["stock_id"]["format"] == "uuid"
+    settings = spec["components"]["schemas"]["AllocineSettingsOut"]["properties"]
+    assert "format" not in settings["theater_id"]
+    assert settings["venue_id"]["format"] == "uuid"
