@@ -12,7 +12,8 @@ from gateway.schemas.common import ProblemOut
 
 # FastAPI puts a response model's schema under application/json; `document_problems` moves it.
 PROBLEM_RESPONSE: dict[str, Any] = {"model": ProblemOut, "content": {PROBLEM_MEDIA_TYPE: {}}}
-PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {"4XX": PROBLEM_RESPONSE}
+# No catch-all ("4XX"): a status or code an operation does not list breaks its contract.
+PROBLEM_RESPONSES: dict[int | str, dict[str, Any]] = {}
 PROBLEM_SCHEMA = {"$ref": "#/components/schemas/ProblemOut"}
 RETRY_AFTER = {
     "Retry-After": {
