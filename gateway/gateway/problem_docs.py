@@ -18,7 +18,6 @@ from fastapi.routing import APIRoute
 
 from gateway.auth import admin_caller, authenticated_caller, beneficiary_caller, pro_caller
 from gateway.errors import ProblemCode, http_status
-from gateway.routes.pagination import page_query
 from gateway.upstreams import UPSTREAMS
 from passculture.booking.v1.reasons import Reason as Booking
 from passculture.catalog.v1.reasons import Reason as Catalog
@@ -282,6 +281,12 @@ def _calls(dependant: Dependant) -> Iterator[object]:
         yield from _calls(dependency)
 
 
+def _is_paged(dependant: Dependant) -> bool:
+    """A list with pages: it takes a `page_token` (routes.pagination)."""
+    own = any(param.name == "page_token" for param in dependant.query_params)
+    return own or any(_is_paged(sub) for sub in dependant.dependencies)
+
+
 def _has_parameters(dependant: Dependant) -> bool:
     own = dependant.path_params or dependant.query_params or dependant.body_params
     return bool(own) or any(_has_parameters(sub) for sub in dependant.dependencies)
@@ -309,7 +314,7 @@ def problem_codes(route: APIRoute) -> dict[int, list[str]]:
         for status, values in GATEWAY_UPSTREAM_PROBLEMS.items():
             add(status, values)
     refusals = [*ANY_UPSTREAM_CALL, *([WITH_PARAMETERS] if parameters else [])] if rpcs else []
-    if page_query in calls:
+    if _is_paged(route.dependant):
         refusals.append(PAGED)
     for rpc in rpcs:
         refusals.extend(UPSTREAM_REFUSALS[rpc])
