@@ -159,6 +159,11 @@ demo: gen
 test: gen deploy-tools
 	$(BIN)/pytest
 
+# The gateway's OpenAPI against the suite, per role (also part of `make test`).
+.PHONY: schemathesis
+schemathesis: gen keys
+	$(BIN)/pytest tests/test_schemathesis.py
+
 # Load from wrk (Debian's package: a compiled load generator), profiles from py-spy (PyPI).
 bench: gen
 	command -v wrk >/dev/null || { apt-get update -q && apt-get install -y -q wrk; }

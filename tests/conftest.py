@@ -17,7 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import AsyncIterator, Iterator
-from contextlib import contextmanager
+from contextlib import asynccontextmanager, contextmanager
 from dataclasses import dataclass, field
 from email import message_from_bytes
 from email.message import EmailMessage
@@ -30,6 +30,7 @@ import pytest
 from aiosmtpd.controller import Controller
 from sqlalchemy.engine import make_url
 
+from importer.fake_allocine import DEMO_FEEDS, FakeAllocine
 from pclib.db import drop_database, ensure_database
 from pclib.keys import ensure_key_pair
 
@@ -39,6 +40,7 @@ SOURCE_FOLDERS = (
     "libs",
     "services/catalog",
     "services/booking",
+    "services/import",
     "services/payments",
     "gateway",
 )
@@ -213,6 +215,10 @@ class EventNames:
         return f"payments.e2e-{self.run}"
 
     @property
+    def importer_exchange(self) -> str:
+        return f"import.e2e-{self.run}"
+
+    @property
     def catalog_queue_prefix(self) -> str:
         return f"catalog.e2e-{self.run}"
 
@@ -276,7 +282,23 @@ def _booking_environments(
         "BOOKING_ADDR": f"127.0.0.1:{booking_port}",
         "PAYMENTS_ADDR": f"127.0.0.1:{payments_port}",
     }
-    return {"catalog": catalog, "booking": booking, "payments": payments, "gateway": gateway}
+    environments = {"catalog": catalog, "booking": booking, "payments": payments}
+    if "importer" in databases:  # the import service and the fake Allociné it reads
+        importer_port, allocine_port = free_port(), free_port()
+        environments["importer"] = common | {
+            "DATABASE_URL": databases["importer"],
+            "GRPC_PORT": str(importer_port),
+            "CATALOG_ADDR": f"127.0.0.1:{catalog_port}",
+            "EVENTS_EXCHANGE": names.importer_exchange,
+            "ALLOCINE_API_URL": f"http://127.0.0.1:{allocine_port}",
+            "ALLOCINE_FAKE_PORT": str(allocine_port),
+            "ALLOCINE_API_KEY": ALLOCINE_API_KEY,
+        }
+        gateway |= {"UPSTREAMS": f"{gateway['UPSTREAMS']},importer"}
+        gateway |= {"IMPORTER_ADDR": f"127.0.0.1:{importer_port}"}
+        # Its many sign-ins hash passwords on a machine that runs other tests too.
+        gateway |= {"UPSTREAM_TIMEOUT_SECONDS": "30"}
+    return environments | {"gateway": gateway}
 
 
 async def _wait_for_consumers(stack: Stack, amqp_url: str, queues: list[str]) -> None:
@@ -345,38 +367,47 @@ async def _delete_topology(amqp_url: str, names: EventNames) -> None:
             await channel.queue_delete(queue)
             await channel.queue_delete(f"{queue}.dlq")
             await channel.exchange_delete(f"{queue}.dlx")
-        for exchange in (names.catalog_exchange, names.booking_exchange, names.payments_exchange):
+        exchanges = (names.catalog_exchange, names.booking_exchange, names.payments_exchange)
+        for exchange in (*exchanges, names.importer_exchange):
             await channel.exchange_delete(exchange)
     finally:
         await connection.close()
 
 
-@pytest.fixture(scope="module")
-def stack_environment() -> dict[str, dict[str, str]]:
-    """Variables added to the booking stack's processes, by kind (catalog, booking, payments,
-    gateway); a test module overrides it (e.g. to export traces)."""
-    return {}
+IMPORTER_PROCESS = ("importer", "importer", ["-m", "importer", "serve"])
+ALLOCINE_API_KEY = "e2e-allocine-key"
 
 
-@pytest.fixture(scope="module")
-async def booking_stack(
-    pg_server_url, amqp_url, mailbox, stack_environment, tmp_path_factory
+@asynccontextmanager
+async def _running_stack(
+    pg_server_url: str,
+    amqp_url: str,
+    mailbox: Mailbox,
+    tmp_path: Path,
+    environment: dict[str, dict[str, str]],
+    *,
+    importer: bool,
 ) -> AsyncIterator[Stack]:
-    """Every process of `make run`, shared by the tests of a module (each makes its own
-    accounts, so they never see each other's data)."""
-    tmp_path = tmp_path_factory.mktemp("booking-stack")
+    """Every process of `make run` but the import service's (with `importer`, its server and
+    the fake Allociné too); `environment` adds variables to the processes of each kind."""
     names = EventNames(uuid.uuid4().hex[:8])
-    with _databases(pg_server_url, "catalog", "booking", "payments") as databases:
+    kinds = ("catalog", "booking", "payments", *(("importer",) if importer else ()))
+    with _databases(pg_server_url, *kinds) as databases:
         envs = _booking_environments(tmp_path, databases, amqp_url, names, mailbox)
-        for kind, extra in stack_environment.items():
+        for kind, extra in environment.items():
             envs[kind] = envs[kind] | extra
         _run(["-m", "catalog", "migrate"], envs["catalog"])
         _run(["-m", "catalog", "create-admin"], envs["catalog"])
-        _run(["-m", "booking", "migrate"], envs["booking"])
-        _run(["-m", "payments", "migrate"], envs["payments"])
+        for kind in kinds[1:]:
+            _run(["-m", kind, "migrate"], envs[kind])
+        processes = ((IMPORTER_PROCESS,) if importer else ()) + BOOKING_STACK_PROCESSES
         stack = Stack(f"http://127.0.0.1:{envs['gateway']['HTTP_PORT']}", ADMIN)
+        allocine = None
+        if importer:  # the demo programme, as `make run`'s allocine-fake serves it
+            port = int(envs["importer"]["ALLOCINE_FAKE_PORT"])
+            allocine = FakeAllocine(DEMO_FEEDS, ALLOCINE_API_KEY, rebase=True, port=port).start()
         try:
-            for name, kind, args in BOOKING_STACK_PROCESSES:
+            for name, kind, args in processes:
                 stack.processes.append(_start(name, args, envs[kind], tmp_path))
             await asyncio.to_thread(_wait_until_ready, stack)
             await _wait_for_consumers(stack, amqp_url, names.consumer_queues())
@@ -386,4 +417,38 @@ async def booking_stack(
             codes = {process.name: _stop(process) for process in reversed(stack.processes)}
             _dump(stack.processes)
             await _delete_topology(amqp_url, names)
+            if allocine is not None:
+                allocine.stop()
     assert codes == dict.fromkeys(codes, 0), f"unclean exits: {codes}"
+
+
+@pytest.fixture(scope="module")
+def stack_environment() -> dict[str, dict[str, str]]:
+    """Variables added to the stack's processes, by kind (catalog, booking, payments, importer,
+    gateway); a test module overrides it (e.g. to export traces)."""
+    return {}
+
+
+@pytest.fixture(scope="module")
+async def booking_stack(
+    pg_server_url, amqp_url, mailbox, stack_environment, tmp_path_factory
+) -> AsyncIterator[Stack]:
+    """Every process of `make run` but the import service's, shared by the tests of a module
+    (each makes its own accounts, so they never see each other's data)."""
+    tmp_path = tmp_path_factory.mktemp("booking-stack")
+    async with _running_stack(
+        pg_server_url, amqp_url, mailbox, tmp_path, stack_environment, importer=False
+    ) as stack:
+        yield stack
+
+
+@pytest.fixture(scope="module")
+async def full_stack(
+    pg_server_url, amqp_url, mailbox, stack_environment, tmp_path_factory
+) -> AsyncIterator[Stack]:
+    """The booking stack with the import service and a fake Allociné: every route answers."""
+    tmp_path = tmp_path_factory.mktemp("full-stack")
+    async with _running_stack(
+        pg_server_url, amqp_url, mailbox, tmp_path, stack_environment, importer=True
+    ) as stack:
+        yield stack

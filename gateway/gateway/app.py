@@ -6,7 +6,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from uvicorn.middleware.proxy_headers import ProxyHeadersMiddleware
 
-from gateway import desk
+from gateway import desk, problem_docs
 from gateway.errors import install_problem_handlers
 from gateway.metrics import HttpMetrics, MetricsMiddleware
 from gateway.openapi import PROBLEM_RESPONSES, document_problems
@@ -90,5 +90,5 @@ def create_app(settings: GatewaySettings) -> FastAPI:
     for router in ROUTERS:
         app.include_router(router)
     desk.mount(app)
-    document_problems(app)
+    document_problems(app, problem_docs.problem_codes)
     return app

@@ -11,13 +11,18 @@ from passculture.payments.v1 import revenue_service_pb2
 BASIS_POINTS = 10_000
 
 
+BANK_ACCOUNT_STATUSES: dict[int, money.BankAccountStatus] = {
+    pb.BANK_ACCOUNT_STATUS_ACCEPTED: "ACCEPTED"
+}
+
+
 def bank_account_out(account: pb.BankAccount) -> money.BankAccountOut:
     return money.BankAccountOut(
         venue_id=account.venue_id,
         iban_masked=account.iban_masked,
         bic=account.bic,
         holder_name=account.holder_name,
-        status=pb.BankAccountStatus.Name(account.status).removeprefix("BANK_ACCOUNT_STATUS_"),
+        status=BANK_ACCOUNT_STATUSES[account.status],
         updated_at=optional_instant(account, "updated_at"),
     )
 

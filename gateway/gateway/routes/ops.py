@@ -4,6 +4,7 @@ from fastapi import APIRouter, Request, Response
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from gateway.errors import Problem, ProblemCode
+from gateway.openapi import problem_response
 from gateway.readiness import failing_upstreams
 
 router = APIRouter(tags=["operations"])
@@ -15,7 +16,14 @@ async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 
-@router.get("/readyz")
+@router.get(
+    "/readyz",
+    responses={
+        503: problem_response(
+            [ProblemCode.UPSTREAMS_NOT_READY], {"description": "An upstream is not serving"}
+        )
+    },
+)
 async def readyz(request: Request) -> dict[str, str]:
     """Every upstream service answers its gRPC health check; 503 otherwise."""
     state = request.app.state

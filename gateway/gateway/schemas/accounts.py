@@ -1,23 +1,31 @@
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, EmailStr, Field
 
-from gateway.schemas.common import RequestBody, Text
+from gateway.schemas.common import NewPassword, NonBlankText, RequestBody, Text, upstream_checked
 
 OffererStatus = Literal["PENDING", "VALIDATED", "REJECTED"]
+# 9 digits with a valid Luhn checksum: the catalog's rule (422 INVALID_SIREN).
+Siren = Annotated[
+    Text,
+    upstream_checked(
+        pattern="^[0-9]{9}$",
+        description="9 digits with a valid Luhn checksum (else 422 INVALID_SIREN)",
+        examples=["552100554"],
+    ),
+]
 
 
 class OffererIn(RequestBody):
-    # The SIREN's format is the catalog's rule (422 INVALID_SIREN), not checked here.
-    siren: Text
-    name: Text
+    siren: Siren
+    name: NonBlankText
 
 
 class ProAccountIn(RequestBody):
     email: EmailStr
-    password: Text
-    first_name: Text
-    last_name: Text
+    password: NewPassword
+    first_name: NonBlankText
+    last_name: NonBlankText
     offerer: OffererIn
 
 

@@ -1,23 +1,30 @@
 """Shapes of the Allociné import endpoints (the import service's ImporterService)."""
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel
 
-from gateway.schemas.common import Flag, Int64, RequestBody, Text
+from gateway.schemas.common import Flag, Int64, RequestBody, Text, upstream_checked
 
 SyncStatus = Literal["PENDING", "RUNNING", "SUCCEEDED", "FAILED"]
 SyncTrigger = Literal["ON_DEMAND", "SCHEDULED"]
 
 
 class AllocineSettingsIn(RequestBody):
-    # Allociné's theater id ("P0591") or its Relay id ("VGhlYXRlcjpQMDU5MQ==").
-    theater_id: Text
-    # The single price of every imported showtime: 1 to 30000.
-    price_cents: Int64
-    # Places per imported showtime; absent or null: unlimited.
-    quantity: Int64 | None = None
+    # Any case; its Relay id ("VGhlYXRlcjpQMDU5MQ==") is taken too (422 INVALID_THEATER_ID).
+    theater_id: Annotated[
+        Text,
+        upstream_checked(
+            pattern="^[A-Za-z][A-Za-z0-9]{4}$",
+            description='Allociné\'s theater id, e.g. "P0591"',
+            examples=["P0591"],
+        ),
+    ]
+    # The single price of every imported showtime (422 INVALID_PRICE).
+    price_cents: Annotated[Int64, upstream_checked(minimum=1, maximum=30000)]
+    # Places per imported showtime; absent or null: unlimited (422 INVALID_QUANTITY).
+    quantity: Annotated[Int64, upstream_checked(minimum=0, maximum=1_000_000)] | None = None
     # Whether offers created by the import are duo (default true).
     is_duo: Flag | None = None
     # Whether the daily import syncs this venue (default true).

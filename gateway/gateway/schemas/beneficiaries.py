@@ -2,9 +2,9 @@ import re
 from datetime import date, datetime
 from typing import Annotated
 
-from pydantic import BaseModel, BeforeValidator, EmailStr
+from pydantic import BaseModel, BeforeValidator, EmailStr, Field
 
-from gateway.schemas.common import RequestBody, Text
+from gateway.schemas.common import NewPassword, NonBlankText, RequestBody, Text
 
 ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 
@@ -16,15 +16,20 @@ def _iso_day(value: object) -> object:
     return value
 
 
-Day = Annotated[date, BeforeValidator(_iso_day)]
+# Year 0000 has the layout but no date (the gateway's VALIDATION_ERROR).
+Day = Annotated[
+    date,
+    BeforeValidator(_iso_day),
+    Field(json_schema_extra={"pattern": "^(?!0000)[0-9]{4}-[0-9]{2}-[0-9]{2}$"}),
+]
 
 
 class BeneficiaryIn(RequestBody):
     email: EmailStr
-    password: Text
-    first_name: Text
-    last_name: Text
-    birth_date: Day
+    password: NewPassword
+    first_name: NonBlankText
+    last_name: NonBlankText
+    birth_date: Annotated[Day, Field(description="Not in the future (else 422 INVALID_BIRTH_DATE)")]
     phone_number: Text = ""
     postal_code: Text = ""
 

@@ -1,9 +1,9 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from gateway.schemas.common import Feature, Instant, Int32, RequestBody, Text
+from gateway.schemas.common import Feature, Instant, Int32, RequestBody, Text, upstream_checked
 
 BookingStatus = Literal["PENDING", "CONFIRMED", "USED", "REIMBURSED", "CANCELLED", "FAILED"]
 # What a pro's list shows and filters on (PENDING and FAILED bookings are never listed).
@@ -14,8 +14,12 @@ ValidationAuthor = Literal["OFFERER", "AUTO"]
 
 class BookingIn(RequestBody):
     stock_id: Text
-    # 1, or 1-2 on a duo offer (the booking service says INVALID_QUANTITY otherwise).
-    quantity: Int32 = 1
+    quantity: Annotated[
+        Int32,
+        upstream_checked(
+            minimum=1, maximum=2, description="2 only on a duo offer (else 422 INVALID_QUANTITY)"
+        ),
+    ] = 1
 
 
 class BookingOut(BaseModel):

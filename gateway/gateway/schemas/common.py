@@ -42,10 +42,29 @@ def _utc(value: datetime) -> datetime:
         raise ValueError("must be between years 1 and 9999 in UTC") from None
 
 
+def upstream_checked(**constraints: Any) -> Any:
+    """JSON Schema keywords that a service checks, answering 422 with its own stable code (e.g.
+    INVALID_SIREN): declared in the OpenAPI, so that what the schema admits is not refused for
+    its shape, but not checked here (a VALIDATION_ERROR would hide the service's code)."""
+    return Field(json_schema_extra=constraints)
+
+
+# What str.strip() removes (str.isspace()), spelled for ECMA and Python regular expressions
+# alike: JSON Schema's \s is another set (U+FEFF in, U+001C..U+001F and U+0085 out).
+PYTHON_WHITESPACE = (
+    r"\t\n\x0b\f\r\x1c-\x1f \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+# A string with something else than whitespace: the services refuse blank names and titles.
+NOT_BLANK = f"[^{PYTHON_WHITESPACE}]"
+
 # Strict scalars: a JSON "800" is not a price, a JSON 1 is not a boolean.
 Text = Annotated[str, Strict(), AfterValidator(_storable)]
 # The same for query parameters, which are always strings.
 QueryText = Annotated[str, AfterValidator(_storable)]
+# Text that a service refuses when blank (422 with its code, e.g. INVALID_TITLE).
+NonBlankText = Annotated[Text, upstream_checked(pattern=NOT_BLANK)]
+# A password: the services refuse shorter ones (422 PASSWORD_TOO_SHORT).
+NewPassword = Annotated[Text, upstream_checked(minLength=8)]
 Flag = StrictBool
 # Bounded to the protobuf field's range; the services check the business range.
 Int32 = Annotated[int, Field(strict=True, ge=-(2**31), le=2**31 - 1)]

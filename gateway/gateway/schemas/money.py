@@ -2,17 +2,40 @@
 service)."""
 
 from datetime import date, datetime
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from gateway.schemas.common import Instant, RequestBody, Text
+from gateway.schemas.common import Instant, RequestBody, Text, upstream_checked
+
+# Two letters, two check digits, then 11 to 30 letters or digits, spaces anywhere.
+IBAN_SHAPE = "^ *[A-Za-z] *[A-Za-z] *[0-9] *[0-9]( *[A-Za-z0-9]){11,30} *$"
+# The BIC pattern of the SEPA schema (pain.001.001.03).
+SEPA_BIC = "^[A-Z]{6}[A-Z2-9][A-NP-Z0-9]([A-Z0-9]{3})?$"
+BankAccountStatus = Literal["ACCEPTED"]
 
 
 class BankAccountIn(RequestBody):
-    # Spaces and case are ignored; checked (country format, checksum) by the payments service.
-    iban: Text
-    bic: Text
-    holder_name: Text
+    # The payments service's checks (422 INVALID_IBAN, INVALID_BIC, INVALID_HOLDER_NAME).
+    iban: Annotated[
+        Text,
+        upstream_checked(
+            pattern=IBAN_SHAPE,
+            description="Spaces and case ignored; its country's length and format, valid check"
+            " digits (else 422 INVALID_IBAN)",
+            examples=["FR76 3000 6000 0112 3456 7890 189"],
+        ),
+    ]
+    bic: Annotated[
+        Text,
+        upstream_checked(
+            pattern=SEPA_BIC,
+            description="A SEPA BIC of the IBAN's country (else 422 INVALID_BIC)",
+            examples=["BNPAFRPPXXX"],
+        ),
+    ]
+    # Its runs of spaces count as one: 140 characters are always within the service's limit.
+    holder_name: Annotated[Text, upstream_checked(maxLength=140)]
 
 
 class BankAccountOut(BaseModel):
@@ -20,7 +43,7 @@ class BankAccountOut(BaseModel):
     iban_masked: str = Field(description='e.g. "FR76 **** **** **** **** ***0 189"')
     bic: str
     holder_name: str
-    status: str = Field(description='"ACCEPTED": the venue is paid in the next batch')
+    status: BankAccountStatus = Field(description="The venue is paid in the next batch")
     updated_at: datetime | None
 
 

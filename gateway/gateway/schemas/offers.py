@@ -1,27 +1,43 @@
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
 from gateway.schemas.common import (
+    NOT_BLANK,
     UNCHANGED,
     Feature,
     Flag,
     Instant,
     Int32,
     Int64,
+    NonBlankText,
     RequestBody,
     Text,
+    upstream_checked,
 )
 
 OfferSource = Literal["MANUAL", "ALLOCINE"]
+# The catalog's ranges (422 INVALID_DURATION, INVALID_PRICE, INVALID_QUANTITY), declared here.
+DurationMinutes = Annotated[Int32, upstream_checked(minimum=1, maximum=1440)]
+PriceCents = Annotated[Int64, upstream_checked(minimum=0, maximum=30000)]
+# 422 INVALID_PRICE_CATEGORY_LABEL; 409 PRICE_CATEGORY_LABEL_TAKEN for another's label.
+PriceCategoryLabel = Annotated[
+    Text,
+    upstream_checked(
+        pattern=NOT_BLANK, maxLength=50, description="1 to 50 characters, unique within the offer"
+    ),
+]
+StockQuantity = Annotated[
+    Int64, upstream_checked(minimum=0, maximum=1_000_000, description="Places; null: unlimited")
+]
 
 
 class OfferIn(RequestBody):
-    title: Text
+    title: NonBlankText
     description: Text = ""
     poster_url: Text = ""
-    duration_minutes: Int32 | None = None
+    duration_minutes: DurationMinutes | None = None
     is_duo: Flag = False
 
 
@@ -29,10 +45,10 @@ class OfferPatch(RequestBody):
     """Only the fields present change; none of them may be null."""
 
     is_active: Flag = UNCHANGED
-    title: Text = UNCHANGED
+    title: NonBlankText = UNCHANGED
     description: Text = UNCHANGED
     poster_url: Text = UNCHANGED
-    duration_minutes: Int32 = UNCHANGED
+    duration_minutes: DurationMinutes = UNCHANGED
     is_duo: Flag = UNCHANGED
 
 
@@ -53,15 +69,25 @@ class StockIn(RequestBody):
     that price, created when missing: "Tarif unique" for the first, then "Tarif 2"…); neither:
     422 PRICE_REQUIRED."""
 
-    starts_at: Instant
+    starts_at: Annotated[
+        Instant,
+        Field(
+            description="In the future (else 422 STARTS_AT_IN_PAST)",
+            examples=["2099-06-21T20:30:00+02:00"],
+        ),
+    ]
     price_category_id: Text | None = None
-    price_cents: Int64 | None = Field(
-        default=None, description="Must be the category's price when both are given"
-    )
+    price_cents: Annotated[
+        PriceCents | None, Field(description="Must be the category's price when both are given")
+    ] = None
     # Absent or null: unlimited.
-    quantity: Int64 | None = None
-    # Defaults to starts_at.
-    booking_limit_at: Instant | None = None
+    quantity: StockQuantity | None = None
+    booking_limit_at: Annotated[
+        Instant | None,
+        Field(
+            description="Not after starts_at (else 422 INVALID_BOOKING_LIMIT); absent: starts_at"
+        ),
+    ] = None
     features: list[Feature] = []
 
 
@@ -71,10 +97,17 @@ class StockPatch(RequestBody):
     missing); `price_category_id` to that category."""
 
     price_category_id: Text = UNCHANGED
-    price_cents: Int64 = UNCHANGED
-    quantity: Int64 | None = None
+    price_cents: PriceCents = UNCHANGED
+    quantity: StockQuantity | None = None
     booking_limit_at: Instant = UNCHANGED
-    starts_at: Instant = UNCHANGED
+    starts_at: Annotated[
+        Instant,
+        Field(
+            description="In the future (else 422 STARTS_AT_IN_PAST); a showtime that has started"
+            " no longer changes (409 STOCK_IN_PAST)",
+            examples=["2099-06-21T20:30:00+02:00"],
+        ),
+    ] = UNCHANGED
     is_active: Flag = UNCHANGED
 
 
@@ -93,16 +126,16 @@ class StockOut(BaseModel):
 
 
 class PriceCategoryIn(RequestBody):
-    label: Text = Field(description="1 to 50 characters, unique within the offer")
-    price_cents: Int64 = Field(description="0 to 30000")
+    label: PriceCategoryLabel
+    price_cents: PriceCents
 
 
 class PriceCategoryPatch(RequestBody):
     """Only the fields present change. A new price applies to new bookings only: the
     category's stocks take it, bookings keep the price they were made at."""
 
-    label: Text = UNCHANGED
-    price_cents: Int64 = UNCHANGED
+    label: PriceCategoryLabel = UNCHANGED
+    price_cents: PriceCents = UNCHANGED
 
 
 class PriceCategoryOut(BaseModel):

@@ -34,6 +34,8 @@ def test_a_complete_venue_passes():
         ({"longitude": -180.1}, "INVALID_COORDINATES"),
         ({"postal_code": "7500"}, "INVALID_POSTAL_CODE"),
         ({"postal_code": "7500A"}, "INVALID_POSTAL_CODE"),
+        # Digits of another script are digits to str.isdigit(), not to the OpenAPI's [0-9].
+        ({"postal_code": "\u0667\u0665\u0660\u0660\u0665"}, "INVALID_POSTAL_CODE"),
         ({"name": "  "}, "INVALID_NAME"),
         ({"booking_email": "resa"}, "INVALID_BOOKING_EMAIL"),
     ],

@@ -30,7 +30,7 @@ def check_venue(
 ) -> None:
     """Refuses a venue (new or edited) whose fields are missing or malformed."""
     check_coordinates(latitude, longitude)
-    if not (len(postal_code) == 5 and postal_code.isdigit()):
+    if not (len(postal_code) == 5 and postal_code.isascii() and postal_code.isdigit()):
         raise InvalidArgument(Reason.INVALID_POSTAL_CODE, "postal_code must be 5 digits")
     if not name.strip():
         raise InvalidArgument(Reason.INVALID_NAME, "name is required")
