@@ -2,6 +2,7 @@
 showtimes and young people made through it."""
 
 import asyncio
+import re
 import uuid
 from datetime import UTC, datetime, timedelta
 
@@ -174,3 +175,15 @@ async def sign_up_pro(http: httpx.AsyncClient) -> dict:
         "offerer": {"siren": new_siren(), "name": "Cinéma du Panthéon"},
     }
     return await ok(http.post("/v1/pro/accounts", json=body), 201)
+
+
+INVITATION_LINK = re.compile(r"/v1/pro/invitations/([\w-]+)/accept")
+
+
+async def invite(http: httpx.AsyncClient, pro: dict, offerer_id: str, email: str, mailbox) -> str:
+    """Invites `email` to the offerer; the token of the link the invitation email carries."""
+    path = f"/v1/pro/offerers/{offerer_id}/invitations"
+    await ok(http.post(path, json={"email": email}, headers=pro), 201)
+    [message] = await eventually(lambda: mailbox.to(email))
+    (link_token,) = INVITATION_LINK.findall(message.get_content())
+    return link_token

@@ -7,12 +7,12 @@ access token, the counter included.
 Every process of `make run` runs for real (see conftest.booking_stack).
 """
 
-import re
 import uuid
 
 import httpx
 import pytest
 from e2e_helpers import (
+    INVITATION_LINK,
     PASSWORD,
     eventually,
     ok,
@@ -26,7 +26,6 @@ from e2e_helpers import (
 pytestmark = pytest.mark.e2e
 
 IBAN = "FR76 3000 6000 0112 3456 7890 189"
-LINK = re.compile(r"/v1/pro/invitations/([\w-]+)/accept")
 
 
 async def test_a_colleague_joins_works_the_counter_and_is_removed_at_once(booking_stack, mailbox):
@@ -63,7 +62,7 @@ async def test_a_colleague_joins_works_the_counter_and_is_removed_at_once(bookin
         )
         [message] = await eventually(lambda: mailbox.to(email))
         assert "Cinéma du Panthéon" in message["Subject"]
-        (link_token,) = LINK.findall(message.get_content())
+        (link_token,) = INVITATION_LINK.findall(message.get_content())
         accept = f"/v1/pro/invitations/{link_token}/accept"
         joined = await ok(
             http.post(

@@ -21,6 +21,7 @@ from tests.e2e_helpers import (
     PASSWORD,
     eventually,
     in_hours,
+    invite,
     ok,
     pay,
     publish_cinema,
@@ -57,6 +58,7 @@ REFUSING_FOR_RULES = {
         "POST /v1/pro/accounts",  # SIREN's Luhn checksum; generated SIRENs repeat (409)
         "POST /v1/auth/refresh",  # a refresh token refreshes once
         "POST /v1/pro/auth/refresh",
+        "POST /v1/pro/invitations/{token}/accept",  # a link works once (then 410 INVITATION_USED)
     },
     "young": set(),
     "pro": {
@@ -75,15 +77,17 @@ DELETED_ONCE = {"DELETE /v1/pro/stocks/{stock_id}"}
 
 # The operations each role calls (regular expressions over the path); the others answer it 403.
 ROLE_PATHS = {
-    "anonymous": r"^/(healthz|readyz|v1/(auth/.*|beneficiaries|pro/(accounts|auth/.*)"
-    r"|offers.*|tickets/jwks\.json))$",
+    "anonymous": r"^/(healthz|readyz|v1/(auth/.*|beneficiaries"
+    r"|pro/(accounts|auth/.*|invitations/.*)|offers.*|tickets/jwks\.json))$",
     "young": r"^/v1/(me|bookings.*)$",
-    "pro": r"^/v1/pro/(?!accounts$|auth/).*$",
+    "pro": r"^/v1/pro/(?!accounts$|auth/|invitations/).*$",
     "admin": r"^/v1/admin/.*$",
 }
 
 
-async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> dict[str, object]:
+async def _seed(
+    http: httpx.AsyncClient, admin_credentials: dict[str, str], mailbox
+) -> dict[str, object]:
     """Data for every role, so that each operation gets the ids of real resources: a cinema with
     its bank account and Allociné settings; showtimes a week ahead (`stock_id`, `offer_id`, and
     the one schemathesis books), and tomorrow (the booking at the counter, validatable now: the
@@ -137,6 +141,12 @@ async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> d
     batch = await pay(http, admin)
     query = {"offerer_id": venue["offerer_id"]}
     payments = await ok(http.get("/v1/pro/payments", params=query, headers=pro))
+    # Invitations to accept (each link works once): their tokens come by email.
+    offerer_id = venue["offerer_id"]
+    invitations = [
+        await invite(http, pro, offerer_id, f"colleague-{n}@example.com", mailbox)
+        for n in range(SESSIONS)
+    ]
     refresh_tokens = {
         "young_sessions": await sessions(http, "/v1/auth/token", young_person["email"]),
         "pro_sessions": await sessions(http, "/v1/pro/auth/token", PRO_EMAIL),
@@ -158,8 +168,9 @@ async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> d
             "query.offerer_id": venue["offerer_id"],
             "body.offerer_id": venue["offerer_id"],
             "body.stock_id": to_book["id"],
+            "path.token": invitations[0],
         },
-        "dictionaries": refresh_tokens,
+        "dictionaries": refresh_tokens | {"invitations": invitations[1:]},
         "operations": [
             ("PATCH", "/v1/pro/stocks/{stock_id}", {"path.stock_id": stock["id"]}),
             ("DELETE", "/v1/pro/stocks/{stock_id}", {"path.stock_id": to_delete[1]["id"]}),
@@ -167,6 +178,7 @@ async def _seed(http: httpx.AsyncClient, admin_credentials: dict[str, str]) -> d
             ("POST", f"{counter}/unuse", {"path.countermark": countermark["Vivre sa vie"]}),
             ("POST", "/v1/auth/refresh", {"body.refresh_token": "young_sessions"}),
             ("POST", "/v1/pro/auth/refresh", {"body.refresh_token": "pro_sessions"}),
+            ("POST", "/v1/pro/invitations/{token}/accept", {"path.token": "invitations"}),
         ],
     }
 
@@ -179,9 +191,9 @@ async def sessions(http: httpx.AsyncClient, path: str, email: str) -> list[str]:
 
 
 @pytest.fixture(scope="module")
-async def seeded(full_stack) -> dict[str, object]:
+async def seeded(full_stack, mailbox) -> dict[str, object]:
     async with httpx.AsyncClient(base_url=full_stack.base_url, timeout=10) as http:
-        return await _seed(http, full_stack.admin)
+        return await _seed(http, full_stack.admin, mailbox)
 
 
 def _toml(value: object) -> str:
