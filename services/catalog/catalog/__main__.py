@@ -113,7 +113,9 @@ async def declare_consumer_queues(settings: CatalogSettings) -> None:
 async def worker(settings: CatalogSettings) -> None:
     # Seats from the booking events, on the engine; invitation emails, on a psycopg pool (the
     # inbox read and written around each send, no transaction held): 2 x DB_POOL_SIZE at most.
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    # No overflow: past the pool's size, a burst of events would open and close a connection
+    # per event.
+    engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
     pool = make_pool(settings.database_url, settings.db_pool_size)
     mail = mailer(settings)
     start_metrics_server(settings.metrics_port)

@@ -53,7 +53,9 @@ async def relay(settings: PaymentsSettings) -> None:
 
 
 async def worker(settings: PaymentsSettings) -> None:
-    engine = make_engine(settings.database_url, settings.db_pool_size)
+    # No overflow: a burst of events would open and close connections past the pool's size, at
+    # a connection's cost (and a PostgreSQL backend's) per event; the handlers wait instead.
+    engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
     start_metrics_server(settings.metrics_port)
     try:
         await run_worker(engine, settings, stop_event_on_signals())
