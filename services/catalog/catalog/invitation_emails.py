@@ -8,31 +8,17 @@ no second email.
 
 from email.message import Message
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from psycopg import AsyncConnection
 
 from passculture.catalog.v1 import events_pb2
+from pclib import france
 from pclib.inbox import EffectHandlers, EventMeta
 from pclib.mail import Mailer, text_message
 from pclib.timestamps import to_datetime
 
 # Pros read the limit in metropolitan France's time (an offerer has no timezone of its own).
-PARIS = ZoneInfo("Europe/Paris")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
+PARIS = "Europe/Paris"
 
 
 def link(url_template: str, token: str) -> str:
@@ -43,7 +29,7 @@ def invitation_email(
     event: events_pb2.InvitationCreated, sender: str, url_template: str
 ) -> Message:
     offerer = " ".join(event.offerer.name.split())
-    until = to_datetime(event.expires_at).astimezone(PARIS)
+    until = france.local_moment(to_datetime(event.expires_at), PARIS)
     inviter = event.invited_by or "Un membre"
     body = [
         "Bonjour,",
@@ -53,8 +39,7 @@ def invitation_email(
         "Pour accepter l'invitation, ouvrez ce lien :",
         link(url_template, event.token),
         "",
-        f"Le lien est valable jusqu'au {until.day} {MONTHS[until.month - 1]} {until.year} à"
-        f" {until.hour}h{until.minute:02d} (heure de Paris), une seule fois.",
+        f"Le lien est valable jusqu'au {until} (heure de Paris), une seule fois.",
         "Si vous n'attendiez pas cette invitation, ignorez ce message.",
         "",
         "L'équipe pass Culture",

@@ -1,40 +1,17 @@
 """How the emails say dates, hours, prices and places, in French, in the venue's timezone."""
 
-from datetime import datetime
-from zoneinfo import ZoneInfo
+# The instants' wording is shared with the catalog's emails.
+from pclib.france import local_date, local_hour, local_moment
 
-DAYS = ("lundi", "mardi", "mercredi", "jeudi", "vendredi", "samedi", "dimanche")
-MONTHS = (
-    "janvier",
-    "février",
-    "mars",
-    "avril",
-    "mai",
-    "juin",
-    "juillet",
-    "août",
-    "septembre",
-    "octobre",
-    "novembre",
-    "décembre",
-)
-
-
-def local_date(moment: datetime, timezone: str) -> str:
-    """E.g. "samedi 13 mars 2027"."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{DAYS[local.weekday()]} {local.day} {MONTHS[local.month - 1]} {local.year}"
-
-
-def local_hour(moment: datetime, timezone: str) -> str:
-    """E.g. "20h30"."""
-    local = moment.astimezone(ZoneInfo(timezone))
-    return f"{local.hour}h{local.minute:02d}"
-
-
-def local_moment(moment: datetime, timezone: str) -> str:
-    """E.g. "samedi 13 mars 2027 à 20h30"."""
-    return f"{local_date(moment, timezone)} à {local_hour(moment, timezone)}"
+__all__ = [
+    "euros",
+    "local_date",
+    "local_hour",
+    "local_moment",
+    "one_line",
+    "places",
+    "postal_address",
+]
 
 
 def euros(cents: int) -> str:
