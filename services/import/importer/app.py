@@ -12,6 +12,7 @@ from importer.background import BackgroundSyncs
 from importer.catalog_client import CatalogClient
 from importer.settings import ImporterSettings
 from importer.sync import Syncer
+from importer.ticketing.secrets import SecretBox
 from passculture.importer.v1 import importer_service_pb2, importer_service_pb2_grpc
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import make_session_factory
@@ -23,6 +24,7 @@ from pclib.grpc_server import GrpcServer
 class Wiring:
     syncer: Syncer
     catalog: CatalogClient
+    secrets: SecretBox
 
 
 @asynccontextmanager
@@ -54,14 +56,16 @@ async def wiring(engine: AsyncEngine, settings: ImporterSettings) -> AsyncIterat
         stale_after_seconds=settings.sync_stale_after_seconds,
     )
     try:
-        yield Wiring(syncer, catalog)
+        yield Wiring(syncer, catalog, SecretBox(settings.ticketing_secret_key))
     finally:
         await http.aclose()
         await catalog_channel.close()
 
 
 def build_server(wired: Wiring, background: BackgroundSyncs, verifier: TokenVerifier) -> GrpcServer:
-    servicer = ImporterServicer(wired.syncer.sessions, wired.catalog, wired.syncer, background)
+    servicer = ImporterServicer(
+        wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.secrets
+    )
     name = importer_service_pb2.DESCRIPTOR.services_by_name["ImporterService"].full_name
     return GrpcServer(
         [(importer_service_pb2_grpc.add_ImporterServiceServicer_to_server, servicer, name)],

@@ -11,6 +11,7 @@ from sqlalchemy import (
     Integer,
     LargeBinary,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -18,6 +19,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger
+from importer.domain.ticketing_rules import TicketingSystem
 from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.outbox import outbox_table
@@ -48,6 +50,26 @@ class AllocineVenue(Base):
     is_duo: Mapped[bool] = mapped_column(default=True)
     enabled: Mapped[bool] = mapped_column(default=True, index=True)
     # The venue's IANA timezone as the catalog last said (for `sync-all --timezone`).
+    timezone: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class TicketingLink(Base):
+    """A venue's link to its ticketing system: its showtimes are imported from there and its
+    bookings placed there (the venue itself lives in the catalog)."""
+
+    __tablename__ = "ticketing_links"
+    __table_args__ = (
+        # One venue per cinema of a system.
+        UniqueConstraint("system", "account_id", "cinema_id", name="uq_ticketing_links_cinema"),
+    )
+    venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    system: Mapped[TicketingSystem] = mapped_column(status_column_type(TicketingSystem))
+    cinema_id: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(Text)
+    # The API token or password, Fernet-encrypted with TICKETING_SECRET_KEY (ticketing.secrets).
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     timezone: Mapped[str] = mapped_column(Text, default="")
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -5,6 +5,8 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
@@ -14,6 +16,7 @@ from tests.support.import_helpers import RunningImporter, running_importer
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-allocine-key"
+TICKETING_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -50,6 +53,7 @@ def importer_settings(importer_db_url, catalog_server, jwt_keys, fake_allocine, 
         allocine_retry_backoff_seconds=0.02,
         catalog_chunk_stocks=3,  # several chunks even for small feeds
         sync_concurrency=3,
+        ticketing_secret_key=SecretStr(TICKETING_KEY),
     )
 
 

@@ -1,0 +1,45 @@
+"""ticketing_links: a venue's link to its ticketing system (CDS, BOOST), its secret encrypted
+
+Revision ID: 0004
+Revises: 0003
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+revision: str = "0004"
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "ticketing_links",
+        sa.Column("venue_id", sa.UUID(), nullable=False),
+        sa.Column("system", sa.String(length=16), nullable=False),
+        sa.Column("cinema_id", sa.Text(), nullable=False),
+        sa.Column("account_id", sa.Text(), nullable=False),
+        sa.Column("secret_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("timezone", sa.Text(), nullable=False),
+        sa.Column(
+            "created_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.Column(
+            "updated_at",
+            sa.DateTime(timezone=True),
+            server_default=sa.text("now()"),
+            nullable=False,
+        ),
+        sa.PrimaryKeyConstraint("venue_id"),
+        sa.UniqueConstraint("system", "account_id", "cinema_id", name="uq_ticketing_links_cinema"),
+    )
+
+
+def downgrade() -> None:
+    op.drop_table("ticketing_links")
