@@ -41,7 +41,7 @@ async def get_settings(venue_id: str, upstream: ProImporter) -> AllocineSettings
 @router.post("/syncs", status_code=202)
 async def start_sync(venue_id: str, upstream: ProImporter) -> SyncOut:
     """Starts a sync in the background (PENDING or RUNNING); while one is under way, answers
-    that one. Follow it with GET …/syncs."""
+    that one. Follow it with GET …/syncs. A venue linked to a ticketing system syncs from it."""
     reply = await upstream.importer.StartSync(pb.StartSyncRequest(venue_id=venue_id))
     return sync_out(reply.sync)
 

@@ -12,6 +12,8 @@ from importer.background import BackgroundSyncs
 from importer.catalog_client import CatalogClient
 from importer.settings import ImporterSettings
 from importer.sync import Syncer
+from importer.ticketing.clients import TicketingClients
+from importer.ticketing.http import http_client
 from importer.ticketing.secrets import SecretBox
 from passculture.importer.v1 import importer_service_pb2, importer_service_pb2_grpc
 from pclib.auth import TokenIssuer, TokenVerifier
@@ -24,7 +26,7 @@ from pclib.grpc_server import GrpcServer
 class Wiring:
     syncer: Syncer
     catalog: CatalogClient
-    secrets: SecretBox
+    ticketing: TicketingClients
 
 
 @asynccontextmanager
@@ -49,22 +51,26 @@ async def wiring(engine: AsyncEngine, settings: ImporterSettings) -> AsyncIterat
         budget_seconds=settings.allocine_fetch_budget_seconds,
         max_bytes=settings.allocine_max_feed_bytes,
     )
+    ticketing_http = http_client(settings.ticketing_timeout_seconds)
+    ticketing = TicketingClients(ticketing_http, settings, SecretBox(settings.ticketing_secret_key))
     syncer = Syncer(
         make_session_factory(engine),
         catalog,
         allocine,
         stale_after_seconds=settings.sync_stale_after_seconds,
+        ticketing=ticketing,
     )
     try:
-        yield Wiring(syncer, catalog, SecretBox(settings.ticketing_secret_key))
+        yield Wiring(syncer, catalog, ticketing)
     finally:
+        await ticketing_http.aclose()
         await http.aclose()
         await catalog_channel.close()
 
 
 def build_server(wired: Wiring, background: BackgroundSyncs, verifier: TokenVerifier) -> GrpcServer:
     servicer = ImporterServicer(
-        wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.secrets
+        wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.ticketing.secrets
     )
     name = importer_service_pb2.DESCRIPTOR.services_by_name["ImporterService"].full_name
     return GrpcServer(

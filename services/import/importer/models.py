@@ -6,7 +6,6 @@ from datetime import datetime
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
@@ -88,7 +87,8 @@ class Sync(Base):
         Index("ix_syncs_venue_created", "venue_id", "created_at"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocine_venues.venue_id"))
+    # Of a venue with Allociné settings or a ticketing link.
+    venue_id: Mapped[uuid.UUID]
     status: Mapped[SyncStatus] = mapped_column(status_column_type(SyncStatus))
     trigger: Mapped[SyncTrigger] = mapped_column(status_column_type(SyncTrigger))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -121,9 +121,7 @@ class OfferFingerprint(Base):
     offer whose proposal has not changed since is not sent again."""
 
     __tablename__ = "offer_fingerprints"
-    venue_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("allocine_venues.venue_id"), primary_key=True
-    )
+    venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     provider_reference: Mapped[str] = mapped_column(Text, primary_key=True)
     fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
     synced_at: Mapped[datetime] = mapped_column(server_default=func.now())

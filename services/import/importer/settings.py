@@ -43,3 +43,5 @@ class ImporterSettings(BaseServiceSettings):
     boost_api_url: str = "https://{cinema_id}.boost-cinema.com/"
     # Seconds to wait for one answer of a ticketing system.
     ticketing_timeout_seconds: float = 5.0
+    # Days of showtimes a sync of a linked venue imports, from today.
+    ticketing_sync_days: int = 14

@@ -75,10 +75,14 @@ async def remember_timezone(session: AsyncSession, venue_id: uuid.UUID, timezone
 
 
 async def enabled_venue_ids(session: AsyncSession, timezones: tuple[str, ...]) -> list[uuid.UUID]:
-    query = select(AllocineVenue.venue_id).where(AllocineVenue.enabled)
+    """The venues the daily run syncs: enabled Allociné settings, and every ticketing link."""
+    allocine = select(AllocineVenue.venue_id).where(AllocineVenue.enabled)
+    linked = select(TicketingLink.venue_id)
     if timezones:
-        query = query.where(AllocineVenue.timezone.in_(timezones))
-    return list(await session.scalars(query.order_by(AllocineVenue.venue_id)))
+        allocine = allocine.where(AllocineVenue.timezone.in_(timezones))
+        linked = linked.where(TicketingLink.timezone.in_(timezones))
+    query = allocine.union(linked).order_by("venue_id")
+    return list(await session.scalars(query))
 
 
 # --- the venue's one source of showtimes ----------------------------------------------------

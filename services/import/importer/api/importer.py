@@ -100,7 +100,8 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         claimed: list[uuid.UUID] = []
 
         async def claim(session: AsyncSession) -> pb.StartSyncResponse:
-            await _settings(session, uuid.UUID(venue.id))
+            if await store.get_link(session, uuid.UUID(venue.id)) is None:
+                await _settings(session, uuid.UUID(venue.id))
             sync, created = await sync_run.claim(
                 session,
                 uuid.UUID(venue.id),

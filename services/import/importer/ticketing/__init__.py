@@ -4,10 +4,14 @@ their pass Culture tariffs, booking tickets, cancelling them. One adapter module
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date
 from typing import Protocol
 
 from pydantic import SecretStr
+
+from importer.domain.ticketing_programme import Showtime, Tariff
+
+__all__ = ["Showtime", "Tariff"]
 
 
 @dataclass(frozen=True)
@@ -15,29 +19,6 @@ class Account:
     cinema_id: str
     account_id: str
     secret: SecretStr
-
-
-@dataclass(frozen=True)
-class Tariff:
-    """A pass Culture tariff of a showtime in the system."""
-
-    ref: str
-    label: str
-    price_cents: int
-
-
-@dataclass(frozen=True)
-class Showtime:
-    ref: str
-    film_ref: str
-    film_title: str
-    duration_minutes: int | None
-    visa: str
-    starts_at: datetime  # aware
-    seats_remaining: int
-    # Among VF, VO, 3D.
-    features: tuple[str, ...]
-    tariffs: tuple[Tariff, ...]
 
 
 @dataclass(frozen=True)

@@ -1,4 +1,5 @@
-"""ticketing_links: a venue's link to its ticketing system (CDS, BOOST), its secret encrypted
+"""ticketing_links: a venue's link to its ticketing system (CDS, BOOST), its secret encrypted;
+syncs and offer fingerprints are a venue's, whichever its source (no longer Allociné's only)
 
 Revision ID: 0004
 Revises: 0003
@@ -39,7 +40,13 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("venue_id"),
         sa.UniqueConstraint("system", "account_id", "cinema_id", name="uq_ticketing_links_cinema"),
     )
+    op.drop_constraint("syncs_venue_id_fkey", "syncs", type_="foreignkey")
+    op.drop_constraint("offer_fingerprints_venue_id_fkey", "offer_fingerprints", type_="foreignkey")
 
 
 def downgrade() -> None:
+    for table in ("syncs", "offer_fingerprints"):
+        op.create_foreign_key(
+            f"{table}_venue_id_fkey", table, "allocine_venues", ["venue_id"], ["venue_id"]
+        )
     op.drop_table("ticketing_links")
