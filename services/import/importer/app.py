@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from importer.allocine_client import AllocineClient
 from importer.api.importer import ImporterServicer
+from importer.api.ticketing import TicketingServicer
 from importer.background import BackgroundSyncs
 from importer.catalog_client import CatalogClient
 from importer.settings import ImporterSettings
@@ -15,7 +16,12 @@ from importer.sync import Syncer
 from importer.ticketing.clients import TicketingClients
 from importer.ticketing.http import http_client
 from importer.ticketing.secrets import SecretBox
-from passculture.importer.v1 import importer_service_pb2, importer_service_pb2_grpc
+from passculture.importer.v1 import (
+    importer_service_pb2,
+    importer_service_pb2_grpc,
+    ticketing_service_pb2,
+    ticketing_service_pb2_grpc,
+)
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import make_session_factory
 from pclib.grpc_client import channel
@@ -73,7 +79,16 @@ def build_server(wired: Wiring, background: BackgroundSyncs, verifier: TokenVeri
         wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.ticketing.secrets
     )
     name = importer_service_pb2.DESCRIPTOR.services_by_name["ImporterService"].full_name
+    tickets = TicketingServicer(wired.syncer.sessions, wired.ticketing)
+    tickets_name = ticketing_service_pb2.DESCRIPTOR.services_by_name["TicketingService"].full_name
     return GrpcServer(
-        [(importer_service_pb2_grpc.add_ImporterServiceServicer_to_server, servicer, name)],
+        [
+            (importer_service_pb2_grpc.add_ImporterServiceServicer_to_server, servicer, name),
+            (
+                ticketing_service_pb2_grpc.add_TicketingServiceServicer_to_server,
+                tickets,
+                tickets_name,
+            ),
+        ],
         verifier,
     )

@@ -18,7 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger
-from importer.domain.ticketing_rules import TicketingSystem
+from importer.domain.ticketing_rules import ExternalBookingStatus, TicketingSystem
 from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.outbox import outbox_table
@@ -70,6 +70,23 @@ class TicketingLink(Base):
     # The API token or password, Fernet-encrypted with TICKETING_SECRET_KEY (ticketing.secrets).
     secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     timezone: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ExternalBooking(Base):
+    """A booking's tickets in its venue's ticketing system (transitions: ticketing.bookings)."""
+
+    __tablename__ = "external_bookings"
+    booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    venue_id: Mapped[uuid.UUID]
+    stock_reference: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ExternalBookingStatus] = mapped_column(status_column_type(ExternalBookingStatus))
+    # [{"barcode": "…", "seat": "…"}] once BOOKED.
+    tickets: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 

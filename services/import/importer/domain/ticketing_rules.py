@@ -15,6 +15,15 @@ class TicketingSystem(StrEnum):
     BOOST = "BOOST"
 
 
+class ExternalBookingStatus(StrEnum):
+    # Recorded before the system is called; stays so when its answer was lost.
+    BOOKING = "BOOKING"
+    BOOKED = "BOOKED"
+    # The system refused (sold out, …): nothing was issued.
+    FAILED = "FAILED"
+    CANCELLED = "CANCELLED"
+
+
 def check_account(cinema_id: str, account_id: str) -> None:
     for value in (cinema_id, account_id):
         if not ACCOUNT_PATTERN.fullmatch(value):
