@@ -36,6 +36,8 @@ export PAYMENTS_ADDR ?= 127.0.0.1:$(PAYMENTS_GRPC_PORT)
 export ALLOCINE_FAKE_PORT ?= 8090
 export ALLOCINE_API_URL ?= http://127.0.0.1:$(ALLOCINE_FAKE_PORT)
 export ALLOCINE_API_KEY ?= dev-allocine-key
+# Seals the ticketing systems' secrets at rest (a Fernet key); this one is for development only.
+export TICKETING_SECRET_KEY ?= YtTBqXI7Og3CP6jwzduZmE5KcTmxRm_O8DXzeBfWPU0=
 # The Procfile's mail-sink: a local SMTP server that prints every email it receives.
 export MAIL_SINK_PORT ?= 1025
 export HTTP_PORT ?= 8080

@@ -28,6 +28,7 @@ import aio_pika
 import httpx
 import pytest
 from aiosmtpd.controller import Controller
+from cryptography.fernet import Fernet
 from sqlalchemy.engine import make_url
 
 from importer.fake_allocine import DEMO_FEEDS, FakeAllocine
@@ -293,6 +294,10 @@ def _booking_environments(
             "ALLOCINE_API_URL": f"http://127.0.0.1:{allocine_port}",
             "ALLOCINE_FAKE_PORT": str(allocine_port),
             "ALLOCINE_API_KEY": ALLOCINE_API_KEY,
+            "TICKETING_SECRET_KEY": Fernet.generate_key().decode(),
+            # Nothing listens there: a linked venue's sync fails fast, never leaves the machine.
+            "CDS_API_URL": "http://127.0.0.1:9/cds/{account_id}/",
+            "BOOST_API_URL": "http://127.0.0.1:9/boost/{cinema_id}/",
         }
         gateway |= {"UPSTREAMS": f"{gateway['UPSTREAMS']},importer"}
         gateway |= {"IMPORTER_ADDR": f"127.0.0.1:{importer_port}"}

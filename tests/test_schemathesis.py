@@ -64,6 +64,7 @@ REFUSING_FOR_RULES = {
     "pro": {
         "PUT /v1/pro/venues/{venue_id}/bank-account",  # IBAN check digits, BIC of its country
         "PUT /v1/pro/venues/{venue_id}/allocine",  # 409 once a PATCH removed the venue's SIRET
+        "PUT /v1/pro/venues/{venue_id}/ticketing",  # 409 while the Allociné import is enabled
         "PATCH /v1/pro/stocks/{stock_id}",  # starts_at in the future, booking limit before it
         # One countermark in the coverage phase: used, unused, in any order.
         "GET /v1/pro/countermarks/{countermark}",
@@ -73,7 +74,12 @@ REFUSING_FOR_RULES = {
     "admin": set(),
 }
 # Operations whose resource is gone after their first case: their other cases answer 404.
-DELETED_ONCE = {"DELETE /v1/pro/stocks/{stock_id}"}
+DELETED_ONCE = {
+    "DELETE /v1/pro/stocks/{stock_id}",
+    # The link is gone after a DELETE's case, until a PUT's case links the venue again.
+    "DELETE /v1/pro/venues/{venue_id}/ticketing",
+    "GET /v1/pro/venues/{venue_id}/ticketing",
+}
 
 # The operations each role calls (regular expressions over the path); the others answer it 403.
 ROLE_PATHS = {
@@ -94,8 +100,11 @@ async def _seed(
     young person can no longer cancel it); a booking used and paid (`payment_id`, `batch_id`)."""
     admin = await token(http, "/v1/pro/auth/token", **admin_credentials)
     pro, venue = await publish_cinema(http, admin, "cinema@example.com", PRO_EMAIL)
-    settings = {"theater_id": "P0591", "price_cents": 700}
+    # Allociné settings, disabled: the venue is linked to its ticketing system instead.
+    settings = {"theater_id": "P0591", "price_cents": 700, "enabled": False}
     await ok(http.put(f"/v1/pro/venues/{venue['id']}/allocine", json=settings, headers=pro))
+    link = {"system": "CDS", "cinema_id": "cine-1", "account_id": "moncinema", "secret": "t"}
+    await ok(http.put(f"/v1/pro/venues/{venue['id']}/ticketing", json=link, headers=pro))
 
     async def bank_account() -> dict | None:  # once payments has heard of the venue
         body = {"iban": new_iban(), "bic": "BNPAFRPPXXX", "holder_name": "Cinéma du Panthéon"}

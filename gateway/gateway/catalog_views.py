@@ -34,6 +34,7 @@ OFFERER_STATUS_NAMES: Mapping[resources_pb2.OffererStatus, accounts.OffererStatu
 OFFER_SOURCE_NAMES: Mapping[resources_pb2.OfferSource, offers.OfferSource] = {
     resources_pb2.OFFER_SOURCE_MANUAL: "MANUAL",
     resources_pb2.OFFER_SOURCE_ALLOCINE: "ALLOCINE",
+    resources_pb2.OFFER_SOURCE_TICKETING: "TICKETING",
 }
 
 AnyMessage = TypeVar("AnyMessage", bound=Message)

@@ -275,7 +275,7 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "importer.PutAllocineSettings": (
         *ALLOCINE_VENUE,
         invalid(Importer.INVALID_THEATER_ID, Importer.INVALID_PRICE, Importer.INVALID_QUANTITY),
-        precondition(Importer.VENUE_WITHOUT_SIRET),
+        precondition(Importer.VENUE_WITHOUT_SIRET, Importer.VENUE_LINKED_TO_TICKETING),
         exists(Importer.THEATER_TAKEN),
     ),
     "importer.GetAllocineSettings": (
@@ -289,6 +289,25 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
         IDEMPOTENT,
     ),
     "importer.ListSyncs": (*ALLOCINE_VENUE, PAGED),
+    "importer.PutTicketingLink": (
+        *ALLOCINE_VENUE,
+        invalid(
+            Importer.INVALID_TICKETING_SYSTEM,
+            Importer.INVALID_TICKETING_ACCOUNT,
+            Importer.INVALID_TICKETING_SECRET,
+        ),
+        precondition(
+            Importer.VENUE_IMPORTS_FROM_ALLOCINE,
+            Importer.VENUE_WITHOUT_SIRET,
+            Importer.TICKETING_NOT_CONFIGURED,
+        ),
+        exists(Importer.TICKETING_CINEMA_TAKEN),
+    ),
+    "importer.GetTicketingLink": (*ALLOCINE_VENUE, not_found(Importer.TICKETING_LINK_NOT_FOUND)),
+    "importer.DeleteTicketingLink": (
+        *ALLOCINE_VENUE,
+        not_found(Importer.TICKETING_LINK_NOT_FOUND),
+    ),
     # payments
     "bank_accounts.PutBankAccount": (
         *MONEY_VENUE,

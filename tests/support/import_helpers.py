@@ -87,3 +87,16 @@ async def sync_by_id(
         pb.ListSyncsRequest(venue_id=venue_id, page_size=500), metadata=metadata
     )
     return next(sync for sync in listed.syncs if sync.id == sync_id)
+
+
+async def put_link(
+    importer: RunningImporter, metadata: tuple, venue_id: str, **fields: Any
+) -> resources_pb2.TicketingLink:
+    request = pb.PutTicketingLinkRequest(
+        venue_id=venue_id,
+        system=fields.pop("system", resources_pb2.TICKETING_SYSTEM_CDS),
+        cinema_id=fields.pop("cinema_id", "cine-1"),
+        account_id=fields.pop("account_id", "moncinema"),
+        secret=fields.pop("secret", "cds-token"),
+    )
+    return (await importer.stub.PutTicketingLink(request, metadata=metadata)).link

@@ -17,7 +17,8 @@ async def put_settings(
     venue_id: str, body: AllocineSettingsIn, upstream: ProImporter
 ) -> AllocineSettingsOut:
     """Creates or replaces the settings. 409 VENUE_WITHOUT_SIRET; 409 THEATER_TAKEN when
-    another venue imports this theater; 422 INVALID_THEATER_ID, INVALID_PRICE, INVALID_QUANTITY."""
+    another venue imports this theater; 409 VENUE_LINKED_TO_TICKETING when the venue is linked to
+    a ticketing system; 422 INVALID_THEATER_ID, INVALID_PRICE, INVALID_QUANTITY."""
     request = pb.PutAllocineSettingsRequest(
         venue_id=venue_id,
         theater_id=body.theater_id,
@@ -40,7 +41,7 @@ async def get_settings(venue_id: str, upstream: ProImporter) -> AllocineSettings
 @router.post("/syncs", status_code=202)
 async def start_sync(venue_id: str, upstream: ProImporter) -> SyncOut:
     """Starts a sync in the background (PENDING or RUNNING); while one is under way, answers
-    that one. Follow it with GET …/syncs."""
+    that one. Follow it with GET …/syncs. A venue linked to a ticketing system syncs from it."""
     reply = await upstream.importer.StartSync(pb.StartSyncRequest(venue_id=venue_id))
     return sync_out(reply.sync)
 

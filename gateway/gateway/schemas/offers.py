@@ -17,7 +17,7 @@ from gateway.schemas.common import (
     upstream_checked,
 )
 
-OfferSource = Literal["MANUAL", "ALLOCINE"]
+OfferSource = Literal["MANUAL", "ALLOCINE", "TICKETING"]
 # The catalog's ranges (422 INVALID_DURATION, INVALID_PRICE, INVALID_QUANTITY), declared here.
 DurationMinutes = Annotated[Int32, upstream_checked(minimum=1, maximum=1440)]
 PriceCents = Annotated[Int64, upstream_checked(minimum=0, maximum=30000)]

@@ -19,6 +19,7 @@ OFFERER_STATUS = {
 OFFER_SOURCE = {
     OfferSource.MANUAL: pb.OFFER_SOURCE_MANUAL,
     OfferSource.ALLOCINE: pb.OFFER_SOURCE_ALLOCINE,
+    OfferSource.TICKETING: pb.OFFER_SOURCE_TICKETING,
 }
 FEATURE_TO_PB = {"VF": pb.FEATURE_VF, "VO": pb.FEATURE_VO}
 FEATURE_FROM_PB = {value: key for key, value in FEATURE_TO_PB.items()}

@@ -8,11 +8,20 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from importer.allocine_client import AllocineClient
 from importer.api.importer import ImporterServicer
+from importer.api.ticketing import TicketingServicer
 from importer.background import BackgroundSyncs
 from importer.catalog_client import CatalogClient
 from importer.settings import ImporterSettings
 from importer.sync import Syncer
-from passculture.importer.v1 import importer_service_pb2, importer_service_pb2_grpc
+from importer.ticketing.clients import TicketingClients
+from importer.ticketing.http import http_client
+from importer.ticketing.secrets import SecretBox
+from passculture.importer.v1 import (
+    importer_service_pb2,
+    importer_service_pb2_grpc,
+    ticketing_service_pb2,
+    ticketing_service_pb2_grpc,
+)
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import make_session_factory
 from pclib.grpc_client import channel
@@ -23,6 +32,7 @@ from pclib.grpc_server import GrpcServer
 class Wiring:
     syncer: Syncer
     catalog: CatalogClient
+    ticketing: TicketingClients
 
 
 @asynccontextmanager
@@ -47,23 +57,38 @@ async def wiring(engine: AsyncEngine, settings: ImporterSettings) -> AsyncIterat
         budget_seconds=settings.allocine_fetch_budget_seconds,
         max_bytes=settings.allocine_max_feed_bytes,
     )
+    ticketing_http = http_client(settings.ticketing_timeout_seconds)
+    ticketing = TicketingClients(ticketing_http, settings, SecretBox(settings.ticketing_secret_key))
     syncer = Syncer(
         make_session_factory(engine),
         catalog,
         allocine,
         stale_after_seconds=settings.sync_stale_after_seconds,
+        ticketing=ticketing,
     )
     try:
-        yield Wiring(syncer, catalog)
+        yield Wiring(syncer, catalog, ticketing)
     finally:
+        await ticketing_http.aclose()
         await http.aclose()
         await catalog_channel.close()
 
 
 def build_server(wired: Wiring, background: BackgroundSyncs, verifier: TokenVerifier) -> GrpcServer:
-    servicer = ImporterServicer(wired.syncer.sessions, wired.catalog, wired.syncer, background)
+    servicer = ImporterServicer(
+        wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.ticketing.secrets
+    )
     name = importer_service_pb2.DESCRIPTOR.services_by_name["ImporterService"].full_name
+    tickets = TicketingServicer(wired.syncer.sessions, wired.ticketing)
+    tickets_name = ticketing_service_pb2.DESCRIPTOR.services_by_name["TicketingService"].full_name
     return GrpcServer(
-        [(importer_service_pb2_grpc.add_ImporterServiceServicer_to_server, servicer, name)],
+        [
+            (importer_service_pb2_grpc.add_ImporterServiceServicer_to_server, servicer, name),
+            (
+                ticketing_service_pb2_grpc.add_TicketingServiceServicer_to_server,
+                tickets,
+                tickets_name,
+            ),
+        ],
         verifier,
     )

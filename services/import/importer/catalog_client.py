@@ -90,13 +90,14 @@ class CatalogClient:
         on_applied: Callable[
             [provider_pb.UpsertProviderOffersResponse, dict[str, bytes]], Awaitable[None]
         ],
+        source: resources_pb2.OfferSource = resources_pb2.OFFER_SOURCE_ALLOCINE,
     ) -> None:
         """Sends the offers in chunks (one catalog transaction each). After each chunk,
         `on_applied` gets the catalog's counts and the fingerprints of the offers completed."""
         for chunk in chunks(offers, self._chunk_stocks):
             request = provider_pb.UpsertProviderOffersRequest(
                 venue_id=venue_id,
-                source=resources_pb2.OFFER_SOURCE_ALLOCINE,
+                source=source,
                 offers=chunk.offers,
             )
             reply = await self._call(self._providers.UpsertProviderOffers, request, "import")

@@ -6,11 +6,11 @@ from datetime import datetime
 from sqlalchemy import (
     CheckConstraint,
     DateTime,
-    ForeignKey,
     Index,
     Integer,
     LargeBinary,
     Text,
+    UniqueConstraint,
     func,
     text,
 )
@@ -18,6 +18,7 @@ from sqlalchemy.dialects.postgresql import JSONB, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
 from importer.domain.status import ACTIVE_STATUSES, SyncStatus, SyncTrigger
+from importer.domain.ticketing_rules import ExternalBookingStatus, TicketingSystem
 from pclib.db import status_column_type
 from pclib.idempotency import idempotency_table
 from pclib.outbox import outbox_table
@@ -53,6 +54,43 @@ class AllocineVenue(Base):
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
 
 
+class TicketingLink(Base):
+    """A venue's link to its ticketing system: its showtimes are imported from there and its
+    bookings placed there (the venue itself lives in the catalog)."""
+
+    __tablename__ = "ticketing_links"
+    __table_args__ = (
+        # One venue per cinema of a system.
+        UniqueConstraint("system", "account_id", "cinema_id", name="uq_ticketing_links_cinema"),
+    )
+    venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    system: Mapped[TicketingSystem] = mapped_column(status_column_type(TicketingSystem))
+    cinema_id: Mapped[str] = mapped_column(Text)
+    account_id: Mapped[str] = mapped_column(Text)
+    # The API token or password, Fernet-encrypted with TICKETING_SECRET_KEY (ticketing.secrets).
+    secret_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    timezone: Mapped[str] = mapped_column(Text, default="")
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
+class ExternalBooking(Base):
+    """A booking's tickets in its venue's ticketing system (transitions: ticketing.bookings)."""
+
+    __tablename__ = "external_bookings"
+    booking_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    venue_id: Mapped[uuid.UUID]
+    stock_reference: Mapped[str] = mapped_column(Text)
+    quantity: Mapped[int] = mapped_column(Integer)
+    status: Mapped[ExternalBookingStatus] = mapped_column(status_column_type(ExternalBookingStatus))
+    # [{"barcode": "…", "seat": "…"}] once BOOKED.
+    tickets: Mapped[list[dict[str, str]]] = mapped_column(
+        JSONB, default=list, server_default=text("'[]'::jsonb")
+    )
+    created_at: Mapped[datetime] = mapped_column(server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(server_default=func.now())
+
+
 class Sync(Base):
     __tablename__ = "syncs"
     __table_args__ = (
@@ -66,7 +104,8 @@ class Sync(Base):
         Index("ix_syncs_venue_created", "venue_id", "created_at"),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
-    venue_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("allocine_venues.venue_id"))
+    # Of a venue with Allociné settings or a ticketing link.
+    venue_id: Mapped[uuid.UUID]
     status: Mapped[SyncStatus] = mapped_column(status_column_type(SyncStatus))
     trigger: Mapped[SyncTrigger] = mapped_column(status_column_type(SyncTrigger))
     created_at: Mapped[datetime] = mapped_column(server_default=func.now())
@@ -99,9 +138,7 @@ class OfferFingerprint(Base):
     offer whose proposal has not changed since is not sent again."""
 
     __tablename__ = "offer_fingerprints"
-    venue_id: Mapped[uuid.UUID] = mapped_column(
-        ForeignKey("allocine_venues.venue_id"), primary_key=True
-    )
+    venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
     provider_reference: Mapped[str] = mapped_column(Text, primary_key=True)
     fingerprint: Mapped[bytes] = mapped_column(LargeBinary)
     synced_at: Mapped[datetime] = mapped_column(server_default=func.now())

@@ -1,3 +1,5 @@
+from pydantic import SecretStr
+
 from pclib.settings import BaseServiceSettings
 
 
@@ -31,3 +33,15 @@ class ImporterSettings(BaseServiceSettings):
     sync_stale_after_seconds: float = 900.0
     # Where `sync-all` pushes its metrics when it ends (a Prometheus Pushgateway); empty: none.
     pushgateway_url: str = ""
+
+    # The Fernet key (urlsafe base64 of 32 bytes) sealing the ticketing systems' secrets;
+    # empty: no venue can be linked (TICKETING_NOT_CONFIGURED).
+    ticketing_secret_key: SecretStr = SecretStr("")
+    # Where each system's API is, per account: CDS hosts one API per customer account, Boost
+    # one server per cinema.
+    cds_api_url: str = "https://{account_id}.cinedigitalservice.com/api/"
+    boost_api_url: str = "https://{cinema_id}.boost-cinema.com/"
+    # Seconds to wait for one answer of a ticketing system.
+    ticketing_timeout_seconds: float = 5.0
+    # Days of showtimes a sync of a linked venue imports, from today.
+    ticketing_sync_days: int = 14

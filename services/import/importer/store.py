@@ -5,17 +5,19 @@ import uuid
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import func, select, update
+from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from importer.models import AllocineVenue, OfferFingerprint, Sync
+from importer.domain.ticketing_rules import TicketingSystem
+from importer.models import AllocineVenue, OfferFingerprint, Sync, TicketingLink
 from passculture.importer.v1.reasons import Reason
 from pclib.db import violated_constraint
 from pclib.errors import AlreadyExists
 
 THEATER_TAKEN_CONSTRAINT = "allocine_venues_theater_id_key"
+CINEMA_TAKEN_CONSTRAINT = "uq_ticketing_links_cinema"
 
 
 @dataclass(frozen=True)
@@ -73,10 +75,80 @@ async def remember_timezone(session: AsyncSession, venue_id: uuid.UUID, timezone
 
 
 async def enabled_venue_ids(session: AsyncSession, timezones: tuple[str, ...]) -> list[uuid.UUID]:
-    query = select(AllocineVenue.venue_id).where(AllocineVenue.enabled)
+    """The venues the daily run syncs: enabled Allociné settings, and every ticketing link."""
+    allocine = select(AllocineVenue.venue_id).where(AllocineVenue.enabled)
+    linked = select(TicketingLink.venue_id)
     if timezones:
-        query = query.where(AllocineVenue.timezone.in_(timezones))
-    return list(await session.scalars(query.order_by(AllocineVenue.venue_id)))
+        allocine = allocine.where(AllocineVenue.timezone.in_(timezones))
+        linked = linked.where(TicketingLink.timezone.in_(timezones))
+    query = allocine.union(linked).order_by("venue_id")
+    return list(await session.scalars(query))
+
+
+# --- the venue's one source of showtimes ----------------------------------------------------
+
+
+async def lock_venue_source(session: AsyncSession, venue_id: uuid.UUID) -> None:
+    """Serialises the writers of a venue's Allociné settings and ticketing link until the
+    transaction ends: checking the other source then writing cannot interleave."""
+    await session.execute(
+        text("SELECT pg_advisory_xact_lock(hashtextextended(:key, 0))"),
+        {"key": f"venue-source:{venue_id}"},
+    )
+
+
+async def allocine_enabled(session: AsyncSession, venue_id: uuid.UUID) -> bool:
+    settings = await get_settings(session, venue_id)
+    return settings is not None and settings.enabled
+
+
+# --- ticketing links ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class NewLink:
+    venue_id: uuid.UUID
+    system: TicketingSystem
+    cinema_id: str
+    account_id: str
+    secret_sealed: bytes
+    timezone: str
+
+
+async def get_link(session: AsyncSession, venue_id: uuid.UUID) -> TicketingLink | None:
+    return await session.get(TicketingLink, venue_id)
+
+
+async def put_link(session: AsyncSession, new: NewLink) -> TicketingLink:
+    values = {
+        "system": new.system,
+        "cinema_id": new.cinema_id,
+        "account_id": new.account_id,
+        "secret_sealed": new.secret_sealed,
+        "timezone": new.timezone,
+        "updated_at": func.now(),
+    }
+    statement = (
+        insert(TicketingLink)
+        .values(venue_id=new.venue_id, **values)
+        .on_conflict_do_update(index_elements=[TicketingLink.venue_id], set_=values)
+        .returning(TicketingLink)
+        .execution_options(populate_existing=True)
+    )
+    try:
+        async with session.begin_nested():
+            return (await session.execute(statement)).scalar_one()
+    except IntegrityError as error:
+        if violated_constraint(error) == CINEMA_TAKEN_CONSTRAINT:
+            raise AlreadyExists(
+                Reason.TICKETING_CINEMA_TAKEN, "another venue is linked to this cinema"
+            ) from None
+        raise
+
+
+async def delete_link(session: AsyncSession, venue_id: uuid.UUID) -> bool:
+    result = await session.execute(delete(TicketingLink).where(TicketingLink.venue_id == venue_id))
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
 # --- syncs ----------------------------------------------------------------------------------

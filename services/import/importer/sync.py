@@ -24,13 +24,17 @@ from sqlalchemy.ext.asyncio import async_sessionmaker
 from importer import metrics, store, sync_run
 from importer.allocine_client import AllocineClient, AllocineError, parse
 from importer.catalog_client import CatalogClient, CatalogError
+from importer.domain import ticketing_programme
 from importer.domain.feed import FeedError
 from importer.domain.programme import ImportSettings, Programme, build_programme
 from importer.domain.status import SyncStatus, SyncTrigger
 from importer.models import Sync
 from importer.provider_offers import OfferToSend, offer_fingerprint, to_send
 from importer.sync_run import Started, SyncOutcome, SyncRecord
+from importer.ticketing import TicketingError
+from importer.ticketing.clients import TicketingClients
 from passculture.catalog.v1 import provider_service_pb2 as provider_pb
+from passculture.catalog.v1.resources_pb2 import OFFER_SOURCE_ALLOCINE, OFFER_SOURCE_TICKETING
 from passculture.importer.v1.reasons import Reason
 from pclib.db import autocommit_engine
 
@@ -61,6 +65,8 @@ class Syncer:
     allocine: AllocineClient
     stale_after_seconds: float = 900.0
     clock: Callable[[], datetime] = field(default=_now)
+    # The adapters of venues linked to a ticketing system.
+    ticketing: TicketingClients | None = None
 
     async def claim(self, venue_id: uuid.UUID, trigger: SyncTrigger) -> tuple[Sync, bool]:
         """A new PENDING sync of the venue, or the one already under way: (sync, created)."""
@@ -110,7 +116,7 @@ class Syncer:
             outcome.interrupt()
             await asyncio.shield(self._finish(started.row, outcome, clock_started))
             raise
-        except (SyncFailure, AllocineError, FeedError, CatalogError) as error:
+        except (SyncFailure, AllocineError, FeedError, CatalogError, TicketingError) as error:
             outcome.error = str(error)
         except Exception:
             log.exception("sync failed unexpectedly", extra={"sync_id": str(started.id)})
@@ -137,13 +143,42 @@ class Syncer:
 
     async def _import(self, started: Started, outcome: SyncOutcome, full: bool) -> None:
         venue = started.row
-        zone, body = await self._timezone_and_feed(venue)
-        outcome.feed_fingerprint = feed_fingerprint(body, venue, zone.key)
-        if not full and started.last_feed_fingerprint == outcome.feed_fingerprint:
+        if venue.system is not None:
+            programme = await self._ticketing_programme(started, outcome, full)
+        else:
+            zone, body = await self._timezone_and_feed(venue)
+            outcome.feed_fingerprint = feed_fingerprint(body, venue, zone.key)
+            programme = None
+            if full or started.last_feed_fingerprint != outcome.feed_fingerprint:
+                settings = ImportSettings(venue.price_cents, venue.quantity, venue.is_duo)
+                programme = build_programme(parse(body), settings, zone, self.clock())
+        if programme is None:
             _carry_over(venue, outcome)
             return
-        settings = ImportSettings(venue.price_cents, venue.quantity, venue.is_duo)
-        programme = build_programme(parse(body), settings, zone, self.clock())
+        await self._send(started, programme, outcome, full)
+
+    async def _ticketing_programme(
+        self, started: Started, outcome: SyncOutcome, full: bool
+    ) -> Programme | None:
+        """The linked venue's programme from its system; None when its showtimes (and their
+        seats) are the last successful sync's."""
+        if self.ticketing is None:
+            raise SyncFailure("the import service has no ticketing clients")
+        venue = started.row
+        zone = await self._timezone(venue)
+        client = self.ticketing.of(venue)
+        today = self.clock().astimezone(zone).date()
+        showtimes = await client.showtimes(today, self.ticketing.sync_days)
+        reading = (RULES_VERSION, venue.system, venue.account_id, venue.cinema_id, zone.key)
+        outcome.feed_fingerprint = hashlib.sha256(repr((reading, showtimes)).encode()).digest()
+        if not full and started.last_feed_fingerprint == outcome.feed_fingerprint:
+            return None
+        return ticketing_programme.build_programme(showtimes, self.clock())
+
+    async def _send(
+        self, started: Started, programme: Programme, outcome: SyncOutcome, full: bool
+    ) -> None:
+        venue = started.row
         _count_showtimes(programme, outcome)
         known: dict[str, bytes] = {}
         if not full:
@@ -166,7 +201,8 @@ class Syncer:
                 await store.save_fingerprints(session, venue.venue_id, completed, self.clock())
                 await sync_run.heartbeat(session, started.id)
 
-        await self.catalog.upsert(str(venue.venue_id), changed, applied)
+        source = OFFER_SOURCE_TICKETING if venue.system is not None else OFFER_SOURCE_ALLOCINE
+        await self.catalog.upsert(str(venue.venue_id), changed, applied, source=source)
 
     async def _timezone_and_feed(self, venue: Row) -> tuple[ZoneInfo, bytes]:
         """Asks the catalog and Allociné at once."""

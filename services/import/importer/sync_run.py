@@ -114,14 +114,17 @@ async def heartbeat(session: AsyncSession, sync_id: uuid.UUID) -> None:
 
 _STARTED = """
 SELECT s.id, s.venue_id, s.trigger, s.created_at, s.started_at,
-       v.theater_id, v.price_cents, v.quantity, v.is_duo, v.timezone,
+       v.theater_id, v.price_cents, v.quantity, v.is_duo,
+       COALESCE(t.timezone, v.timezone) AS timezone,
+       t.system, t.cinema_id, t.account_id, t.secret_sealed,
        last.feed_fingerprint AS last_feed_fingerprint,
        last.showtimes_imported AS last_showtimes_imported,
        last.showtimes_skipped AS last_showtimes_skipped,
        last.movies_rejected AS last_movies_rejected,
        last.rejected_movies AS last_rejected_movies
 FROM started s
-JOIN allocine_venues v ON v.venue_id = s.venue_id
+LEFT JOIN allocine_venues v ON v.venue_id = s.venue_id
+LEFT JOIN ticketing_links t ON t.venue_id = s.venue_id
 LEFT JOIN LATERAL (
     SELECT p.feed_fingerprint, p.showtimes_imported, p.showtimes_skipped, p.movies_rejected,
            p.rejected_movies

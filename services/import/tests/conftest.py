@@ -5,15 +5,19 @@ from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
 import pytest
+from cryptography.fernet import Fernet
+from pydantic import SecretStr
 
 from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
 from importer.settings import ImporterSettings
 from pclib.db import make_engine
 from tests.support.import_helpers import RunningImporter, running_importer
+from tests.support.ticketing_fakes import FakeBoost, FakeCds
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-allocine-key"
+TICKETING_KEY = Fernet.generate_key().decode()
 
 
 @pytest.fixture
@@ -35,7 +39,23 @@ def fake_allocine() -> Iterator[FakeAllocine]:
 
 
 @pytest.fixture
-def importer_settings(importer_db_url, catalog_server, jwt_keys, fake_allocine, amqp_url):
+def fake_cds() -> Iterator[FakeCds]:
+    with FakeCds("moncinema", "cine-1", "cds-token") as fake:
+        fake.hang_seconds = 1.0
+        yield fake
+
+
+@pytest.fixture
+def fake_boost() -> Iterator[FakeBoost]:
+    with FakeBoost("cine-2", "vendor", "boost-password") as fake:
+        fake.hang_seconds = 1.0
+        yield fake
+
+
+@pytest.fixture
+def importer_settings(
+    importer_db_url, catalog_server, jwt_keys, fake_allocine, amqp_url, fake_cds, fake_boost
+):
     return ImporterSettings(
         database_url=importer_db_url,
         amqp_url=amqp_url,
@@ -50,6 +70,10 @@ def importer_settings(importer_db_url, catalog_server, jwt_keys, fake_allocine, 
         allocine_retry_backoff_seconds=0.02,
         catalog_chunk_stocks=3,  # several chunks even for small feeds
         sync_concurrency=3,
+        ticketing_secret_key=SecretStr(TICKETING_KEY),
+        cds_api_url=fake_cds.url,
+        boost_api_url=fake_boost.url,
+        ticketing_timeout_seconds=0.5,
     )
 
 

@@ -119,9 +119,9 @@ def sent(importer, monkeypatch) -> list[list[str]]:
     calls: list[list[str]] = []
     upsert = importer.syncer.catalog.upsert
 
-    async def recording(venue_id, offers, on_applied):
+    async def recording(venue_id, offers, on_applied, **options):
         calls.append([offer.reference for offer in offers])
-        await upsert(venue_id, offers, on_applied)
+        await upsert(venue_id, offers, on_applied, **options)
 
     monkeypatch.setattr(importer.syncer.catalog, "upsert", recording)
     return calls

@@ -22,3 +22,4 @@ class OfferSource(StrEnum):
 
     MANUAL = "MANUAL"
     ALLOCINE = "ALLOCINE"
+    TICKETING = "TICKETING"

@@ -2,7 +2,8 @@
 importer.events, which the `sync.finished` event carries too)."""
 
 from importer.domain.theater_ids import relay_id
-from importer.models import AllocineVenue
+from importer.domain.ticketing_rules import TicketingSystem
+from importer.models import AllocineVenue, TicketingLink
 from passculture.importer.v1 import resources_pb2 as pb
 from pclib.timestamps import optional_timestamp
 
@@ -17,4 +18,20 @@ def settings_pb(venue: AllocineVenue) -> pb.AllocineSettings:
         is_duo=venue.is_duo,
         enabled=venue.enabled,
         updated_at=optional_timestamp(venue.updated_at),
+    )
+
+
+SYSTEM_PB = {
+    TicketingSystem.CDS: pb.TICKETING_SYSTEM_CDS,
+    TicketingSystem.BOOST: pb.TICKETING_SYSTEM_BOOST,
+}
+
+
+def link_pb(link: TicketingLink) -> pb.TicketingLink:
+    return pb.TicketingLink(
+        venue_id=str(link.venue_id),
+        system=SYSTEM_PB[link.system],
+        cinema_id=link.cinema_id,
+        account_id=link.account_id,
+        updated_at=optional_timestamp(link.updated_at),
     )

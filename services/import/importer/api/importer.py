@@ -11,20 +11,22 @@ import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from importer import store, sync_run
-from importer.api.convert import settings_pb
+from importer.api.convert import link_pb, settings_pb
 from importer.background import BackgroundSyncs
 from importer.catalog_client import CallerMetadata, CatalogClient, CatalogVenue
-from importer.domain import settings_rules, theater_ids
+from importer.domain import settings_rules, theater_ids, ticketing_rules
 from importer.domain.status import SyncTrigger
 from importer.events import sync_pb
 from importer.models import AllocineVenue
 from importer.sync import Syncer
+from importer.ticketing.secrets import SecretBox
 from passculture.importer.v1 import importer_service_pb2 as pb
 from passculture.importer.v1 import importer_service_pb2_grpc as pb_grpc
+from passculture.importer.v1 import resources_pb2
 from passculture.importer.v1.reasons import Reason
 from pclib import pagination
 from pclib.auth import require_role
-from pclib.errors import NotFound
+from pclib.errors import InvalidArgument, NotFound
 from pclib.idempotency import idempotent
 
 CALLER_ROLES = ("pro", "admin")
@@ -44,7 +46,9 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         catalog: CatalogClient,
         syncer: Syncer,
         background: BackgroundSyncs,
+        secrets: SecretBox,
     ) -> None:
+        self._secrets = secrets
         self._sessions = sessions
         self._catalog = catalog
         self._syncer = syncer
@@ -72,6 +76,10 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             timezone=venue.timezone,
         )
         async with self._sessions.begin() as session:
+            await store.lock_venue_source(session, new.venue_id)
+            if new.enabled:
+                linked = await store.get_link(session, new.venue_id) is not None
+                ticketing_rules.check_not_linked_to_ticketing(linked)
             saved = await store.put_settings(session, new)
         return pb.PutAllocineSettingsResponse(settings=settings_pb(saved))
 
@@ -92,7 +100,8 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
         claimed: list[uuid.UUID] = []
 
         async def claim(session: AsyncSession) -> pb.StartSyncResponse:
-            await _settings(session, uuid.UUID(venue.id))
+            if await store.get_link(session, uuid.UUID(venue.id)) is None:
+                await _settings(session, uuid.UUID(venue.id))
             sync, created = await sync_run.claim(
                 session,
                 uuid.UUID(venue.id),
@@ -128,6 +137,63 @@ class ImporterServicer(pb_grpc.ImporterServiceServicer):
             syncs=[sync_pb(sync) for sync in syncs[:size]],
             next_page_token=pagination.next_token(offset, size, len(syncs)),
         )
+
+    async def PutTicketingLink(
+        self, request: pb.PutTicketingLinkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.PutTicketingLinkResponse:
+        venue = await self._venue(context, request.venue_id)
+        system = SYSTEMS.get(request.system)
+        if system is None:
+            raise InvalidArgument(
+                Reason.INVALID_TICKETING_SYSTEM, "system must be one of CDS, BOOST"
+            )
+        ticketing_rules.check_account(request.cinema_id, request.account_id)
+        ticketing_rules.check_secret(request.secret)
+        settings_rules.check_siret(venue.siret)
+        new = store.NewLink(
+            venue_id=uuid.UUID(venue.id),
+            system=system,
+            cinema_id=request.cinema_id,
+            account_id=request.account_id,
+            secret_sealed=self._secrets.seal(request.secret),
+            timezone=venue.timezone,
+        )
+        async with self._sessions.begin() as session:
+            await store.lock_venue_source(session, new.venue_id)
+            ticketing_rules.check_not_importing_from_allocine(
+                await store.allocine_enabled(session, new.venue_id)
+            )
+            saved = await store.put_link(session, new)
+        return pb.PutTicketingLinkResponse(link=link_pb(saved))
+
+    async def GetTicketingLink(
+        self, request: pb.GetTicketingLinkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.GetTicketingLinkResponse:
+        venue = await self._venue(context, request.venue_id)
+        async with self._sessions() as session:
+            link = await store.get_link(session, uuid.UUID(venue.id))
+        if link is None:
+            raise _no_link()
+        return pb.GetTicketingLinkResponse(link=link_pb(link))
+
+    async def DeleteTicketingLink(
+        self, request: pb.DeleteTicketingLinkRequest, context: grpc.aio.ServicerContext
+    ) -> pb.DeleteTicketingLinkResponse:
+        venue = await self._venue(context, request.venue_id)
+        async with self._sessions.begin() as session:
+            if not await store.delete_link(session, uuid.UUID(venue.id)):
+                raise _no_link()
+        return pb.DeleteTicketingLinkResponse()
+
+
+SYSTEMS = {
+    resources_pb2.TICKETING_SYSTEM_CDS: ticketing_rules.TicketingSystem.CDS,
+    resources_pb2.TICKETING_SYSTEM_BOOST: ticketing_rules.TicketingSystem.BOOST,
+}
+
+
+def _no_link() -> NotFound:
+    return NotFound(Reason.TICKETING_LINK_NOT_FOUND, "this venue has no ticketing system link")
 
 
 async def _settings(session: AsyncSession, venue_id: uuid.UUID) -> AllocineVenue:
