@@ -19,8 +19,11 @@ one booking is one trace.
 
 import logging
 import os
+import re
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
+from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 from opentelemetry import propagate, trace
 from opentelemetry.context import Context
@@ -78,12 +81,43 @@ def setup(process: str, *, database: bool = True) -> bool:
     OpenTelemetryConfigurator().configure()
     GrpcAioInstrumentorServer().instrument()
     GrpcAioInstrumentorClient().instrument()
-    HTTPXClientInstrumentor().instrument()
+    HTTPXClientInstrumentor().instrument(
+        request_hook=_redact_url_secrets, async_request_hook=_redact_url_secrets_async
+    )
     if database:
         PsycopgInstrumentor().instrument(enable_commenter=False, skip_dep_check=True)
     set_active(True)
     log.info("tracing on", extra={"otel_service_name": os.environ["OTEL_SERVICE_NAME"]})
     return True
+
+
+# Query parameters whose values are secrets (CDS takes its API token as `api_token`): the httpx
+# instrumentation redacts only the cloud providers' signatures.
+SECRET_PARAMETER = re.compile(r"token|key|secret|password|signature|sig", re.IGNORECASE)
+URL_ATTRIBUTES = ("url.full", "http.url")
+
+
+def redacted(url: str) -> str:
+    """The URL with the values of its secret-looking query parameters replaced."""
+    parts = urlsplit(url)
+    if not parts.query:
+        return url
+    query = [
+        (name, "REDACTED" if SECRET_PARAMETER.search(name) else value)
+        for name, value in parse_qsl(parts.query, keep_blank_values=True)
+    ]
+    return urlunsplit(parts._replace(query=urlencode(query)))
+
+
+def _redact_url_secrets(span: trace.Span, request: Any) -> None:
+    attributes = getattr(span, "attributes", None) or {}
+    for name in URL_ATTRIBUTES:
+        if name in attributes:
+            span.set_attribute(name, redacted(str(attributes[name])))
+
+
+async def _redact_url_secrets_async(span: trace.Span, request: Any) -> None:
+    _redact_url_secrets(span, request)
 
 
 def outbox_context() -> dict[str, str] | None:

@@ -275,7 +275,7 @@ class Ok(http.server.BaseHTTPRequestHandler):
 server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), Ok)
 threading.Thread(target=server.serve_forever, daemon=True).start()
 on = tracing.setup_command("booking", "worker")
-httpx.get(f"http://127.0.0.1:{server.server_address[1]}/allocine")
+httpx.get(f"http://127.0.0.1:{server.server_address[1]}/cinemas?api_token=s3cret&day=1")
 print(json.dumps({"on": on, "active": tracing.is_active(),
                   "provider": type(trace.get_tracer_provider()).__name__}), file=sys.stderr)
 """
@@ -313,6 +313,9 @@ def test_setup_reads_the_standard_variables_and_instruments_httpx():
     [request] = [span for span in spans if span["kind"] == "SpanKind.CLIENT"]
     assert request["name"] == "GET"
     assert request["resource"]["attributes"]["service.name"] == "booking-worker"
+    # A secret in the query string (CDS's api_token) never reaches the span.
+    [url] = [v for k, v in request["attributes"].items() if k in tracing.URL_ATTRIBUTES]
+    assert url.endswith("/cinemas?api_token=REDACTED&day=1")
 
     report, spans = run_setup({"OTEL_TRACES_EXPORTER": "console", "OTEL_SERVICE_NAME": "other"})
     assert spans[0]["resource"]["attributes"]["service.name"] == "other"
@@ -322,3 +325,13 @@ def test_with_nothing_set_setup_installs_nothing():
     report, spans = run_setup({})
     assert report == {"on": False, "active": False, "provider": "ProxyTracerProvider"}
     assert spans == []
+
+
+def test_secret_looking_query_parameters_are_redacted():
+    assert tracing.redacted("https://cds.example/api/shows?api_token=t0k&day=2") == (
+        "https://cds.example/api/shows?api_token=REDACTED&day=2"
+    )
+    assert tracing.redacted("https://x.example/a?Signature=s&key=k") == (
+        "https://x.example/a?Signature=REDACTED&key=REDACTED"
+    )
+    assert tracing.redacted("https://x.example/a") == "https://x.example/a"
