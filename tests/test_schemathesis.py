@@ -71,9 +71,18 @@ REFUSING_FOR_RULES = {
         "POST /v1/pro/countermarks/{countermark}/unuse",
     },
     "admin": set(),
+    "provider": {
+        # One countermark in the coverage phase: used, unused, in any order (as the pro's).
+        "GET /v1/provider/countermarks/{countermark}",
+        "POST /v1/provider/countermarks/{countermark}/use",
+        "POST /v1/provider/countermarks/{countermark}/unuse",
+    },
 }
 # Operations whose resource is gone after their first case: their other cases answer 404.
-DELETED_ONCE = {"DELETE /v1/pro/stocks/{stock_id}"}
+DELETED_ONCE = {
+    "DELETE /v1/pro/stocks/{stock_id}",
+    "DELETE /v1/pro/offerers/{offerer_id}/api-keys/{api_key_id}",
+}
 
 # The operations each role calls (regular expressions over the path); the others answer it 403.
 ROLE_PATHS = {
@@ -82,6 +91,7 @@ ROLE_PATHS = {
     "young": r"^/v1/(me|bookings.*)$",
     "pro": r"^/v1/pro/(?!accounts$|auth/|invitations/).*$",
     "admin": r"^/v1/admin/.*$",
+    "provider": r"^/v1/provider/.*$",
 }
 
 
@@ -137,6 +147,16 @@ async def _seed(
         at_counter[title] = await book(tomorrow["id"])
     countermark = {title: booking["countermark"] for title, booking in at_counter.items()}
     await ok(http.post(f"/v1/pro/countermarks/{countermark['Vivre sa vie']}/use", headers=pro))
+    # The provider's own: one to look at, one to use, one used to unuse.
+    for title in ("Le Petit Soldat", "Une femme est une femme", "Made in USA"):
+        _, tomorrow = await publish_showtime(http, pro, venue, title, 24, 100)
+        at_counter[title] = await book(tomorrow["id"])
+        countermark[title] = at_counter[title]["countermark"]
+    await ok(http.post(f"/v1/pro/countermarks/{countermark['Made in USA']}/use", headers=pro))
+    api_keys = f"/v1/pro/offerers/{venue['offerer_id']}/api-keys"
+    provider_key = await ok(http.post(api_keys, json={"name": "caisse"}, headers=pro), 201)
+    # Revoked by the coverage phase, then answering 404.
+    to_revoke = await ok(http.post(api_keys, json={"name": "ancienne"}, headers=pro), 201)
     await until_started(paid_showtime)
     batch = await pay(http, admin)
     query = {"offerer_id": venue["offerer_id"]}
@@ -152,8 +172,15 @@ async def _seed(
         "pro_sessions": await sessions(http, "/v1/pro/auth/token", PRO_EMAIL),
     }
     counter = "/v1/pro/countermarks/{countermark}"
+    provider = "/v1/provider/countermarks/{countermark}"
     return {
-        "headers": {"anonymous": {}, "young": young, "pro": pro, "admin": admin},
+        "headers": {
+            "anonymous": {},
+            "young": young,
+            "pro": pro,
+            "admin": admin,
+            "provider": {"Authorization": f"Bearer {provider_key['key']}"},
+        },
         "parameters": {
             "path.venue_id": venue["id"],
             "path.offer_id": offer["id"],
@@ -169,6 +196,7 @@ async def _seed(
             "body.offerer_id": venue["offerer_id"],
             "body.stock_id": to_book["id"],
             "path.token": invitations[0],
+            "path.api_key_id": to_revoke["id"],
         },
         "dictionaries": refresh_tokens | {"invitations": invitations[1:]},
         "operations": [
@@ -176,6 +204,13 @@ async def _seed(
             ("DELETE", "/v1/pro/stocks/{stock_id}", {"path.stock_id": to_delete[1]["id"]}),
             ("POST", f"{counter}/use", {"path.countermark": countermark["Tirez sur le pianiste"]}),
             ("POST", f"{counter}/unuse", {"path.countermark": countermark["Vivre sa vie"]}),
+            ("GET", provider, {"path.countermark": countermark["Le Petit Soldat"]}),
+            (
+                "POST",
+                f"{provider}/use",
+                {"path.countermark": countermark["Une femme est une femme"]},
+            ),
+            ("POST", f"{provider}/unuse", {"path.countermark": countermark["Made in USA"]}),
             ("POST", "/v1/auth/refresh", {"body.refresh_token": "young_sessions"}),
             ("POST", "/v1/pro/auth/refresh", {"body.refresh_token": "pro_sessions"}),
             ("POST", "/v1/pro/invitations/{token}/accept", {"path.token": "invitations"}),
@@ -260,7 +295,7 @@ async def _run_schemathesis(base_url: str, role: str, seeded: dict, folder: Path
     return process.returncode, output.decode(errors="replace"), report
 
 
-@pytest.mark.parametrize("role", ["anonymous", "young", "pro", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "young", "pro", "admin", "provider"])
 async def test_schemathesis_finds_nothing(full_stack, seeded, role, tmp_path) -> None:
     code, output, report = await _run_schemathesis(full_stack.base_url, role, seeded, tmp_path)
     print(output)

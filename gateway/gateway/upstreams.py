@@ -18,6 +18,7 @@ from passculture.booking.v1 import (
 )
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
+    api_key_service_pb2_grpc,
     member_service_pb2_grpc,
     offer_service_pb2_grpc,
     search_service_pb2_grpc,
@@ -89,6 +90,7 @@ class Catalog(Stubs):
     offers: offer_service_pb2_grpc.OfferServiceAsyncStub
     search: search_service_pb2_grpc.SearchServiceAsyncStub
     members: member_service_pb2_grpc.MemberServiceAsyncStub
+    api_keys: api_key_service_pb2_grpc.ApiKeyServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -98,6 +100,7 @@ class Catalog(Stubs):
             offers=offer_service_pb2_grpc.OfferServiceStub(upstream_channel),
             search=search_service_pb2_grpc.SearchServiceStub(upstream_channel),
             members=member_service_pb2_grpc.MemberServiceStub(upstream_channel),
+            api_keys=api_key_service_pb2_grpc.ApiKeyServiceStub(upstream_channel),
         )
 
 

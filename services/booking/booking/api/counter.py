@@ -45,7 +45,7 @@ from pclib.auth import Principal, require_role
 from pclib.errors import InvalidArgument, NotFound
 from pclib.timestamps import optional_datetime, timestamp
 
-PRO_ROLES = ("pro", "admin")
+PRO_ROLES = ("pro", "admin", "provider")
 NIL_ID = uuid.UUID(int=0)
 
 # What the counter does with a booking it found: the event to record, if any.
@@ -138,6 +138,8 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         query = queries.of_offerers(offerer_ids)
         if request.venue_id:
             query = query.where(Booking.venue_id == _filter_id(request.venue_id))
+        if request.stock_id:
+            query = query.where(Booking.stock_id == _filter_id(request.stock_id))
         if request.status:
             if request.status not in STATUS_FROM_PB:
                 raise InvalidArgument(Reason.INVALID_STATUS, "unknown booking status")
