@@ -65,6 +65,8 @@ REFUSING_FOR_RULES = {
         "PUT /v1/pro/venues/{venue_id}/bank-account",  # IBAN check digits, BIC of its country
         "PUT /v1/pro/venues/{venue_id}/allocine",  # 409 once a PATCH removed the venue's SIRET
         "PATCH /v1/pro/stocks/{stock_id}",  # starts_at in the future, booking limit before it
+        # A URL's scheme and its host's resolved addresses (SSRF): no JSON Schema says them.
+        "PUT /v1/pro/venues/{venue_id}/notifications",
         # One countermark in the coverage phase: used, unused, in any order.
         "GET /v1/pro/countermarks/{countermark}",
         "POST /v1/pro/countermarks/{countermark}/use",

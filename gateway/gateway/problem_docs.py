@@ -278,6 +278,17 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "counter.ListTicketKeys": (),
     "counter.ListRevokedTickets": (not_found(Booking.VENUE_NOT_FOUND),),
     "jobs.RunAutoUse": (),
+    "notifications.PutVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND),
+        invalid(Booking.INVALID_NOTIFICATION_URL, Booking.NOTIFICATION_URL_FORBIDDEN),
+    ),
+    "notifications.GetVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND, Booking.NOTIFICATIONS_NOT_CONFIGURED),
+    ),
+    "notifications.DeleteVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND, Booking.NOTIFICATIONS_NOT_CONFIGURED),
+    ),
+    "notifications.ListNotificationDeliveries": (PAGED, not_found(Booking.VENUE_NOT_FOUND)),
     # import
     "importer.PutAllocineSettings": (
         *ALLOCINE_VENUE,

@@ -15,6 +15,7 @@ from passculture.booking.v1 import (
     booking_service_pb2_grpc,
     counter_service_pb2_grpc,
     job_service_pb2_grpc,
+    notification_service_pb2_grpc,
 )
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
@@ -111,6 +112,7 @@ class Booking(Stubs):
     bookings: booking_service_pb2_grpc.BookingServiceAsyncStub
     counter: counter_service_pb2_grpc.CounterServiceAsyncStub
     jobs: job_service_pb2_grpc.JobServiceAsyncStub
+    notifications: notification_service_pb2_grpc.NotificationServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -119,6 +121,7 @@ class Booking(Stubs):
             bookings=booking_service_pb2_grpc.BookingServiceStub(upstream_channel),
             counter=counter_service_pb2_grpc.CounterServiceStub(upstream_channel),
             jobs=job_service_pb2_grpc.JobServiceStub(upstream_channel),
+            notifications=notification_service_pb2_grpc.NotificationServiceStub(upstream_channel),
         )
 
 

@@ -1,7 +1,7 @@
 """Booking notifications: each booking and cancellation of a venue with a notification URL is
 POSTed there, signed (domain.notifications), from the booking events.
 
-The consumer `booking.notifications` (booking.created, booking.cancelled) writes one delivery
+The consumer `booking.notifications` (consumers/notifications.py) writes one delivery
 row per event in the inbox's transaction: the venue's delivery log, and the retry queue. The
 worker's delivery loop takes the due rows (SKIP LOCKED: several workers share them), POSTs
 each with short timeouts, and on a failure (no answer, or not a 2xx) schedules the next
@@ -36,10 +36,8 @@ from booking.domain import notifications as rules
 from booking.domain.status import DeliveryStatus, NotificationAction
 from booking.models import Booking, NotificationDelivery, Venue, VenueNotification
 from booking.settings import BookingSettings
-from passculture.booking.v1 import events_pb2
 from passculture.booking.v1.reasons import Reason
 from pclib.errors import InvalidArgument
-from pclib.inbox import EventMeta, Handlers
 from pclib.topology import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
@@ -163,24 +161,6 @@ async def enqueue(
         )
         .on_conflict_do_nothing()
     )
-
-
-async def on_created(
-    session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
-) -> None:
-    await enqueue(session, event.booking.booking_id, NotificationAction.BOOK, datetime.now(UTC))
-
-
-async def on_cancelled(
-    session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
-) -> None:
-    await enqueue(session, event.booking.booking_id, NotificationAction.CANCEL, datetime.now(UTC))
-
-
-HANDLERS: Handlers = {
-    "booking.created": (events_pb2.BookingCreated, on_created),
-    "booking.cancelled": (events_pb2.BookingCancelled, on_cancelled),
-}
 
 
 # The delivery loop.

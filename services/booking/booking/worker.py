@@ -10,6 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from booking import notifications
 from booking.catalog_client import CatalogClient
 from booking.consumers import catalog_events, emails, payment_events
+from booking.consumers import notifications as notification_events
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from pclib.db import make_session_factory
@@ -48,8 +49,8 @@ def consumers(
             engine,
             settings.amqp_url,
             f"{settings.queue_prefix}.notifications",
-            {settings.events_exchange: list(notifications.HANDLERS)},
-            notifications.HANDLERS,
+            {settings.events_exchange: list(notification_events.HANDLERS)},
+            notification_events.HANDLERS,
         ),
         EffectConsumer(
             pool,

@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking import events, lifecycle, queries, revocations
+from booking.api.access import caller_metadata
 from booking.api.convert import STATUS_FROM_PB, booking_pb
 from booking.catalog_client import CatalogClient
 from booking.domain import countermark as countermarks
@@ -70,15 +71,6 @@ def unuse(view: BookingView, now: datetime) -> Message:
 def countermark_not_found() -> NotFound:
     # No detail of what was typed or found: the answer must not depend on it.
     return NotFound(Reason.COUNTERMARK_NOT_FOUND, "no booking with this countermark")
-
-
-def _caller_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
-    """The caller's own token, for the catalog to check which offerers it belongs to."""
-    return tuple(
-        (key, value)
-        for key, value in (context.invocation_metadata() or ())
-        if key == "authorization" and isinstance(value, str)
-    )
 
 
 def venue_not_found() -> NotFound:
@@ -216,4 +208,4 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         """The caller's offerers; None for an admin, who sees every offerer."""
         if principal.role == "admin":
             return None
-        return await self._catalog.offerer_ids_of(_caller_metadata(context))
+        return await self._catalog.offerer_ids_of(caller_metadata(context))
