@@ -73,8 +73,8 @@ class Destinations:
     def allowed(self, address: rules.IPAddress) -> bool:
         return rules.is_public(address) or (self.allow_loopback and address.is_loopback)
 
-    async def check(self, url: str) -> None:
-        """Raises UnsafeDestination unless every address of the URL's host is allowed."""
+    async def check(self, url: str) -> list[rules.IPAddress]:
+        """The host's addresses; UnsafeDestination unless every one is allowed."""
         host = self.host_of(url)
         try:
             infos = await asyncio.get_running_loop().getaddrinfo(
@@ -86,6 +86,7 @@ class Destinations:
         refused = sorted(str(address) for address in addresses if not self.allowed(address))
         if not addresses or refused:
             raise UnsafeDestination(f"{host}: not a public address ({', '.join(refused)})")
+        return sorted(addresses, key=str)
 
 
 async def checked_url(url: str, destinations: Destinations) -> str:
@@ -191,15 +192,25 @@ class Sender:
 
     async def send(self, url: str, secret: str, body: bytes) -> Attempt:
         try:
-            await self._destinations.check(url)
+            addresses = await self._destinations.check(url)
         except (UnsafeDestination, InvalidArgument) as error:
             return Attempt(None, f"refused destination: {error}"[:MAX_ERROR_LENGTH])
+        target = httpx.URL(url)
         headers = {
+            "Host": target.netloc.decode("ascii"),
             "Content-Type": "application/json",
             rules.SIGNATURE_HEADER: rules.signature(secret, int(time.time()), body),
         }
+        # To the address just checked, not to a second DNS answer (rebinding); TLS still
+        # names and verifies the host.
+        pinned = target.copy_with(host=str(addresses[0]))
         try:
-            answer = await self._http.post(url, content=body, headers=headers)
+            answer = await self._http.post(
+                pinned,
+                content=body,
+                headers=headers,
+                extensions={"sni_hostname": target.host},
+            )
         except httpx.HTTPError as error:
             return Attempt(None, f"{type(error).__name__}: {error}"[:MAX_ERROR_LENGTH])
         failure = "" if 200 <= answer.status_code < 300 else f"HTTP {answer.status_code}"

@@ -175,3 +175,16 @@ async def test_a_refused_destination_is_never_called_and_counts_as_a_failed_atte
     assert (delivery.status, delivery.attempts) == (DeliveryStatus.PENDING, 1)
     assert delivery.last_error.startswith("refused destination")
     assert uuid.UUID(str(delivery.id))
+
+
+async def test_the_post_goes_to_the_checked_address_naming_the_host(booking_engine):
+    sender = notifications.Sender(LOCAL, timeout_seconds=2.0)
+    with notification_receiver() as receiver:
+        by_name = receiver.url.replace("127.0.0.1", "localhost")
+        sessions, _, stored = await _subscribed(booking_engine, by_name)
+        delivery = await _until_settled(sessions, sender, FAST, stored.booking.id)
+    await sender.close()
+    assert delivery.status == DeliveryStatus.DELIVERED
+    [received] = receiver.received
+    # Connected to 127.0.0.1 (resolved once, checked), the Host header still the URL's.
+    assert received.headers["Host"] == by_name.split("/")[2]
