@@ -83,6 +83,7 @@ REFUSING_FOR_RULES = {
 # Operations whose resource is gone after their first case: their other cases answer 404.
 DELETED_ONCE = {
     "DELETE /v1/pro/stocks/{stock_id}",
+    "DELETE /v1/pro/venues/{venue_id}/notifications",
     "DELETE /v1/pro/offerers/{offerer_id}/api-keys/{api_key_id}",
 }
 
@@ -117,6 +118,36 @@ async def _seed(
         return answer.json() if answer.status_code == 200 else None
 
     await eventually(bank_account)
+    # Notifications set (to a closed local port: the deliveries fail, which is fine here), on
+    # the venue and on a second one that the DELETE operation removes.
+    second_venue = await ok(
+        http.post(
+            "/v1/pro/venues",
+            json={
+                "offerer_id": venue["offerer_id"],
+                "name": "Le Champo, salle 2",
+                "address": "51 rue des Écoles",
+                "postal_code": "75005",
+                "city": "Paris",
+                "latitude": 48.8503,
+                "longitude": 2.3433,
+                "booking_email": "salle2@example.com",
+            },
+            headers=pro,
+        ),
+        201,
+    )
+    for notified in (venue, second_venue):
+
+        async def notifications_set(venue_id: str = notified["id"]) -> bool:
+            answer = await http.put(
+                f"/v1/pro/venues/{venue_id}/notifications",
+                json={"url": "http://127.0.0.1:9/closed"},
+                headers=pro,
+            )
+            return answer.status_code == 200
+
+        await eventually(notifications_set)
     # Paid once started: booked and used in the seconds before it starts.
     _, paid_showtime = await publish_showtime(http, pro, venue, "Alphaville", PAID_IN_HOURS, 10)
     young_person, young = await sign_up_young(http, admin)
@@ -204,6 +235,11 @@ async def _seed(
         "operations": [
             ("PATCH", "/v1/pro/stocks/{stock_id}", {"path.stock_id": stock["id"]}),
             ("DELETE", "/v1/pro/stocks/{stock_id}", {"path.stock_id": to_delete[1]["id"]}),
+            (
+                "DELETE",
+                "/v1/pro/venues/{venue_id}/notifications",
+                {"path.venue_id": second_venue["id"]},
+            ),
             ("POST", f"{counter}/use", {"path.countermark": countermark["Tirez sur le pianiste"]}),
             ("POST", f"{counter}/unuse", {"path.countermark": countermark["Vivre sa vie"]}),
             ("GET", provider, {"path.countermark": countermark["Le Petit Soldat"]}),
