@@ -240,6 +240,7 @@ class EventNames:
             f"{self.booking_queue_prefix}.catalog-events",
             f"{self.booking_queue_prefix}.payment-events",
             f"{self.booking_queue_prefix}.emails",
+            f"{self.booking_queue_prefix}.notifications",
             f"{self.payments_queue_prefix}.booking-events",
             f"{self.payments_queue_prefix}.catalog-events",
         ]
@@ -268,6 +269,12 @@ def _booking_environments(
         "QUEUE_PREFIX": names.booking_queue_prefix,
         "SMTP_HOST": mailbox.host,
         "SMTP_PORT": str(mailbox.port),
+        # Notifications to a local http receiver, retried within seconds.
+        "NOTIFICATION_ALLOW_HTTP": "true",
+        "NOTIFICATION_ALLOW_LOOPBACK": "true",
+        "NOTIFICATION_FIRST_RETRY_SECONDS": "0.2",
+        "NOTIFICATION_MAX_RETRY_SECONDS": "1",
+        "NOTIFICATION_POLL_SECONDS": "0.2",
     }
     payments = common | {
         "DATABASE_URL": databases["payments"],

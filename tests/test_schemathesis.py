@@ -66,12 +66,20 @@ REFUSING_FOR_RULES = {
         "PUT /v1/pro/venues/{venue_id}/allocine",  # 409 once a PATCH removed the venue's SIRET
         "PUT /v1/pro/venues/{venue_id}/ticketing",  # 409 while the Allociné import is enabled
         "PATCH /v1/pro/stocks/{stock_id}",  # starts_at in the future, booking limit before it
+        # A URL's scheme and its host's resolved addresses (SSRF): no JSON Schema says them.
+        "PUT /v1/pro/venues/{venue_id}/notifications",
         # One countermark in the coverage phase: used, unused, in any order.
         "GET /v1/pro/countermarks/{countermark}",
         "POST /v1/pro/countermarks/{countermark}/use",
         "POST /v1/pro/countermarks/{countermark}/unuse",
     },
     "admin": set(),
+    "provider": {
+        # One countermark in the coverage phase: used, unused, in any order (as the pro's).
+        "GET /v1/provider/countermarks/{countermark}",
+        "POST /v1/provider/countermarks/{countermark}/use",
+        "POST /v1/provider/countermarks/{countermark}/unuse",
+    },
 }
 # Operations whose resource is gone after their first case: their other cases answer 404.
 DELETED_ONCE = {
@@ -79,6 +87,8 @@ DELETED_ONCE = {
     # The link is gone after a DELETE's case, until a PUT's case links the venue again.
     "DELETE /v1/pro/venues/{venue_id}/ticketing",
     "GET /v1/pro/venues/{venue_id}/ticketing",
+    "DELETE /v1/pro/venues/{venue_id}/notifications",
+    "DELETE /v1/pro/offerers/{offerer_id}/api-keys/{api_key_id}",
 }
 
 # The operations each role calls (regular expressions over the path); the others answer it 403.
@@ -88,6 +98,7 @@ ROLE_PATHS = {
     "young": r"^/v1/(me|bookings.*)$",
     "pro": r"^/v1/pro/(?!accounts$|auth/|invitations/).*$",
     "admin": r"^/v1/admin/.*$",
+    "provider": r"^/v1/provider/.*$",
 }
 
 
@@ -114,6 +125,36 @@ async def _seed(
         return answer.json() if answer.status_code == 200 else None
 
     await eventually(bank_account)
+    # Notifications set (to a closed local port: the deliveries fail, which is fine here), on
+    # the venue and on a second one that the DELETE operation removes.
+    second_venue = await ok(
+        http.post(
+            "/v1/pro/venues",
+            json={
+                "offerer_id": venue["offerer_id"],
+                "name": "Le Champo, salle 2",
+                "address": "51 rue des Écoles",
+                "postal_code": "75005",
+                "city": "Paris",
+                "latitude": 48.8503,
+                "longitude": 2.3433,
+                "booking_email": "salle2@example.com",
+            },
+            headers=pro,
+        ),
+        201,
+    )
+    for notified in (venue, second_venue):
+
+        async def notifications_set(venue_id: str = notified["id"]) -> bool:
+            answer = await http.put(
+                f"/v1/pro/venues/{venue_id}/notifications",
+                json={"url": "http://127.0.0.1:9/closed"},
+                headers=pro,
+            )
+            return answer.status_code == 200
+
+        await eventually(notifications_set)
     # Paid once started: booked and used in the seconds before it starts.
     _, paid_showtime = await publish_showtime(http, pro, venue, "Alphaville", PAID_IN_HOURS, 10)
     young_person, young = await sign_up_young(http, admin)
@@ -146,6 +187,16 @@ async def _seed(
         at_counter[title] = await book(tomorrow["id"])
     countermark = {title: booking["countermark"] for title, booking in at_counter.items()}
     await ok(http.post(f"/v1/pro/countermarks/{countermark['Vivre sa vie']}/use", headers=pro))
+    # The provider's own: one to look at, one to use, one used to unuse.
+    for title in ("Le Petit Soldat", "Une femme est une femme", "Made in USA"):
+        _, tomorrow = await publish_showtime(http, pro, venue, title, 24, 100)
+        at_counter[title] = await book(tomorrow["id"])
+        countermark[title] = at_counter[title]["countermark"]
+    await ok(http.post(f"/v1/pro/countermarks/{countermark['Made in USA']}/use", headers=pro))
+    api_keys = f"/v1/pro/offerers/{venue['offerer_id']}/api-keys"
+    provider_key = await ok(http.post(api_keys, json={"name": "caisse"}, headers=pro), 201)
+    # Revoked by the coverage phase, then answering 404.
+    to_revoke = await ok(http.post(api_keys, json={"name": "ancienne"}, headers=pro), 201)
     await until_started(paid_showtime)
     batch = await pay(http, admin)
     query = {"offerer_id": venue["offerer_id"]}
@@ -161,8 +212,15 @@ async def _seed(
         "pro_sessions": await sessions(http, "/v1/pro/auth/token", PRO_EMAIL),
     }
     counter = "/v1/pro/countermarks/{countermark}"
+    provider = "/v1/provider/countermarks/{countermark}"
     return {
-        "headers": {"anonymous": {}, "young": young, "pro": pro, "admin": admin},
+        "headers": {
+            "anonymous": {},
+            "young": young,
+            "pro": pro,
+            "admin": admin,
+            "provider": {"Authorization": f"Bearer {provider_key['key']}"},
+        },
         "parameters": {
             "path.venue_id": venue["id"],
             "path.offer_id": offer["id"],
@@ -178,13 +236,26 @@ async def _seed(
             "body.offerer_id": venue["offerer_id"],
             "body.stock_id": to_book["id"],
             "path.token": invitations[0],
+            "path.api_key_id": to_revoke["id"],
         },
         "dictionaries": refresh_tokens | {"invitations": invitations[1:]},
         "operations": [
             ("PATCH", "/v1/pro/stocks/{stock_id}", {"path.stock_id": stock["id"]}),
             ("DELETE", "/v1/pro/stocks/{stock_id}", {"path.stock_id": to_delete[1]["id"]}),
+            (
+                "DELETE",
+                "/v1/pro/venues/{venue_id}/notifications",
+                {"path.venue_id": second_venue["id"]},
+            ),
             ("POST", f"{counter}/use", {"path.countermark": countermark["Tirez sur le pianiste"]}),
             ("POST", f"{counter}/unuse", {"path.countermark": countermark["Vivre sa vie"]}),
+            ("GET", provider, {"path.countermark": countermark["Le Petit Soldat"]}),
+            (
+                "POST",
+                f"{provider}/use",
+                {"path.countermark": countermark["Une femme est une femme"]},
+            ),
+            ("POST", f"{provider}/unuse", {"path.countermark": countermark["Made in USA"]}),
             ("POST", "/v1/auth/refresh", {"body.refresh_token": "young_sessions"}),
             ("POST", "/v1/pro/auth/refresh", {"body.refresh_token": "pro_sessions"}),
             ("POST", "/v1/pro/invitations/{token}/accept", {"path.token": "invitations"}),
@@ -269,7 +340,7 @@ async def _run_schemathesis(base_url: str, role: str, seeded: dict, folder: Path
     return process.returncode, output.decode(errors="replace"), report
 
 
-@pytest.mark.parametrize("role", ["anonymous", "young", "pro", "admin"])
+@pytest.mark.parametrize("role", ["anonymous", "young", "pro", "admin", "provider"])
 async def test_schemathesis_finds_nothing(full_stack, seeded, role, tmp_path) -> None:
     code, output, report = await _run_schemathesis(full_stack.base_url, role, seeded, tmp_path)
     print(output)

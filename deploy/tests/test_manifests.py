@@ -581,6 +581,7 @@ def test_workers_scale_on_the_queues_their_code_consumes(rendered):
         "booking.catalog-events",
         "booking.payment-events",
         "booking.emails",
+        "booking.notifications",
     }
     assert consumed_queues(docs, deployments["catalog-worker"]) == {
         "catalog.booking-events",

@@ -10,10 +10,11 @@ from typing import Any, TypeVar
 
 from google.protobuf.message import Message
 
-from gateway.proto_fields import instant, optional_int
+from gateway.proto_fields import instant, optional_instant, optional_int
 from gateway.schemas import accounts, members, offers, search, venues
 from gateway.schemas.common import Feature
 from passculture.catalog.v1 import (
+    api_key_service_pb2,
     member_service_pb2,
     offer_service_pb2,
     resources_pb2,
@@ -86,6 +87,17 @@ def member_out(member: member_service_pb2.Member) -> members.MemberOut:
         first_name=member.first_name,
         last_name=member.last_name,
         joined_at=instant(member, "joined_at"),
+    )
+
+
+def api_key_out(api_key: api_key_service_pb2.ApiKey) -> members.ApiKeyOut:
+    return members.ApiKeyOut(
+        id=api_key.id,
+        offerer_id=api_key.offerer_id,
+        name=api_key.name,
+        prefix=api_key.prefix,
+        created_at=instant(api_key, "created_at"),
+        last_used_at=optional_instant(api_key, "last_used_at"),
     )
 
 

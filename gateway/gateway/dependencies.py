@@ -3,11 +3,14 @@
 from typing import Annotated, TypeVar
 
 from fastapi import Depends, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
-from gateway.auth import Caller, admin_caller, beneficiary_caller, pro_caller
+from gateway.auth import CHALLENGE, Caller, admin_caller, beneficiary_caller, pro_caller
 from gateway.errors import Problem, ProblemCode
 from gateway.settings import GatewaySettings
 from gateway.upstreams import Booking, Catalog, Importer, Metadata, Payments, Stubs
+from passculture.catalog.v1 import api_key_service_pb2
+from pclib.auth import Principal, Role, TokenIssuer
 from pclib.idempotency import METADATA_KEY
 from pclib.login_throttle import CLIENT_ADDRESS_KEY
 
@@ -84,6 +87,42 @@ async def admin_booking(
     return _bound(request, Booking, caller.metadata)
 
 
+# Providers: an offerer's API key, checked with the catalog on every request (a revoked key
+# fails at once), exchanged for a token of that offerer that lives just the request.
+
+PROVIDER_TOKEN_TTL_SECONDS = 60
+API_KEY_PREFIX = "pk_"
+_api_key = HTTPBearer(
+    auto_error=False,
+    scheme_name="ProviderApiKey",
+    description="An offerer's API key `pk_…` (POST /v1/pro/offerers/{offerer_id}/api-keys)",
+)
+
+
+async def provider_caller(
+    request: Request,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_api_key)],
+) -> Caller:
+    if credentials is None or not credentials.credentials.startswith(API_KEY_PREFIX):
+        raise Problem(
+            401, ProblemCode.UNAUTHENTICATED, "an API key (pk_…) is required", headers=CHALLENGE
+        )
+    catalog = _bound(request, Catalog, client_metadata(request))
+    reply = await catalog.api_keys.AuthenticateApiKey(
+        api_key_service_pb2.AuthenticateApiKeyRequest(key=credentials.credentials)
+    )
+    issuer: TokenIssuer = request.app.state.token_issuer
+    token = issuer.issue(reply.offerer_id, Role.PROVIDER, PROVIDER_TOKEN_TTL_SECONDS)
+    return Caller(Principal(reply.offerer_id, Role.PROVIDER), token)
+
+
+async def provider_booking(
+    request: Request, caller: Annotated[Caller, Depends(provider_caller)]
+) -> Booking:
+    return _bound(request, Booking, caller.metadata)
+
+
+ProviderBooking = Annotated[Booking, Depends(provider_booking)]
 PublicBooking = Annotated[Booking, Depends(public_booking)]
 BeneficiaryBooking = Annotated[Booking, Depends(beneficiary_booking)]
 ProBooking = Annotated[Booking, Depends(pro_booking)]

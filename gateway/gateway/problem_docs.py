@@ -17,6 +17,7 @@ from fastapi.dependencies.models import Dependant
 from fastapi.routing import APIRoute
 
 from gateway.auth import admin_caller, authenticated_caller, beneficiary_caller, pro_caller
+from gateway.dependencies import provider_caller
 from gateway.errors import ProblemCode, http_status
 from gateway.upstreams import UPSTREAMS
 from passculture.booking.v1.reasons import Reason as Booking
@@ -137,6 +138,12 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "accounts.RevokeSession": (),
     "accounts.ListMyOfferers": (),
     "accounts.ValidateOfferer": (not_found(Catalog.OFFERER_NOT_FOUND),),
+    "api_keys.CreateApiKey": (
+        not_found(Catalog.OFFERER_NOT_FOUND),
+        invalid(Catalog.INVALID_API_KEY_NAME),
+    ),
+    "api_keys.ListApiKeys": (PAGED, not_found(Catalog.OFFERER_NOT_FOUND)),
+    "api_keys.RevokeApiKey": (not_found(Catalog.OFFERER_NOT_FOUND, Catalog.API_KEY_NOT_FOUND),),
     "venues.CreateVenue": (
         VENUE_CHECKS,
         not_found(Catalog.OFFERER_NOT_FOUND),
@@ -271,6 +278,17 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
     "counter.ListTicketKeys": (),
     "counter.ListRevokedTickets": (not_found(Booking.VENUE_NOT_FOUND),),
     "jobs.RunAutoUse": (),
+    "notifications.PutVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND),
+        invalid(Booking.INVALID_NOTIFICATION_URL, Booking.NOTIFICATION_URL_FORBIDDEN),
+    ),
+    "notifications.GetVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND, Booking.NOTIFICATIONS_NOT_CONFIGURED),
+    ),
+    "notifications.DeleteVenueNotifications": (
+        not_found(Booking.VENUE_NOT_FOUND, Booking.NOTIFICATIONS_NOT_CONFIGURED),
+    ),
+    "notifications.ListNotificationDeliveries": (PAGED, not_found(Booking.VENUE_NOT_FOUND)),
     # import
     "importer.PutAllocineSettings": (
         *ALLOCINE_VENUE,
@@ -378,6 +396,8 @@ def problem_codes(route: APIRoute) -> dict[int, list[str]]:
     if calls & set(CALLERS):
         add(401, (ProblemCode.UNAUTHENTICATED, Common.INVALID_TOKEN))
         add(403, (ProblemCode.FORBIDDEN,))
+    if provider_caller in calls:
+        add(401, (ProblemCode.UNAUTHENTICATED, Catalog.INVALID_API_KEY))
     parameters = _has_parameters(route.dependant)
     if parameters:
         add(422, (ProblemCode.VALIDATION_ERROR,))

@@ -15,9 +15,11 @@ from passculture.booking.v1 import (
     booking_service_pb2_grpc,
     counter_service_pb2_grpc,
     job_service_pb2_grpc,
+    notification_service_pb2_grpc,
 )
 from passculture.catalog.v1 import (
     account_service_pb2_grpc,
+    api_key_service_pb2_grpc,
     member_service_pb2_grpc,
     offer_service_pb2_grpc,
     search_service_pb2_grpc,
@@ -89,6 +91,7 @@ class Catalog(Stubs):
     offers: offer_service_pb2_grpc.OfferServiceAsyncStub
     search: search_service_pb2_grpc.SearchServiceAsyncStub
     members: member_service_pb2_grpc.MemberServiceAsyncStub
+    api_keys: api_key_service_pb2_grpc.ApiKeyServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -98,6 +101,7 @@ class Catalog(Stubs):
             offers=offer_service_pb2_grpc.OfferServiceStub(upstream_channel),
             search=search_service_pb2_grpc.SearchServiceStub(upstream_channel),
             members=member_service_pb2_grpc.MemberServiceStub(upstream_channel),
+            api_keys=api_key_service_pb2_grpc.ApiKeyServiceStub(upstream_channel),
         )
 
 
@@ -108,6 +112,7 @@ class Booking(Stubs):
     bookings: booking_service_pb2_grpc.BookingServiceAsyncStub
     counter: counter_service_pb2_grpc.CounterServiceAsyncStub
     jobs: job_service_pb2_grpc.JobServiceAsyncStub
+    notifications: notification_service_pb2_grpc.NotificationServiceAsyncStub
 
     @classmethod
     def on(cls, upstream_channel: grpc.aio.Channel) -> Self:
@@ -116,6 +121,7 @@ class Booking(Stubs):
             bookings=booking_service_pb2_grpc.BookingServiceStub(upstream_channel),
             counter=counter_service_pb2_grpc.CounterServiceStub(upstream_channel),
             jobs=job_service_pb2_grpc.JobServiceStub(upstream_channel),
+            notifications=notification_service_pb2_grpc.NotificationServiceStub(upstream_channel),
         )
 
 

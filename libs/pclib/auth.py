@@ -1,6 +1,7 @@
 """JWT access tokens signed with an Ed25519 key: the gateway issues them, every service checks them.
 
-Roles (`Role`): "beneficiary", "pro", "admin", and "service" for service-to-service calls.
+Roles (`Role`): "beneficiary", "pro", "admin", "provider" (an offerer's API key), and
+"service" for service-to-service calls.
 
 Key rotation without logging anyone out: a token names its signing key (`kid`, a thumbprint of
 the public key), and a verifier's public key file may hold several PEM keys, each accepted. An
@@ -45,6 +46,9 @@ class Role(StrEnum):
     BENEFICIARY = "beneficiary"
     PRO = "pro"
     ADMIN = "admin"
+    #: A provider's API key, exchanged by the gateway for a short token whose subject is the
+    #: offerer the key acts for.
+    PROVIDER = "provider"
     #: Service-to-service calls.
     SERVICE = "service"
 

@@ -36,6 +36,7 @@ from passculture.booking.v1 import (
     booking_service_pb2_grpc,
     counter_service_pb2_grpc,
     job_service_pb2_grpc,
+    notification_service_pb2_grpc,
     resources_pb2,
 )
 from pclib.auth import TokenIssuer, TokenVerifier, bearer_metadata
@@ -52,6 +53,7 @@ class BookingStubs:
     bookings: booking_service_pb2_grpc.BookingServiceAsyncStub
     counter: counter_service_pb2_grpc.CounterServiceAsyncStub
     jobs: job_service_pb2_grpc.JobServiceAsyncStub
+    notifications: notification_service_pb2_grpc.NotificationServiceAsyncStub
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> BookingStubs:
@@ -60,6 +62,7 @@ class BookingStubs:
             bookings=booking_service_pb2_grpc.BookingServiceStub(channel),
             counter=counter_service_pb2_grpc.CounterServiceStub(channel),
             jobs=job_service_pb2_grpc.JobServiceStub(channel),
+            notifications=notification_service_pb2_grpc.NotificationServiceStub(channel),
         )
 
 

@@ -20,6 +20,7 @@ from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    api_key_service_pb2_grpc,
     events_pb2,
     member_service_pb2,
     member_service_pb2_grpc,
@@ -67,6 +68,7 @@ class Stubs:
     stocks: stock_service_pb2_grpc.StockServiceAsyncStub
     providers: provider_service_pb2_grpc.ProviderServiceAsyncStub
     members: member_service_pb2_grpc.MemberServiceAsyncStub
+    api_keys: api_key_service_pb2_grpc.ApiKeyServiceAsyncStub
 
     @classmethod
     def on(cls, channel: grpc.aio.Channel) -> Stubs:
@@ -79,6 +81,7 @@ class Stubs:
             stocks=stock_service_pb2_grpc.StockServiceStub(channel),
             providers=provider_service_pb2_grpc.ProviderServiceStub(channel),
             members=member_service_pb2_grpc.MemberServiceStub(channel),
+            api_keys=api_key_service_pb2_grpc.ApiKeyServiceStub(channel),
         )
 
 

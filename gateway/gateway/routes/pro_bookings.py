@@ -26,11 +26,12 @@ router = APIRouter(prefix="/v1/pro/bookings", tags=["pro bookings"])
 CSV_PAGE_SIZE = MAX_PAGE_SIZE
 
 
-def _request(
-    venue_id: str, status: ListedStatus | None, size: int, token: str
+def list_request(
+    venue_id: str, status: ListedStatus | None, size: int, token: str, stock_id: str = ""
 ) -> pb.ListProBookingsRequest:
     return pb.ListProBookingsRequest(
         venue_id=venue_id,
+        stock_id=stock_id,
         status=booking_views.STATUSES[status]
         if status
         else resources_pb2.BOOKING_STATUS_UNSPECIFIED,
@@ -62,7 +63,7 @@ async def list_pro_bookings(
     if csv_export.wants_csv(accept):
         return await _csv_export(booking, venue_id, status)
     reply = await booking.counter.ListProBookings(
-        _request(venue_id, status, paging.page_size, paging.page_token)
+        list_request(venue_id, status, paging.page_size, paging.page_token)
     )
     return page(map(booking_views.pro_booking_out, reply.bookings), reply.next_page_token)
 
@@ -71,7 +72,7 @@ async def _csv_export(
     booking: Booking, venue_id: str, status: ListedStatus | None
 ) -> StreamingResponse:
     # The first page is asked before answering: a refusal is still a problem+json.
-    first = await booking.counter.ListProBookings(_request(venue_id, status, CSV_PAGE_SIZE, ""))
+    first = await booking.counter.ListProBookings(list_request(venue_id, status, CSV_PAGE_SIZE, ""))
 
     async def lines() -> AsyncIterator[str]:
         reply = first
@@ -83,7 +84,7 @@ async def _csv_export(
                 return
             try:
                 reply = await booking.counter.ListProBookings(
-                    _request(venue_id, status, CSV_PAGE_SIZE, reply.next_page_token)
+                    list_request(venue_id, status, CSV_PAGE_SIZE, reply.next_page_token)
                 )
             except grpc.aio.AioRpcError as error:
                 # The answer has begun: breaking the connection tells the client it is truncated.

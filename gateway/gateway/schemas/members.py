@@ -1,9 +1,10 @@
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field
 
 from gateway.schemas.accounts import OffererOut, ProUserOut
-from gateway.schemas.common import RequestBody, Text
+from gateway.schemas.common import NOT_BLANK, RequestBody, Text, upstream_checked
 
 
 class InvitationIn(RequestBody):
@@ -39,3 +40,30 @@ class MemberOut(BaseModel):
     first_name: str
     last_name: str
     joined_at: datetime
+
+
+class ApiKeyIn(RequestBody):
+    name: Annotated[
+        Text,
+        upstream_checked(
+            pattern=NOT_BLANK,
+            maxLength=100,
+            description="What the key is for (1 to 100 characters)",
+        ),
+    ]
+
+
+class ApiKeyOut(BaseModel):
+    id: str
+    offerer_id: str
+    name: str
+    prefix: str = Field(description="The key's first characters (`pk_` and 8 more)")
+    created_at: datetime
+    last_used_at: datetime | None = Field(description="null: never used")
+
+
+class ApiKeyCreatedOut(ApiKeyOut):
+    key: str = Field(
+        description="The whole key (`pk_…`), shown this once: only its SHA-256 is kept. A"
+        " provider sends it as `Authorization: Bearer pk_…` to /v1/provider/…"
+    )

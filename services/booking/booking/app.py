@@ -10,7 +10,9 @@ from booking.api.beneficiaries import BeneficiaryServicer
 from booking.api.bookings import BookingServicer
 from booking.api.counter import CounterServicer
 from booking.api.jobs import JobServicer
+from booking.api.notifications import NotificationServicer
 from booking.catalog_client import CatalogClient
+from booking.notifications import Destinations
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from booking.tickets import TicketKeys
@@ -23,6 +25,8 @@ from passculture.booking.v1 import (
     counter_service_pb2_grpc,
     job_service_pb2,
     job_service_pb2_grpc,
+    notification_service_pb2,
+    notification_service_pb2_grpc,
 )
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import make_engine, make_pool, make_session_factory
@@ -77,6 +81,11 @@ def build_server(
                 counter_service_pb2_grpc.add_CounterServiceServicer_to_server,
                 CounterServicer(sessions, catalog, settings, tickets),
                 _name(counter_service_pb2, "CounterService"),
+            ),
+            (
+                notification_service_pb2_grpc.add_NotificationServiceServicer_to_server,
+                NotificationServicer(sessions, catalog, Destinations.of(settings)),
+                _name(notification_service_pb2, "NotificationService"),
             ),
             (
                 job_service_pb2_grpc.add_JobServiceServicer_to_server,

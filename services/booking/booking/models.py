@@ -12,6 +12,7 @@ from sqlalchemy import (
     ForeignKey,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     TextClause,
@@ -26,6 +27,8 @@ from booking.domain.status import (
     ACTIVE_STATUSES,
     BookingStatus,
     CancellationReason,
+    DeliveryStatus,
+    NotificationAction,
     ValidationAuthor,
 )
 from pclib.db import status_column_type
@@ -193,3 +196,45 @@ idempotency_keys = idempotency_table(Base.metadata)
 # Sign-in sessions (refresh tokens) and the throttle of wrong passwords.
 refresh_token_families, refresh_tokens = refresh_token_tables(Base.metadata)
 login_failures = login_failures_table(Base.metadata)
+
+
+class VenueNotification(Base):
+    """Where a venue wants its bookings and cancellations POSTed, and the secret that signs
+    them (kept readable: signing needs it)."""
+
+    __tablename__ = "venue_notifications"
+    venue_id: Mapped[uuid.UUID] = mapped_column(primary_key=True)
+    url: Mapped[str] = mapped_column(Text)
+    signing_secret: Mapped[str] = mapped_column(Text)
+    updated_at: Mapped[datetime]
+
+
+class NotificationDelivery(Base):
+    """One notification to send (or sent, or given up): the delivery log of a venue."""
+
+    __tablename__ = "notification_deliveries"
+    __table_args__ = (
+        UniqueConstraint("booking_id", "action"),
+        Index("ix_notification_deliveries_venue", "venue_id", "created_at"),
+        Index(
+            "ix_notification_deliveries_due",
+            "next_attempt_at",
+            postgresql_where=text("status = 'PENDING'"),
+        ),
+    )
+    id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
+    venue_id: Mapped[uuid.UUID]
+    booking_id: Mapped[uuid.UUID]
+    action: Mapped[NotificationAction] = mapped_column(status_column_type(NotificationAction))
+    status: Mapped[DeliveryStatus] = mapped_column(status_column_type(DeliveryStatus))
+    url: Mapped[str] = mapped_column(Text)
+    # The exact bytes signed and sent on every attempt.
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    created_at: Mapped[datetime]
+    next_attempt_at: Mapped[datetime]
+    last_attempt_at: Mapped[datetime | None]
+    # The receiver's HTTP status, or none when it never answered (last_error says why).
+    last_status_code: Mapped[int | None]
+    last_error: Mapped[str] = mapped_column(Text, default="")
+    delivered_at: Mapped[datetime | None]

@@ -30,6 +30,17 @@ class BookingSettings(SignInSettings):
     # Wrong countermarks a pro account may type per window before 429.
     counter_max_failures: int = 10
     counter_window_seconds: int = 600
+    # Booking notifications (booking.notifications): timeouts of one POST, the retry schedule
+    # (doubling from the first delay up to the cap, for the window, then dead-lettered), how
+    # often the worker looks for due deliveries. In production only https URLs to public
+    # addresses; tests allow http and loopback receivers.
+    notification_timeout_seconds: float = 5.0
+    notification_first_retry_seconds: float = 30.0
+    notification_max_retry_seconds: float = 3600.0
+    notification_retry_window_seconds: float = 24 * 3600.0
+    notification_poll_seconds: float = 1.0
+    notification_allow_http: bool = False
+    notification_allow_loopback: bool = False
     # The signed tickets' key ring (booking.tickets), distinct from the access tokens': the
     # server signs with the private key; the public file may hold several keys (rotation).
     ticket_private_key_file: str = ".dev/ticket-private.pem"

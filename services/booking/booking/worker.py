@@ -1,5 +1,5 @@
-"""The booking worker: event consumers (catalog and payments events, emails) and the saga's
-reconciler."""
+"""The booking worker: event consumers (catalog and payments events, emails, notifications),
+the notifications' deliveries and the saga's reconciler."""
 
 import asyncio
 from typing import Any
@@ -7,10 +7,13 @@ from typing import Any
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from booking import notifications
 from booking.catalog_client import CatalogClient
 from booking.consumers import catalog_events, emails, payment_events
+from booking.consumers import notifications as notification_events
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
+from pclib.db import make_session_factory
 from pclib.inbox import Consumer, EffectConsumer, EventConsumer
 from pclib.mail import Mailer
 
@@ -42,6 +45,13 @@ def consumers(
             {settings.payments_exchange: list(payment_events.HANDLERS)},
             payment_events.HANDLERS,
         ),
+        EventConsumer(
+            engine,
+            settings.amqp_url,
+            f"{settings.queue_prefix}.notifications",
+            {settings.events_exchange: list(notification_events.HANDLERS)},
+            notification_events.HANDLERS,
+        ),
         EffectConsumer(
             pool,
             settings.amqp_url,
@@ -64,6 +74,7 @@ async def run_worker(
     try:
         await asyncio.gather(
             *(consumer.run(stop) for consumer in consumers(engine, pool, settings, mail)),
+            notifications.run_deliveries(make_session_factory(engine), settings, stop),
             saga.run_reconciler(
                 stop,
                 interval=settings.reconcile_interval_seconds,

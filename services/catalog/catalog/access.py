@@ -32,10 +32,21 @@ def user_id(principal: Principal) -> uuid.UUID:
         ) from None
 
 
+def provider_offerer_id(principal: Principal) -> uuid.UUID:
+    try:
+        return uuid.UUID(principal.subject)
+    except ValueError:
+        raise Unauthenticated(
+            common.Reason.INVALID_TOKEN, "the token's subject is not an offerer"
+        ) from None
+
+
 def member_of(
     principal: Principal, offerer_column: InstrumentedAttribute[uuid.UUID]
 ) -> ColumnElement[bool]:
-    """A SQL condition: the caller belongs to the offerer."""
+    """A SQL condition: the caller belongs to the offerer (a provider's key acts for one)."""
+    if principal.role == "provider":
+        return offerer_column == provider_offerer_id(principal)
     mine = select(Membership.offerer_id).where(Membership.user_id == user_id(principal))
     return offerer_column.in_(mine)
 

@@ -5,6 +5,7 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.api.accounts import AccountServicer
+from catalog.api.api_keys import ApiKeyServicer
 from catalog.api.members import MemberServicer
 from catalog.api.offers import OfferServicer
 from catalog.api.provider import ProviderServicer
@@ -16,6 +17,8 @@ from catalog.settings import CatalogSettings
 from passculture.catalog.v1 import (
     account_service_pb2,
     account_service_pb2_grpc,
+    api_key_service_pb2,
+    api_key_service_pb2_grpc,
     member_service_pb2,
     member_service_pb2_grpc,
     offer_service_pb2,
@@ -58,6 +61,11 @@ def build_server(
                 member_service_pb2_grpc.add_MemberServiceServicer_to_server,
                 MemberServicer(sessions, settings),
                 _name(member_service_pb2.DESCRIPTOR, "MemberService"),
+            ),
+            (
+                api_key_service_pb2_grpc.add_ApiKeyServiceServicer_to_server,
+                ApiKeyServicer(sessions),
+                _name(api_key_service_pb2.DESCRIPTOR, "ApiKeyService"),
             ),
             (
                 venue_service_pb2_grpc.add_VenueServiceServicer_to_server,

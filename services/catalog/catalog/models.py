@@ -88,6 +88,21 @@ class Membership(Base):
     created_at: Mapped[datetime] = _created_at()
 
 
+class ApiKey(Base):
+    """A provider's key acting for an offerer. Only the key's SHA-256 is stored."""
+
+    __tablename__ = "api_keys"
+    id: Mapped[uuid.UUID] = _id()
+    offerer_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("offerers.id"), index=True)
+    name: Mapped[str] = mapped_column(Text)
+    prefix: Mapped[str] = mapped_column(Text)
+    key_hash: Mapped[bytes] = mapped_column(LargeBinary, unique=True)
+    created_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("pro_users.id"))
+    created_at: Mapped[datetime]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
+
+
 class Invitation(Base):
     """An email invited to join an offerer. Only the link token's SHA-256 is stored."""
 

@@ -5,7 +5,7 @@ from datetime import datetime
 
 from catalog import models
 from catalog.domain.status import OffererStatus, OfferSource
-from passculture.catalog.v1 import member_service_pb2
+from passculture.catalog.v1 import api_key_service_pb2, member_service_pb2
 from passculture.catalog.v1 import resources_pb2 as pb
 from passculture.catalog.v1.reasons import Reason
 from pclib.errors import InvalidArgument
@@ -63,6 +63,19 @@ def member_pb(user: models.ProUser, joined_at: datetime) -> member_service_pb2.M
         last_name=user.last_name,
         joined_at=timestamp(joined_at),
     )
+
+
+def api_key_pb(api_key: models.ApiKey) -> api_key_service_pb2.ApiKey:
+    message = api_key_service_pb2.ApiKey(
+        id=str(api_key.id),
+        offerer_id=str(api_key.offerer_id),
+        name=api_key.name,
+        prefix=api_key.prefix,
+        created_at=timestamp(api_key.created_at),
+    )
+    if api_key.last_used_at is not None:
+        message.last_used_at.CopyFrom(timestamp(api_key.last_used_at))
+    return message
 
 
 def invitation_pb(invitation: models.Invitation) -> member_service_pb2.Invitation:

@@ -27,6 +27,7 @@ from google.protobuf.message import Message
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking import events, lifecycle, queries, revocations
+from booking.api.access import caller_metadata
 from booking.api.convert import STATUS_FROM_PB, booking_pb
 from booking.catalog_client import CatalogClient
 from booking.domain import countermark as countermarks
@@ -45,7 +46,7 @@ from pclib.auth import Principal, require_role
 from pclib.errors import InvalidArgument, NotFound
 from pclib.timestamps import optional_datetime, timestamp
 
-PRO_ROLES = ("pro", "admin")
+PRO_ROLES = ("pro", "admin", "provider")
 NIL_ID = uuid.UUID(int=0)
 
 # What the counter does with a booking it found: the event to record, if any.
@@ -70,15 +71,6 @@ def unuse(view: BookingView, now: datetime) -> Message:
 def countermark_not_found() -> NotFound:
     # No detail of what was typed or found: the answer must not depend on it.
     return NotFound(Reason.COUNTERMARK_NOT_FOUND, "no booking with this countermark")
-
-
-def _caller_metadata(context: grpc.aio.ServicerContext) -> tuple[tuple[str, str], ...]:
-    """The caller's own token, for the catalog to check which offerers it belongs to."""
-    return tuple(
-        (key, value)
-        for key, value in (context.invocation_metadata() or ())
-        if key == "authorization" and isinstance(value, str)
-    )
 
 
 def venue_not_found() -> NotFound:
@@ -138,6 +130,8 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         query = queries.of_offerers(offerer_ids)
         if request.venue_id:
             query = query.where(Booking.venue_id == _filter_id(request.venue_id))
+        if request.stock_id:
+            query = query.where(Booking.stock_id == _filter_id(request.stock_id))
         if request.status:
             if request.status not in STATUS_FROM_PB:
                 raise InvalidArgument(Reason.INVALID_STATUS, "unknown booking status")
@@ -214,4 +208,4 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         """The caller's offerers; None for an admin, who sees every offerer."""
         if principal.role == "admin":
             return None
-        return await self._catalog.offerer_ids_of(_caller_metadata(context))
+        return await self._catalog.offerer_ids_of(caller_metadata(context))

@@ -33,3 +33,16 @@ class ValidationAuthor(StrEnum):
     OFFERER = "OFFERER"
     # Automatically, 48 hours after the showtime.
     AUTO = "AUTO"
+
+
+class NotificationAction(StrEnum):
+    BOOK = "BOOK"
+    CANCEL = "CANCEL"
+
+
+class DeliveryStatus(StrEnum):
+    #: Waiting for its first or next attempt (`next_attempt_at`).
+    PENDING = "PENDING"
+    DELIVERED = "DELIVERED"
+    #: Failed for the whole retry window (24 h): given up, kept in the log.
+    DEAD_LETTERED = "DEAD_LETTERED"

@@ -131,7 +131,8 @@ class AccountServicer(pb_grpc.AccountServiceServicer):
     async def ListMyOfferers(
         self, request: pb.ListMyOfferersRequest, context: grpc.aio.ServicerContext
     ) -> pb.ListMyOfferersResponse:
-        principal = access.require_pro()
+        # A provider's key acts for its one offerer (the counter asks with the key's token).
+        principal = require_role(*access.PRO_ROLES, "provider")
         async with self._sessions() as session:
             mine = await session.scalars(
                 select(Offerer)
