@@ -114,8 +114,13 @@ class Consumer(Generic[H]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
+        inbox_scope: str = "",
     ) -> None:
         self.amqp_url = amqp_url
+        # Two consumers of one service that take the same events (the booking worker's emails
+        # and notifications) record them apart in the inbox: else the first to finish would make
+        # the other skip the event as handled.
+        self.inbox_scope = inbox_scope
         self.queue = queue
         self.bindings = bindings
         self.handlers: Mapping[str, tuple[type[Message], H]] = handlers
@@ -181,6 +186,9 @@ class Consumer(Generic[H]):
             log.warning("consumer %s: could not settle %s: %r", self.queue, message.message_id, exc)
         finally:
             self._in_flight.discard(task)
+
+    def _inbox_id(self, meta: EventMeta) -> str:
+        return f"{self.inbox_scope}:{meta.message_id}" if self.inbox_scope else meta.message_id
 
     def _retry_delay(self, message: AbstractIncomingMessage) -> float:
         deliveries = (message.headers or {}).get("x-delivery-count")
@@ -264,15 +272,22 @@ class EventConsumer(Consumer[Handler]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
+        inbox_scope: str = "",
     ) -> None:
         super().__init__(
-            amqp_url, queue, bindings, handlers, prefetch=prefetch, delivery_limit=delivery_limit
+            amqp_url,
+            queue,
+            bindings,
+            handlers,
+            prefetch=prefetch,
+            delivery_limit=delivery_limit,
+            inbox_scope=inbox_scope,
         )
         self._sessions = make_session_factory(engine)
 
     async def _handle(self, event: Message, handle: Handler, meta: EventMeta) -> Outcome:
         async with self._sessions.begin() as session:
-            if not await _record(session, meta):
+            if not await _record(session, self._inbox_id(meta), meta.routing_key):
                 return Outcome.DUPLICATE
             await handle(session, event, meta)
         return Outcome.HANDLED
@@ -291,14 +306,21 @@ class EffectConsumer(Consumer[EffectHandler]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
+        inbox_scope: str = "",
     ) -> None:
         super().__init__(
-            amqp_url, queue, bindings, handlers, prefetch=prefetch, delivery_limit=delivery_limit
+            amqp_url,
+            queue,
+            bindings,
+            handlers,
+            prefetch=prefetch,
+            delivery_limit=delivery_limit,
+            inbox_scope=inbox_scope,
         )
         self._pool = pool
 
     async def _handle(self, event: Message, handle: EffectHandler, meta: EventMeta) -> Outcome:
-        ids = {"id": meta.message_id, "routing_key": meta.routing_key}
+        ids = {"id": self._inbox_id(meta), "routing_key": meta.routing_key}
         async with self._pool.connection() as conn:
             handled = await (await conn.execute(HANDLED_ALREADY, ids)).fetchone()
             if handled and handled[0]:
@@ -308,11 +330,11 @@ class EffectConsumer(Consumer[EffectHandler]):
         return Outcome.HANDLED
 
 
-async def _record(session: AsyncSession, meta: EventMeta) -> bool:
-    """Inserts the message id into the inbox; False when it was already there."""
+async def _record(session: AsyncSession, inbox_id: str, routing_key: str) -> bool:
+    """Inserts the message's inbox id into the inbox; False when it was already there."""
     statement = (
         insert(_inbox)
-        .values(message_id=meta.message_id, routing_key=meta.routing_key)
+        .values(message_id=inbox_id, routing_key=routing_key)
         .on_conflict_do_nothing()
         .returning(_inbox.c.message_id)
     )

@@ -51,6 +51,8 @@ def consumers(
             f"{settings.queue_prefix}.notifications",
             {settings.events_exchange: list(notification_events.HANDLERS)},
             notification_events.HANDLERS,
+            # The emails consumer takes the same events: each records them in its own name.
+            inbox_scope="notifications",
         ),
         EffectConsumer(
             pool,
