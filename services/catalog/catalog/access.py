@@ -120,7 +120,7 @@ async def get_stock(
 
 
 async def get_price_category(
-    session: AsyncSession, principal: Principal, category_id: str, *, for_update: bool = False
+    session: AsyncSession, principal: Principal, category_id: str
 ) -> tuple[PriceCategory, Offer, Venue]:
     cid = parse_id(category_id, Reason.PRICE_CATEGORY_NOT_FOUND)
     query = (
@@ -133,8 +133,6 @@ async def get_price_category(
             offerer_visible(principal, Venue.offerer_id),
         )
     )
-    if for_update:
-        query = query.with_for_update(of=PriceCategory)
     row = (await session.execute(query)).one_or_none()
     if row is None:
         raise NotFound(Reason.PRICE_CATEGORY_NOT_FOUND, "price category not found")
