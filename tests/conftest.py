@@ -308,6 +308,8 @@ def _booking_environments(
         }
         gateway |= {"UPSTREAMS": f"{gateway['UPSTREAMS']},importer"}
         gateway |= {"IMPORTER_ADDR": f"127.0.0.1:{importer_port}"}
+        # The booking saga books the tickets of a ticketing system's showtimes there.
+        environments["booking"] = booking | {"IMPORTER_ADDR": f"127.0.0.1:{importer_port}"}
         # Its many sign-ins hash passwords on a machine that runs other tests too.
         gateway |= {"UPSTREAM_TIMEOUT_SECONDS": "30"}
     return environments | {"gateway": gateway}

@@ -40,7 +40,7 @@ SERVICES = {
     # service: (python package, gRPC port, its callers)
     "catalog": ("catalog", 50051, {"gateway", "booking", "import", "payments"}),
     "booking": ("booking", 50052, {"gateway"}),
-    "import": ("importer", 50053, {"gateway"}),
+    "import": ("importer", 50053, {"gateway", "booking"}),
     "payments": ("payments", 50054, {"gateway"}),
 }
 CRONJOBS = {

@@ -11,6 +11,7 @@ from gateway.schemas.bookings import (
     BookingOut,
     BookingStatus,
     CancellationReason,
+    ExternalTicketOut,
     ProBookingOut,
     ValidationAuthor,
 )
@@ -105,7 +106,12 @@ def booking_out(booking: pb.Booking) -> BookingOut:
         cancellation_reason=_name_or_none(CANCELLATION_REASON_NAMES, booking.cancellation_reason),
         qr_payload=booking.qr_payload,
         signed_qr_payload=booking.signed_qr_payload,
+        external_tickets=external_tickets_out(booking),
     )
+
+
+def external_tickets_out(booking: pb.Booking) -> list[ExternalTicketOut]:
+    return [ExternalTicketOut(barcode=t.barcode, seat=t.seat) for t in booking.external_tickets]
 
 
 def pro_booking_out(booking: pb.Booking) -> ProBookingOut:
@@ -136,4 +142,5 @@ def pro_booking_out(booking: pb.Booking) -> ProBookingOut:
             last_name=booking.beneficiary_last_name,
             email=booking.beneficiary_email,
         ),
+        external_tickets=external_tickets_out(booking),
     )

@@ -257,7 +257,7 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
             Common.IDEMPOTENCY_KEY_REUSED,
         ),
         denied(Booking.NO_CREDIT, Booking.CREDIT_EXPIRED),
-        unavailable(Booking.CATALOG_UNAVAILABLE),
+        unavailable(Booking.CATALOG_UNAVAILABLE, Booking.TICKETING_UNAVAILABLE),
     ),
     "bookings.ListMyBookings": (PAGED,),
     "bookings.GetMyBooking": (not_found(Booking.BOOKING_NOT_FOUND),),
@@ -266,6 +266,7 @@ UPSTREAM_REFUSALS: dict[str, tuple[Refusal, ...]] = {
         precondition(
             Booking.ALREADY_CANCELLED, Booking.ALREADY_USED, Booking.CANCELLATION_LIMIT_PASSED
         ),
+        unavailable(Booking.TICKETING_UNAVAILABLE),
     ),
     "counter.GetCountermark": (*COUNTER, *USABLE),
     "counter.UseCountermark": (*COUNTER, *USABLE, invalid(Booking.INVALID_VALIDATED_AT)),

@@ -28,6 +28,7 @@ async def test_a_young_person_books_a_showtime(bapi, cinema, young):
         "countermark": "…",
         "booked_at": "…",
         "signed_qr_payload": "…",
+        "external_tickets": [],
     } == {
         "id": "…",
         "countermark": "…",
@@ -51,6 +52,7 @@ async def test_a_young_person_books_a_showtime(bapi, cinema, young):
         "cancellation_reason": None,
         "qr_payload": f"PASSCULTURE:v3;TOKEN:{booking['countermark']}",
         "signed_qr_payload": "…",
+        "external_tickets": [],
     }
     assert booking["signed_qr_payload"].startswith("PASSCULTURE:v4;")
     booked_at = parse_time(booking["booked_at"])

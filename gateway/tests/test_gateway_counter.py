@@ -44,6 +44,7 @@ async def test_the_counter_checks_uses_and_unuses_a_countermark(bapi, cinema, yo
         "cancelled_at": None,
         "cancellation_reason": None,
         "beneficiary": {"first_name": "Camille", "last_name": "Jeune", "email": young.email},
+        "external_tickets": [],
     }
 
     used = await bapi.http.post(countermark_path(countermark, "use"), headers=pro)

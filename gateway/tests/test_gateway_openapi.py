@@ -75,6 +75,7 @@ def test_each_operation_lists_its_problem_codes_by_status(spec):
         "SERVICE_UNAVAILABLE",
         "UNAVAILABLE",
         "CATALOG_UNAVAILABLE",
+        "TICKETING_UNAVAILABLE",
     }
     assert "Retry-After" in outage["headers"]
     assert "INVALID_PAGE_TOKEN" in codes(spec, "get", "/v1/pro/bookings", 422)

@@ -16,7 +16,7 @@ from sqlalchemy import insert, select, text
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking import models
-from booking.app import build_server, catalog_client
+from booking.app import build_server
 from booking.catalog_client import CatalogClient
 from booking.domain import rules
 from booking.domain.countermark import new_countermark
@@ -29,6 +29,8 @@ from booking.domain.status import (
     ValidationAuthor,
 )
 from booking.settings import BookingSettings
+from booking.ticketing_client import TicketingClient
+from booking.upstreams import upstreams
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
     beneficiary_service_pb2_grpc,
@@ -45,6 +47,7 @@ from pclib.grpc_client import error_info
 from pclib.passwords import hash_password
 from tests.support.catalog_helpers import Pro, make_offer, make_pro, make_stock, make_venue
 from tests.support.catalog_helpers import Stubs as CatalogStubs
+from tests.support.tcp_proxy import free_port
 
 
 @dataclass
@@ -71,15 +74,20 @@ async def running_booking(
     engine: AsyncEngine, verifier: TokenVerifier, settings: BookingSettings
 ) -> AsyncIterator[tuple[str, BookingStubs]]:
     """The booking gRPC server on a free port, talking to the catalog of `settings`."""
-    catalog_channel, catalog = catalog_client(settings)
+    clients = upstreams(settings)
     async with make_pool(settings.database_url, 5) as pool:
-        server = build_server(engine, pool, verifier, catalog, settings)
+        server = build_server(engine, pool, verifier, clients, settings)
         port = await server.start(0, host="127.0.0.1")
         address = f"127.0.0.1:{port}"
         async with grpc.aio.insecure_channel(address) as channel:
             yield address, BookingStubs.on(channel)
         await server.stop(0)
-    await catalog_channel.close()
+    await clients.close()
+
+
+def no_ticketing(issuer: TokenIssuer) -> TicketingClient:
+    """A ticketing client for sagas that book no ticketing showtime: nothing listens there."""
+    return TicketingClient(grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}"), issuer, 1.0)
 
 
 async def failure(call: Awaitable[object]) -> grpc.aio.AioRpcError:

@@ -22,6 +22,13 @@ class BookingIn(RequestBody):
     ] = 1
 
 
+class ExternalTicketOut(BaseModel):
+    """A ticket issued by the venue's ticketing system (a showtime sold through one)."""
+
+    barcode: str = Field(description="What the cinema's counter scans")
+    seat: str = Field(description="The seat, empty when the showtime has no seat map")
+
+
 class BookingOut(BaseModel):
     """A young person's booking (their ticket)."""
 
@@ -54,7 +61,12 @@ class BookingOut(BaseModel):
     signed_qr_payload: str = Field(
         description="The signed ticket, what the ticket's QR code encodes: PASSCULTURE:v4;"
         " followed by a compact JWS (EdDSA; claims cm, bid, sid, vid, st, q, iat), checked"
-        " with /v1/tickets/jwks.json"
+        " with /v1/tickets/jwks.json; for a showtime sold through the venue's ticketing"
+        " system, the first of its tickets' barcodes"
+    )
+    external_tickets: list[ExternalTicketOut] = Field(
+        description="The tickets the venue's ticketing system issued, one per seat (empty for"
+        " other showtimes); the counter accepts their barcode as a countermark"
     )
 
 
@@ -89,6 +101,10 @@ class ProBookingOut(BaseModel):
     cancelled_at: datetime | None
     cancellation_reason: CancellationReason | None
     beneficiary: BookerOut
+    external_tickets: list[ExternalTicketOut] = Field(
+        description="The tickets the venue's ticketing system issued, one per seat (empty for"
+        " other showtimes)"
+    )
 
 
 class CountermarkUseIn(RequestBody):

@@ -17,9 +17,10 @@ import argparse
 import logging
 from pathlib import Path
 
-from booking.app import build_server, catalog_client, databases
+from booking.app import build_server, databases
 from booking.jobs import auto_use, remind_tomorrow
 from booking.settings import BookingSettings
+from booking.upstreams import upstreams
 from booking.worker import consumers, run_worker
 from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
@@ -35,9 +36,9 @@ log = logging.getLogger("booking")
 
 async def serve(settings: BookingSettings) -> None:
     engine, pool = databases(settings)
-    catalog_channel, catalog = catalog_client(settings)
+    clients = upstreams(settings)
     server = build_server(
-        engine, pool, TokenVerifier.from_file(settings.jwt_public_key_file), catalog, settings
+        engine, pool, TokenVerifier.from_file(settings.jwt_public_key_file), clients, settings
     )
     start_metrics_server(settings.metrics_port)
     try:
@@ -46,7 +47,7 @@ async def serve(settings: BookingSettings) -> None:
                 server, settings.grpc_port, settings.grpc_drain_seconds, stop_event_on_signals()
             )
     finally:
-        await catalog_channel.close()
+        await clients.close()
         await engine.dispose()
 
 
@@ -60,13 +61,13 @@ async def relay(settings: BookingSettings) -> None:
 
 async def worker(settings: BookingSettings) -> None:
     engine, pool = databases(settings)
-    catalog_channel, catalog = catalog_client(settings)
+    clients = upstreams(settings)
     start_metrics_server(settings.metrics_port)
     try:
         async with pool:
-            await run_worker(engine, pool, catalog, settings, stop_event_on_signals())
+            await run_worker(engine, pool, clients, settings, stop_event_on_signals())
     finally:
-        await catalog_channel.close()
+        await clients.close()
         await engine.dispose()
 
 

@@ -1,8 +1,8 @@
-"""Composition root: wires the database, the catalog client, the servicers and the workers."""
+"""Composition root: wires the database, the clients of other services, the servicers and the
+workers."""
 
 from types import ModuleType
 
-import grpc
 from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -11,11 +11,11 @@ from booking.api.bookings import BookingServicer
 from booking.api.counter import CounterServicer
 from booking.api.jobs import JobServicer
 from booking.api.notifications import NotificationServicer
-from booking.catalog_client import CatalogClient
 from booking.notifications import Destinations
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from booking.tickets import TicketKeys
+from booking.upstreams import Upstreams
 from passculture.booking.v1 import (
     beneficiary_service_pb2,
     beneficiary_service_pb2_grpc,
@@ -28,21 +28,14 @@ from passculture.booking.v1 import (
     notification_service_pb2,
     notification_service_pb2_grpc,
 )
-from pclib.auth import TokenIssuer, TokenVerifier
+from pclib.auth import TokenVerifier
 from pclib.db import make_engine, make_pool, make_session_factory
-from pclib.grpc_client import channel
 from pclib.grpc_server import GrpcServer
 
 
 def _name(module: ModuleType, service: str) -> str:
     name: str = module.DESCRIPTOR.services_by_name[service].full_name
     return name
-
-
-def catalog_client(settings: BookingSettings) -> tuple[grpc.aio.Channel, CatalogClient]:
-    catalog_channel = channel(settings.catalog_addr)
-    issuer = TokenIssuer.from_file(settings.jwt_private_key_file)
-    return catalog_channel, CatalogClient(catalog_channel, issuer, settings.catalog_timeout_seconds)
 
 
 def databases(settings: BookingSettings) -> tuple[AsyncEngine, AsyncConnectionPool]:
@@ -57,11 +50,12 @@ def build_server(
     engine: AsyncEngine,
     pool: AsyncConnectionPool,
     verifier: TokenVerifier,
-    catalog: CatalogClient,
+    clients: Upstreams,
     settings: BookingSettings,
 ) -> GrpcServer:
     sessions = make_session_factory(engine)
-    saga = BookingSaga(pool, catalog)
+    catalog = clients.catalog
+    saga = BookingSaga(pool, catalog, clients.ticketing)
     tickets = TicketKeys.from_files(
         settings.ticket_private_key_file, settings.ticket_public_key_file
     )
@@ -74,7 +68,7 @@ def build_server(
             ),
             (
                 booking_service_pb2_grpc.add_BookingServiceServicer_to_server,
-                BookingServicer(sessions, saga, tickets),
+                BookingServicer(sessions, saga, tickets, clients.ticketing),
                 _name(booking_service_pb2, "BookingService"),
             ),
             (

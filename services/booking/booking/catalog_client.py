@@ -49,6 +49,8 @@ class StockDetails:
     offerer_siren: str
     is_bookable: bool
     remaining_quantity: int | None
+    # Its reference in the venue's ticketing system, when sold through one.
+    ticketing_reference: str | None = None
 
 
 # The catalog's refusals of seats, as the booking service answers them (anything else: the
@@ -99,6 +101,13 @@ def _features(values: Iterable[resources_pb2.Feature]) -> list[str]:
     return [FEATURES[feature] for feature in values if feature in FEATURES]
 
 
+def _ticketing_reference(offer: resources_pb2.Offer, stock: resources_pb2.Stock) -> str | None:
+    """A showtime imported from its venue's ticketing system is booked there too."""
+    if offer.source == resources_pb2.OFFER_SOURCE_TICKETING and stock.provider_reference:
+        return stock.provider_reference
+    return None
+
+
 class CatalogClient:
     def __init__(self, channel: grpc.aio.Channel, issuer: TokenIssuer, timeout: float) -> None:
         self._stocks = stocks_grpc.StockServiceStub(channel)
@@ -142,6 +151,7 @@ class CatalogClient:
             offerer_siren=offerer.siren,
             is_bookable=reply.is_bookable,
             remaining_quantity=None if quantity is None else quantity - stock.booked_quantity,
+            ticketing_reference=_ticketing_reference(offer, stock),
         )
 
     async def reserve(

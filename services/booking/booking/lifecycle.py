@@ -18,6 +18,7 @@ conditional UPDATEs, safe against a concurrent request path and reconciler.
 """
 
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -42,6 +43,7 @@ from booking.domain.status import (
     ValidationAuthor,
 )
 from booking.models import Beneficiary, Booking, Credit, Venue
+from booking.ticketing_client import ExternalTicket
 from passculture.booking.v1 import events_pb2
 from passculture.booking.v1.reasons import Reason
 from pclib.outbox import OUTBOX_COLUMNS, OUTBOX_VALUES, outbox_params
@@ -64,12 +66,12 @@ WITH credit AS (
 ), opened AS (
     INSERT INTO bookings (id, beneficiary_id, credit_id, idempotency_key, countermark, status,
         quantity, amount_cents, price_category_label, stock_id, offer_id, offer_title, features,
-        venue_id, offerer_id, starts_at, booked_at, cancellation_limit_at)
+        venue_id, offerer_id, starts_at, booked_at, cancellation_limit_at, ticketing_reference)
     SELECT %(id)s, %(beneficiary_id)s, credit.id, %(idempotency_key)s, %(countermark)s,
         '{BookingStatus.PENDING}', %(quantity)s, %(amount_cents)s, %(price_category_label)s,
         %(stock_id)s, %(offer_id)s,
         %(offer_title)s, %(features)s, %(venue_id)s, %(offerer_id)s, %(starts_at)s,
-        %(booked_at)s, %(cancellation_limit_at)s
+        %(booked_at)s, %(cancellation_limit_at)s, %(ticketing_reference)s
     FROM credit
     RETURNING *
 )
@@ -101,7 +103,9 @@ WITH pending AS (
     UPDATE bookings SET status = '{BookingStatus.CONFIRMED}', amount_cents = %(amount_cents)s,
         price_category_label = %(price_category_label)s,
         starts_at = %(starts_at)s, cancellation_limit_at = %(cancellation_limit_at)s,
-        features = %(features)s, offer_title = %(offer_title)s, updated_at = now()
+        features = %(features)s, offer_title = %(offer_title)s,
+        external_barcodes = %(external_barcodes)s, external_seats = %(external_seats)s,
+        updated_at = now()
     WHERE id = (SELECT id FROM pending)
       AND ((SELECT held FROM pending) = %(total)s OR EXISTS (SELECT FROM credit))
     RETURNING id
@@ -112,6 +116,8 @@ STATUS = "SELECT status FROM bookings WHERE id = %(id)s"
 FAIL = f"""
 WITH failed AS (
     UPDATE bookings SET status = '{BookingStatus.FAILED}', failure_reason = %(reason)s,
+        tickets_to_cancel = ticketing_reference IS NOT NULL,
+        idempotency_key = CASE WHEN %(free_key)s THEN NULL ELSE idempotency_key END,
         updated_at = now()
     WHERE id = %(id)s AND status = '{BookingStatus.PENDING}'
     RETURNING credit_id, amount_cents * quantity AS total
@@ -173,12 +179,18 @@ class CreditShort(Exception):
 
 
 async def confirm(
-    conn: AsyncConnection[Any], booking: Booking, venue: Venue, showtime: Showtime | None = None
+    conn: AsyncConnection[Any],
+    booking: Booking,
+    venue: Venue,
+    showtime: Showtime | None = None,
+    tickets: Sequence[ExternalTicket] = (),
 ) -> bool:
-    """PENDING → CONFIRMED (its seats are reserved) with its `booking.created` event, in one
-    statement, at `showtime` (the booking's own facts when None); False when it was no longer
-    PENDING. Raises CreditShort (the booking still PENDING) when the price went up beyond the
-    credit."""
+    """PENDING → CONFIRMED (its seats are reserved, and its `tickets` issued by the venue's
+    ticketing system) with its `booking.created` event, in one statement, at `showtime` (the
+    booking's own facts when None); False when it was no longer PENDING. Raises CreditShort
+    (the booking still PENDING) when the price went up beyond the credit."""
+    booking.external_barcodes = [ticket.barcode for ticket in tickets]
+    booking.external_seats = [ticket.seat for ticket in tickets]
     if showtime is not None:
         booking.amount_cents, booking.starts_at = showtime.amount_cents, showtime.starts_at
         booking.price_category_label = showtime.price_category_label
@@ -196,6 +208,8 @@ async def confirm(
         "cancellation_limit_at": booking.cancellation_limit_at,
         "features": booking.features,
         "offer_title": booking.offer_title,
+        "external_barcodes": booking.external_barcodes,
+        "external_seats": booking.external_seats,
     } | outbox_params(events.ROUTING_KEYS[type(event)], event)
     cursor = await conn.execute(CONFIRM, params)
     if await cursor.fetchone() is not None:
@@ -207,10 +221,15 @@ async def confirm(
     return False
 
 
-async def fail(conn: AsyncConnection[Any], booking_id: uuid.UUID, reason: Reason) -> bool:
+async def fail(
+    conn: AsyncConnection[Any], booking_id: uuid.UUID, reason: Reason, *, free_key: bool = False
+) -> bool:
     """PENDING → FAILED (the seats were refused, or never reserved in time), its amount given
-    back to the credit; False when it was no longer PENDING."""
-    cursor = await conn.execute(FAIL, {"id": booking_id, "reason": reason[:32]})
+    back to the credit, any tickets of a ticketing system to cancel there; False when it was no
+    longer PENDING. `free_key`: the failure is passing (the system did not answer), so its
+    Idempotency-Key may book again."""
+    params = {"id": booking_id, "reason": reason[:32], "free_key": free_key}
+    cursor = await conn.execute(FAIL, params)
     return await cursor.fetchone() is not None
 
 
@@ -230,7 +249,8 @@ async def cancel(
     session: AsyncSession, booking: Booking, venue: Venue, now: datetime
 ) -> events_pb2.BookingCancelled:
     """CONFIRMED → CANCELLED by the young person, before its cancellation limit (else the
-    reason why not); the credit gets the amount back."""
+    reason why not); the credit gets the amount back. Tickets of a ticketing system are
+    cancelled there first, by the caller (booking.external_tickets.cancel_now)."""
     rules.check_cancellable(booking.status, booking.cancellation_limit_at, now)
     return await _cancelled(session, booking, venue, now, CancellationReason.BENEFICIARY)
 
@@ -239,7 +259,8 @@ async def cancel_by_cinema(
     session: AsyncSession, booking: Booking, venue: Venue, at: datetime
 ) -> events_pb2.BookingCancelled | None:
     """→ CANCELLED by the cinema (it deleted the showtime): any booking not paid yet, its amount
-    given back to the credit; None for the others, left as they are."""
+    given back to the credit, its tickets in a ticketing system to cancel there (by
+    booking.external_tickets); None for the others, left as they are."""
     if booking.status not in rules.CANCELLABLE_BY_OFFERER:
         return None
     return await _cancelled(session, booking, venue, at, CancellationReason.OFFERER)
@@ -250,6 +271,7 @@ async def _cancelled(
 ) -> events_pb2.BookingCancelled:
     booking.status = BookingStatus.CANCELLED
     booking.cancelled_at, booking.cancellation_reason = at, by
+    booking.tickets_to_cancel = bool(booking.external_barcodes) and by == CancellationReason.OFFERER
     await _give_back(session, booking)
     return events.cancelled(booking, venue)
 

@@ -16,6 +16,7 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from booking import models, qr_image
 from booking.domain import rules, wording
+from booking.domain.countermark import booking_qr_payload
 from pclib.mail import InlineImage, address, html_message, message_id
 
 ENVIRONMENT = Environment(
@@ -85,6 +86,7 @@ def _values(context: Context, cancellable_from: datetime) -> dict[str, Any]:
         "unit_price": wording.euros(booking.amount_cents),
         "total": wording.euros(booking.total_cents),
         "countermark": booking.countermark,
+        "tickets": [{"barcode": barcode, "seat": seat} for barcode, seat in booking.tickets],
         "cancellable_until": wording.local_moment(limit, venue.timezone)
         if rules.cancellable_after(limit, cancellable_from)
         else None,
@@ -99,9 +101,11 @@ def _qr_cid(context: Context) -> str:
 
 
 def qr_code(context: Context) -> tuple[InlineImage, int]:
-    """The countermark's QR code (its v3 payload, which every counter reads) as a PNG, and its
-    width in px."""
-    image, width = qr_image.png(qr_image.qr_code(context.booking.countermark))
+    """The booking's QR code (the v3 payload of its countermark, which every counter reads, or
+    its ticketing system's barcode) as a PNG, and its width in px."""
+    booking = context.booking
+    payload = booking_qr_payload(booking.countermark, booking.external_barcodes or [])
+    image, width = qr_image.png(qr_image.qr_code(payload))
     return InlineImage(_qr_cid(context), image), width
 
 

@@ -133,6 +133,13 @@ class Booking(Base):
             "starts_at",
             postgresql_where=status_in([BookingStatus.CONFIRMED]),
         ),
+        # The counter finds a booking by its ticketing system's barcode too.
+        Index("ix_bookings_external_barcodes", "external_barcodes", postgresql_using="gin"),
+        Index(
+            "ix_bookings_tickets_to_cancel",
+            "updated_at",
+            postgresql_where=text("tickets_to_cancel"),
+        ),
     )
     id: Mapped[uuid.UUID] = mapped_column(primary_key=True, default=uuid.uuid4)
     beneficiary_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("beneficiaries.id"))
@@ -164,11 +171,28 @@ class Booking(Base):
     reimbursed_at: Mapped[datetime | None]
     # Why the seats were refused (FAILED): a retry with the same Idempotency-Key answers it again.
     failure_reason: Mapped[str | None] = mapped_column(String(32))
+    # A showtime sold through its venue's ticketing system: its reference there
+    # ("<showtime>:<tariff>"), the tickets it issued (barcodes and seats, one per seat; the
+    # seats empty without a seat map), and whether they must still be cancelled there (a
+    # FAILED booking, or one the cinema cancelled: booking.external_tickets retries).
+    ticketing_reference: Mapped[str | None] = mapped_column(Text)
+    external_barcodes: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
+    external_seats: Mapped[list[str]] = mapped_column(
+        ARRAY(Text), default=list, server_default="{}"
+    )
+    tickets_to_cancel: Mapped[bool] = mapped_column(default=False, server_default="false")
     updated_at: Mapped[datetime] = mapped_column(server_default=func.now(), onupdate=func.now())
 
     @property
     def total_cents(self) -> int:
         return self.amount_cents * self.quantity
+
+    @property
+    def tickets(self) -> list[tuple[str, str]]:
+        """(barcode, seat) of each ticket its venue's ticketing system issued."""
+        return list(zip(self.external_barcodes or [], self.external_seats or [], strict=True))
 
 
 class BookingReminder(Base):

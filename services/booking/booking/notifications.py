@@ -37,8 +37,8 @@ from booking.domain.status import DeliveryStatus, NotificationAction
 from booking.models import Booking, NotificationDelivery, Venue, VenueNotification
 from booking.settings import BookingSettings
 from passculture.booking.v1.reasons import Reason
+from pclib.batches import run_in_batches
 from pclib.errors import InvalidArgument
-from pclib.topology import sleep_unless_stopped
 
 log = logging.getLogger(__name__)
 
@@ -291,13 +291,13 @@ async def run_deliveries(
     sender = Sender(Destinations.of(settings), settings.notification_timeout_seconds)
     schedule = Schedule.of(settings)
     try:
-        while not stop.is_set():
-            try:
-                sent = await deliver_due(sessions, sender, schedule)
-            except Exception:
-                log.exception("notification deliveries failed; trying again")
-                sent = 0
-            if sent < BATCH_SIZE:
-                await sleep_unless_stopped(stop, settings.notification_poll_seconds)
+        await run_in_batches(
+            stop,
+            lambda: deliver_due(sessions, sender, schedule),
+            batch=BATCH_SIZE,
+            interval=settings.notification_poll_seconds,
+            log=log,
+            done="notifications delivered",
+        )
     finally:
         await sender.close()

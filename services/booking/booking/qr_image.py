@@ -7,8 +7,6 @@ import zlib
 
 import segno
 
-from booking.domain.countermark import qr_payload
-
 # Medium error correction, 5 px modules, a quiet zone of 4 modules.
 ERROR_LEVEL = "m"
 SCALE = 5
@@ -18,8 +16,8 @@ MASK = 0
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 
 
-def qr_code(countermark: str) -> segno.QRCode:
-    return segno.make_qr(qr_payload(countermark), error=ERROR_LEVEL, mask=MASK)
+def qr_code(payload: str) -> segno.QRCode:
+    return segno.make_qr(payload, error=ERROR_LEVEL, mask=MASK)
 
 
 def png(code: segno.QRCode, scale: int = SCALE, border: int = BORDER) -> tuple[bytes, int]:

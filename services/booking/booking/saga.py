@@ -5,14 +5,21 @@
    the booking inserted PENDING (lifecycle.open_booking).
 2. Catalog ReserveStock with reservation_id = booking id: idempotent, refused once released; it
    answers the showtime's price, start and features as they are when the seats are taken.
-3. One statement: CONFIRMED at those (the credit takes any difference) + outbox
+2b. A showtime sold through its venue's ticketing system: the import service's BookTickets
+   (idempotent on the booking id) takes the seats there and answers the tickets (barcodes,
+   seats). Refused (sold out there…): the catalog's seats released, FAILED. No answer: the same,
+   the failure passing (503 TICKETING_UNAVAILABLE, the Idempotency-Key free again).
+3. One statement: CONFIRMED at those (the credit takes any difference) with the tickets + outbox
    `booking.created`; or FAILED (the amount given back) when the seats were refused, or the
    credit cannot take a price that went up (the seats released).
 
 A crash or a silent catalog between 2 and 3 leaves the booking PENDING: the reconciler settles it
 by asking the catalog (reserved → confirm; never heard of → release, leaving a tombstone so that
-a late ReserveStock never holds seats, and fail). Every transition is conditional on
-status = 'PENDING', so the request path, retries and several reconcilers never apply two outcomes.
+a late ReserveStock never holds seats, and fail). A ticketing booking left PENDING is failed
+(its seats released) once older than the request path's deadlines. Every transition is
+conditional on status = 'PENDING', so the request path, retries and several reconcilers never
+apply two outcomes. A ticketing booking that ends FAILED has its tickets cancelled in the system
+by booking.external_tickets (whatever the system issued: an orphan ticket never stays sold).
 """
 
 import asyncio
@@ -33,11 +40,17 @@ from booking.domain.status import BookingStatus
 from booking.models import Beneficiary, Booking, Venue
 from booking.queries import BookingView
 from booking.showtimes import Showtimes
+from booking.ticketing_client import (
+    UNAVAILABLE_MESSAGE,
+    ExternalTicket,
+    TicketingClient,
+    TicketsRefused,
+)
 from passculture.booking.v1.reasons import Reason
 from passculture.common.v1 import reasons as common
 from pclib import tracing
-from pclib.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound
-from pclib.topology import sleep_unless_stopped
+from pclib.batches import run_in_batches
+from pclib.errors import DomainError, FailedPrecondition, InvalidArgument, NotFound, Unavailable
 
 log = logging.getLogger(__name__)
 
@@ -46,9 +59,11 @@ RECONCILE_BATCH = 100
 _REFUSAL_TYPES: dict[Reason, type[DomainError]] = {
     Reason.STOCK_NOT_FOUND: NotFound,
     Reason.INVALID_QUANTITY: InvalidArgument,
+    Reason.TICKETING_UNAVAILABLE: Unavailable,
 }
 _REFUSAL_MESSAGES = {
     Reason.SOLD_OUT: "not enough places left",
+    Reason.TICKETING_UNAVAILABLE: UNAVAILABLE_MESSAGE,
     Reason.NOT_BOOKABLE: "this showtime cannot be booked",
     Reason.BOOKING_TIMED_OUT: "the places could not be reserved in time, please book again",
 }
@@ -71,6 +86,7 @@ WHERE (venues.offerer_id, venues.offerer_siren, venues.name, venues.siret,
 """
 PENDING_SINCE = f"""
 SELECT id FROM bookings WHERE status = '{BookingStatus.PENDING}' AND booked_at <= %(cutoff)s
+    AND (ticketing_reference IS NULL OR booked_at <= %(ticketing_cutoff)s)
 ORDER BY booked_at LIMIT %(limit)s
 """  # noqa: S608 (only a status constant is formatted in)
 
@@ -158,9 +174,12 @@ class VenueCopies:
 
 
 class BookingSaga:
-    def __init__(self, pool: AsyncConnectionPool, catalog: CatalogClient) -> None:
+    def __init__(
+        self, pool: AsyncConnectionPool, catalog: CatalogClient, ticketing: TicketingClient
+    ) -> None:
         self._pool = pool
         self._catalog = catalog
+        self._ticketing = ticketing
         self._showtimes = Showtimes(catalog)
         self._venues = VenueCopies()
 
@@ -206,6 +225,7 @@ class BookingSaga:
                     starts_at=stock.starts_at,
                     booked_at=now,
                     cancellation_limit_at=rules.cancellation_limit(stock.starts_at, now),
+                    ticketing_reference=stock.ticketing_reference,
                 )
         except lifecycle.KeyUsed:
             assert idempotency_key is not None  # no key, no conflict on it
@@ -254,30 +274,56 @@ class BookingSaga:
             log.warning("catalog ReserveStock failed for %s: %s", booking.id, error.code())
             raise catalog_unavailable() from None
         else:
-            if await self._confirm(booking, venue, showtime):
+            tickets = await self._book_tickets(booking, beneficiary)
+            if tickets is not None and await self._confirm(booking, venue, showtime, tickets):
                 return BookingView(booking, beneficiary, venue)
         return await self._settled(booking.id)
 
-    async def _confirm(self, booking: Booking, venue: Venue, showtime: Showtime) -> bool:
+    async def _book_tickets(
+        self, booking: Booking, beneficiary: Beneficiary
+    ) -> list[ExternalTicket] | None:
+        """Step 2b, for a showtime sold through a ticketing system (none for the others); None
+        when the booking was settled meanwhile."""
+        if booking.ticketing_reference is None:
+            return []
+        try:
+            return await self._ticketing.book(booking, beneficiary)
+        except TicketsRefused as refused:
+            await self._release_and_fail(booking, refused.reason)
+        except grpc.aio.AioRpcError as error:
+            log.warning("BookTickets failed for %s: %s", booking.id, error.code())
+            await self._release_and_fail(booking, Reason.TICKETING_UNAVAILABLE, passing=True)
+        return None  # settled meanwhile (else it raised)
+
+    async def _confirm(
+        self, booking: Booking, venue: Venue, showtime: Showtime, tickets: list[ExternalTicket]
+    ) -> bool:
         """Step 3; False when the booking was no longer PENDING."""
         try:
             async with self._pool.connection() as conn:
-                return await lifecycle.confirm(conn, booking, venue, showtime)
+                return await lifecycle.confirm(conn, booking, venue, showtime, tickets)
         except lifecycle.CreditShort:
-            # Seats first: a booking left PENDING by a failure here is settled by the reconciler.
-            self._showtimes.forget(str(booking.stock_id))
-            try:
-                await self._catalog.release(booking.id)
-            except grpc.aio.AioRpcError as error:
-                log.warning("catalog ReleaseStock failed for %s: %s", booking.id, error.code())
-                raise catalog_unavailable() from None
-            await self._fail(booking.id, Reason.INSUFFICIENT_CREDIT)
-            return False  # settled meanwhile (else _fail raised): the caller reads how
+            await self._release_and_fail(booking, Reason.INSUFFICIENT_CREDIT)
+            return False  # settled meanwhile (else it raised): the caller reads how
 
-    async def _fail(self, booking_id: uuid.UUID, reason: Reason) -> None:
-        """Step 3 refused: raises why (unless the booking was settled meanwhile: then returns)."""
+    async def _release_and_fail(
+        self, booking: Booking, reason: Reason, *, passing: bool = False
+    ) -> None:
+        """Seats first: a booking left PENDING by a failure here is settled by the reconciler.
+        Raises why (unless the booking was settled meanwhile: then returns)."""
+        self._showtimes.forget(str(booking.stock_id))
+        try:
+            await self._catalog.release(booking.id)
+        except grpc.aio.AioRpcError as error:
+            log.warning("catalog ReleaseStock failed for %s: %s", booking.id, error.code())
+            raise catalog_unavailable() from None
+        await self._fail(booking.id, reason, passing=passing)
+
+    async def _fail(self, booking_id: uuid.UUID, reason: Reason, *, passing: bool = False) -> None:
+        """Step 3 refused: raises why (unless the booking was settled meanwhile: then returns).
+        A passing failure frees the booking's Idempotency-Key."""
         async with self._pool.connection() as conn:
-            if await lifecycle.fail(conn, booking_id, reason):
+            if await lifecycle.fail(conn, booking_id, reason, free_key=passing):
                 raise refusal(reason)
 
     async def _settled(self, booking_id: uuid.UUID) -> BookingView:
@@ -307,6 +353,11 @@ class BookingSaga:
             view = await views.by_id(conn, booking_id, lock_pending=True)
             if view is None:
                 return None
+            if view.booking.ticketing_reference is not None:
+                # Its tickets are not known here: give the seats up (and cancel any tickets).
+                await self._catalog.release(booking_id)
+                await lifecycle.fail(conn, booking_id, Reason.BOOKING_TIMED_OUT)
+                return BookingStatus.FAILED
             reserved = await self._catalog.is_reserved(booking_id)
             if reserved is None:
                 await self._catalog.release(booking_id)
@@ -316,13 +367,22 @@ class BookingSaga:
             await lifecycle.fail(conn, booking_id, Reason.BOOKING_TIMED_OUT)
             return BookingStatus.FAILED
 
-    async def reconcile_once(self, older_than: float) -> int:
-        """Settles the PENDING bookings older than `older_than` seconds (one batch); returns
-        how many it settled."""
-        cutoff = datetime.now(UTC) - timedelta(seconds=older_than)
+    async def reconcile_once(
+        self, older_than: float, ticketing_older_than: float | None = None
+    ) -> int:
+        """Settles the PENDING bookings older than `older_than` seconds, those of a ticketing
+        system older than `ticketing_older_than` (past the request path's deadlines; by default
+        `older_than`): one batch; returns how many it settled."""
+        now = datetime.now(UTC)
+        if ticketing_older_than is None:
+            ticketing_older_than = older_than
         with tracing.untraced():
             async with self._pool.connection() as conn:
-                params = {"cutoff": cutoff, "limit": RECONCILE_BATCH}
+                params = {
+                    "cutoff": now - timedelta(seconds=older_than),
+                    "ticketing_cutoff": now - timedelta(seconds=ticketing_older_than),
+                    "limit": RECONCILE_BATCH,
+                }
                 cursor = await conn.execute(PENDING_SINCE, params)
                 booking_ids = [row[0] for row in await cursor.fetchall()]
         settled = 0
@@ -336,14 +396,18 @@ class BookingSaga:
                 log.warning("could not settle booking %s: %s", booking_id, error.code())
         return settled
 
-    async def run_reconciler(self, stop: asyncio.Event, interval: float, older_than: float) -> None:
-        while not stop.is_set():
-            try:
-                settled = await self.reconcile_once(older_than)
-            except Exception:
-                log.exception("reconciler pass failed")
-                settled = 0
-            if settled:
-                log.info("reconciler settled bookings", extra={"settled": settled})
-            if settled < RECONCILE_BATCH:
-                await sleep_unless_stopped(stop, interval)
+    async def run_reconciler(
+        self,
+        stop: asyncio.Event,
+        interval: float,
+        older_than: float,
+        ticketing_older_than: float | None = None,
+    ) -> None:
+        await run_in_batches(
+            stop,
+            lambda: self.reconcile_once(older_than, ticketing_older_than),
+            batch=RECONCILE_BATCH,
+            interval=interval,
+            log=log,
+            done="reconciler settled bookings",
+        )

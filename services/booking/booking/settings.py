@@ -3,7 +3,7 @@ from pclib.settings import SignInSettings
 
 class BookingSettings(SignInSettings):
     """Environment: DATABASE_URL, AMQP_URL, GRPC_PORT, METRICS_PORT, JWT_*_KEY_FILE,
-    TICKET_*_KEY_FILE, CATALOG_ADDR, SMTP_HOST, SMTP_PORT, the sign-in settings
+    TICKET_*_KEY_FILE, CATALOG_ADDR, IMPORTER_ADDR, SMTP_HOST, SMTP_PORT, the sign-in settings
     (REFRESH_TOKEN_TTL_SECONDS, LOGIN_*: pclib.settings.SignInSettings), …"""
 
     grpc_port: int = 50052
@@ -20,8 +20,16 @@ class BookingSettings(SignInSettings):
     catalog_addr: str = "127.0.0.1:50051"
     # Calls to the catalog give up after this long (the reconciler settles what is left PENDING).
     catalog_timeout_seconds: float = 5.0
-    # A PENDING booking older than this is settled by the reconciler.
+    # The import service, which books and cancels tickets in the venues' ticketing systems.
+    importer_addr: str = "127.0.0.1:50053"
+    # Under the gateway's deadline (5 s), so that a silent system is a clean 503 (the import
+    # service still records a late answer, whose tickets are then cancelled).
+    ticketing_timeout_seconds: float = 4.0
+    # A PENDING booking older than this is settled by the reconciler; one of a ticketing system
+    # once past the request path's deadlines (catalog, then ticketing). The same interval
+    # paces the cancellation of tickets that must not stay sold (booking.external_tickets).
     reconcile_after_seconds: float = 10.0
+    reconcile_ticketing_after_seconds: float = 30.0
     reconcile_interval_seconds: float = 5.0
     smtp_host: str = "localhost"
     smtp_port: int = 25

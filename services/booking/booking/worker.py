@@ -8,11 +8,12 @@ from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking import notifications
-from booking.catalog_client import CatalogClient
 from booking.consumers import catalog_events, emails, payment_events
 from booking.consumers import notifications as notification_events
+from booking.external_tickets import OrphanTickets
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
+from booking.upstreams import Upstreams
 from pclib.db import make_session_factory
 from pclib.inbox import Consumer, EffectConsumer, EventConsumer
 from pclib.mail import Mailer
@@ -67,11 +68,11 @@ def consumers(
 async def run_worker(
     engine: AsyncEngine,
     pool: AsyncConnectionPool,
-    catalog: CatalogClient,
+    clients: Upstreams,
     settings: BookingSettings,
     stop: asyncio.Event,
 ) -> None:
-    saga = BookingSaga(pool, catalog)
+    saga = BookingSaga(pool, clients.catalog, clients.ticketing)
     mail = mailer(settings)
     try:
         await asyncio.gather(
@@ -81,7 +82,9 @@ async def run_worker(
                 stop,
                 interval=settings.reconcile_interval_seconds,
                 older_than=settings.reconcile_after_seconds,
+                ticketing_older_than=settings.reconcile_ticketing_after_seconds,
             ),
+            OrphanTickets(pool, clients.ticketing).run(stop, settings.reconcile_interval_seconds),
         )
     finally:
         await mail.close()

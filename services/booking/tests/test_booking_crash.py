@@ -36,6 +36,7 @@ from tests.support.booking_helpers import (
     booked_quantity,
     insert_beneficiaries,
     make_showtime,
+    no_ticketing,
     outbox_events,
 )
 from tests.support.pclib_fixtures import eventually
@@ -160,7 +161,9 @@ async def test_a_crash_after_the_reservation_is_settled_by_the_reconciler(
 
     async with start_booking_process(crash_after_reserve=False) as (_, booking):
         async with grpc.aio.insecure_channel(booking_settings.catalog_addr) as channel:
-            reconciler = BookingSaga(booking_pool, CatalogClient(channel, issuer, 5.0))
+            reconciler = BookingSaga(
+                booking_pool, CatalogClient(channel, issuer, 5.0), no_ticketing(issuer)
+            )
             assert await reconciler.reconcile_once(older_than=0) == 1
         await assert_booked_once(booking, young, showtime, booking_engine, catalog_engine)
 

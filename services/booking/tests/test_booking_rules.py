@@ -83,6 +83,29 @@ def test_qr_payload():
     assert countermark.qr_payload("ABC234") == "PASSCULTURE:v3;TOKEN:ABC234"
 
 
+def test_a_ticketing_systems_barcode_is_what_its_bookings_qr_code_encodes():
+    assert countermark.booking_qr_payload("ABC234", []) == "PASSCULTURE:v3;TOKEN:ABC234"
+    assert countermark.booking_qr_payload("ABC234", ["141414000001", "141414000002"]) == (
+        "141414000001"
+    )
+
+
+@pytest.mark.parametrize(
+    ("typed", "barcode"),
+    [
+        (" 141414000001 ", "141414000001"),
+        ("PCU-0042-ab", "PCU-0042-ab"),
+        ("123", None),  # too short to be one
+        ("1" * 65, None),
+        ("1414 1400", None),
+        ("1414\n1400", None),
+        ("", None),
+    ],
+)
+def test_what_can_be_a_barcode(typed, barcode):
+    assert countermark.barcode(typed) == barcode
+
+
 @pytest.mark.parametrize(
     "typed",
     [

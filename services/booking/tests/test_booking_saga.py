@@ -13,6 +13,7 @@ import pytest
 from sqlalchemy import select, text
 
 from booking.credits import remaining_cents
+from booking.external_tickets import OrphanTickets
 from booking.models import Booking, Credit
 from booking.saga import BookingSaga
 from passculture.booking.v1 import events_pb2
@@ -25,6 +26,7 @@ from tests.support.booking_helpers import (
     booked_quantity,
     insert_beneficiaries,
     make_showtime,
+    no_ticketing,
     outbox_events,
 )
 from tests.support.catalog_helpers import (
@@ -46,8 +48,8 @@ async def unreliable(catalog_server, issuer):
 
 
 @pytest.fixture
-def booking_saga(booking_pool, unreliable) -> BookingSaga:
-    return BookingSaga(booking_pool, unreliable)
+def booking_saga(booking_pool, unreliable, issuer) -> BookingSaga:
+    return BookingSaga(booking_pool, unreliable, no_ticketing(issuer))
 
 
 @pytest.fixture
@@ -135,7 +137,9 @@ async def test_a_catalog_that_does_not_answer_books_nothing(
     booking_engine, booking_pool, issuer, young_id
 ):
     async with grpc.aio.insecure_channel(f"127.0.0.1:{free_port()}") as channel:
-        nowhere = BookingSaga(booking_pool, UnreliableCatalog(channel, issuer))
+        nowhere = BookingSaga(
+            booking_pool, UnreliableCatalog(channel, issuer), no_ticketing(issuer)
+        )
         assert await failure(nowhere.create(young_id, str(uuid.uuid4()), 1, None)) == (
             "UNAVAILABLE",
             "CATALOG_UNAVAILABLE",
@@ -334,7 +338,7 @@ async def test_several_reconcilers_settle_each_booking_once(
 ):
     showtime = await make_showtime(catalog, issuer, quantity=100)
     people = await insert_beneficiaries(booking_engine, issuer, 40)
-    saga = BookingSaga(booking_pool, unreliable)
+    saga = BookingSaga(booking_pool, unreliable, no_ticketing(issuer))
     for index, young in enumerate(people):
         unreliable.lose = "answer" if index % 2 else "request"
         await failure(saga.create(uuid.UUID(young.id), showtime.stock.id, 1, None))
@@ -372,3 +376,38 @@ async def test_the_reconciler_runs_until_stopped(
 async def only_booking_exists(booking_engine) -> bool:
     async with booking_engine.connect() as conn:
         return await conn.scalar(text("SELECT count(*) FROM bookings")) == 1
+
+
+# --- showtimes sold through a ticketing system ---------------------------------------------
+
+
+async def test_the_reconciler_fails_a_pending_ticketing_booking_once_past_its_deadlines(
+    booking_saga,
+    booking_pool,
+    unreliable,
+    young_id,
+    showtime,
+    booking_engine,
+    catalog_engine,
+    issuer,
+):
+    """Its tickets are not known here: the seats are given up, the tickets flagged to cancel
+    (a plain booking whose seats are held would be confirmed instead)."""
+    unreliable.lose = "answer"
+    await failure(booking_saga.create(young_id, showtime.stock.id, 1, None))
+    booking = await only_booking(booking_engine)
+    async with booking_engine.begin() as conn:
+        await conn.execute(
+            text("UPDATE bookings SET ticketing_reference = '7:1:4' WHERE id = :id"),
+            {"id": booking.id},
+        )
+    assert await booking_saga.reconcile_once(older_than=0, ticketing_older_than=60) == 0
+    assert await booking_saga.reconcile_once(older_than=0, ticketing_older_than=0) == 1
+    assert await status_of(booking_engine, booking.id) == "FAILED"
+    assert await remaining(booking_engine, young_id) == 30_000
+    assert await booked_quantity(catalog_engine, showtime.stock.id) == 0
+    assert await outbox_events(booking_engine, events_pb2.BookingCreated) == []
+    # The import service unreachable: the tickets stay to cancel, for the next pass.
+    orphans = OrphanTickets(booking_pool, no_ticketing(issuer))
+    assert await orphans.cancel_once() == 0
+    assert (await only_booking(booking_engine)).tickets_to_cancel

@@ -140,4 +140,5 @@ def stock_pb(stock: models.Stock, price_category_label: str) -> pb.Stock:
         is_active=stock.is_active,
         price_category_id=str(stock.price_category_id),
         price_category_label=price_category_label,
+        provider_reference=stock.provider_reference or "",
     )

@@ -158,6 +158,8 @@ function bookingDetails(booking) {
       ["Prix", say.price(booking)],
       ["Jeune", name],
       ["Contremarque", booking.countermark],
+      // A showtime sold through the cinema's ticketing system: its tickets and seats.
+      ...booking.external_tickets.map((t) => ["Billet", t.seat ? `${t.barcode} (place ${t.seat})` : t.barcode]),
     ],
     reminder: `Vérifiez la pièce d'identité de ${name} avant de valider.`,
   };

@@ -7,12 +7,14 @@ from datetime import UTC, datetime
 import grpc
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking import events, lifecycle, queries
+from booking import events, external_tickets, lifecycle, queries
 from booking.api.access import require_beneficiary
 from booking.api.convert import booking_pb
+from booking.domain import rules
 from booking.models import Booking
 from booking.queries import BookingView
 from booking.saga import BookingSaga
+from booking.ticketing_client import TicketingClient
 from booking.tickets import TicketKeys
 from passculture.booking.v1 import booking_service_pb2 as pb
 from passculture.booking.v1 import booking_service_pb2_grpc as pb_grpc
@@ -45,15 +47,24 @@ async def _get_mine(
 
 class BookingServicer(pb_grpc.BookingServiceServicer):
     def __init__(
-        self, sessions: async_sessionmaker[AsyncSession], saga: BookingSaga, tickets: TicketKeys
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        saga: BookingSaga,
+        tickets: TicketKeys,
+        ticketing: TicketingClient,
     ) -> None:
         self._sessions = sessions
         self._saga = saga
         self._tickets = tickets
+        self._ticketing = ticketing
 
     def _ticket(self, view: BookingView) -> res.Booking:
-        """The booking as its young person sees it: with the signed ticket."""
-        return booking_pb(*view, signed_qr_payload=self._tickets.signed_qr_payload(view.booking))
+        """The booking as its young person sees it: with the signed ticket (the ticketing
+        system's barcode for a showtime sold through one)."""
+        booking = view.booking
+        if booking.external_barcodes:
+            return booking_pb(*view)
+        return booking_pb(*view, signed_qr_payload=self._tickets.signed_qr_payload(booking))
 
     async def CreateBooking(
         self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext
@@ -100,6 +111,9 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         async with self._sessions.begin() as session:
             # Locked: a concurrent validation at the counter waits, then sees it cancelled.
             view = await _get_mine(session, beneficiary_id, request.booking_id, for_update=True)
+            booking = view.booking
+            rules.check_cancellable(booking.status, booking.cancellation_limit_at, now)
+            await external_tickets.cancel_now(self._ticketing, booking)
             # The catalog frees the seats when it receives the event.
             cancelled = await lifecycle.cancel(session, view.booking, view.venue, now)
             await events.record(session, cancelled)

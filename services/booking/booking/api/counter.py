@@ -6,7 +6,8 @@ both answer the same NOT_FOUND after the same work, so nothing tells them apart.
 countermark is counted against the caller's account, to throttle guessing.
 
 A QR payload works as its countermark: v3 (`PASSCULTURE:v3;TOKEN:…`) as read, v4 (a signed
-ticket) once its signature is checked (a forged one is an unknown countermark). A use may carry
+ticket) once its signature is checked (a forged one is an unknown countermark). The barcode of a
+ticket issued by the venue's ticketing system finds its booking too. A use may carry
 `validated_at`, the time a counter validated the ticket offline: the same use, lock and answers.
 
 The revoked tickets of a venue (booking.revocations) are answered for a venue of the caller's
@@ -24,6 +25,7 @@ from datetime import UTC, datetime
 
 import grpc
 from google.protobuf.message import Message
+from sqlalchemy import ColumnElement, or_
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from booking import events, lifecycle, queries, revocations
@@ -179,6 +181,16 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
             return self._tickets.countermark_of(ticket)
         return countermarks.normalize(typed)
 
+    def _matches(self, typed: str) -> list[ColumnElement[bool]]:
+        """What finds the booking: its countermark (typed, or in a QR payload), or a barcode of
+        its venue's ticketing system."""
+        matches = []
+        if (countermark := self._countermark_of(typed)) is not None:
+            matches.append(Booking.countermark == countermark)
+        if (barcode := countermarks.barcode(typed)) is not None:
+            matches.append(Booking.external_barcodes.contains([barcode]))
+        return matches
+
     async def _at_counter(
         self, typed: str, context: grpc.aio.ServicerContext, act: Action, *, lock: bool
     ) -> BookingView:
@@ -187,9 +199,9 @@ class CounterServicer(pb_grpc.CounterServiceServicer):
         now = datetime.now(UTC)
         await self._throttle.check(principal.subject, now)
         offerer_ids = await self._offerers_of(principal, context)
-        countermark = self._countermark_of(typed)
-        if countermark is not None:
-            query = queries.of_offerers(offerer_ids).where(Booking.countermark == countermark)
+        matches = self._matches(typed)
+        if matches:
+            query = queries.of_offerers(offerer_ids).where(or_(*matches)).limit(1)
             if lock:
                 # A concurrent use, unuse or cancellation waits, then sees this one's result.
                 query = query.with_for_update(of=Booking)

@@ -3,12 +3,14 @@ carry them: `PASSCULTURE:v3;TOKEN:<countermark>`, and the signed ticket
 `PASSCULTURE:v4;<compact JWS>` (booking.tickets)."""
 
 import secrets
+from collections.abc import Sequence
 
 # No I, O, 0, 1, 8 or 9: nothing that reads like another character.
 ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ234567"
 LENGTH = 6
 V3_PREFIX = "PASSCULTURE:v3;TOKEN:"
 V4_PREFIX = "PASSCULTURE:v4;"
+MAX_BARCODE_LENGTH = 64
 
 
 def new_countermark() -> str:
@@ -30,6 +32,20 @@ def normalize(typed: str) -> str | None:
 
 def qr_payload(countermark: str) -> str:
     return f"{V3_PREFIX}{countermark}"
+
+
+def booking_qr_payload(countermark: str, barcodes: Sequence[str]) -> str:
+    """What a booking's QR code encodes: the first barcode of the tickets its venue's ticketing
+    system issued (the cinema's own scanners read it), else the v3 payload."""
+    return barcodes[0] if barcodes else qr_payload(countermark)
+
+
+def barcode(typed: str) -> str | None:
+    """A ticketing system's barcode as a pro typed or scanned it; None if it cannot be one."""
+    text = typed.strip()
+    if not 4 <= len(text) <= MAX_BARCODE_LENGTH or not text.isprintable() or " " in text:
+        return None
+    return text
 
 
 def signed_qr_payload(ticket: str) -> str:
