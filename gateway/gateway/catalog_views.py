@@ -25,6 +25,7 @@ from passculture.catalog.v1 import (
 FEATURES: Mapping[Feature, resources_pb2.Feature] = {
     "VF": resources_pb2.FEATURE_VF,
     "VO": resources_pb2.FEATURE_VO,
+    "3D": resources_pb2.FEATURE_3D,
 }
 FEATURE_NAMES = {value: name for name, value in FEATURES.items()}
 OFFERER_STATUS_NAMES: Mapping[resources_pb2.OffererStatus, accounts.OffererStatus] = {

@@ -88,7 +88,9 @@ class StockIn(RequestBody):
             description="Not after starts_at (else 422 INVALID_BOOKING_LIMIT); absent: starts_at"
         ),
     ] = None
-    features: list[Feature] = []
+    features: Annotated[
+        list[Feature], Field(description="VF or VO, and 3D for a 3D projection; any order")
+    ] = []
 
 
 class StockPatch(RequestBody):
