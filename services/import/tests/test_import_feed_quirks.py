@@ -58,7 +58,7 @@ def test_malformed_movies_are_rejected_alone_with_their_reason(programme):
 
 def test_only_classic_showtimes_are_kept_once_each(programme):
     kept = [
-        f"{stock.starts_at.astimezone(PARIS):%d %H:%M} {stock.feature}"
+        f"{stock.starts_at.astimezone(PARIS):%d %H:%M} {'+'.join(stock.features)}"
         for stock in offer(programme, "500007").stocks
     ]
     # Skipped: the empty projection, the duplicate, the DUBBED listing of the same minute,
@@ -73,8 +73,8 @@ def test_past_showtimes_are_skipped():
     between = datetime(2027, 1, 15, 18, 0, tzinfo=UTC)  # after 14:00, before 20:30 Paris
     programme = build_programme(document, SETTINGS, PARIS, between)
     rex = programme.offers[0]
-    assert [stock.feature for stock in rex.stocks] == ["VO"]
-    assert programme.showtimes_skipped == 6
+    assert [stock.features for stock in rex.stocks] == [("VO",), ("VF", "3D")]
+    assert programme.showtimes_skipped == 5
 
 
 def test_a_movie_with_only_skipped_showtimes_gives_no_offer():
