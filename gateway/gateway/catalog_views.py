@@ -195,6 +195,9 @@ def update_stock_request(
     if "quantity" in changes and changes["quantity"] is None:
         del changes["quantity"]
         request.clear_quantity = True  # null: unlimited
+    if "features" in changes:
+        request.features.SetInParent()  # present even when empty: no features
+        request.features.values.extend(FEATURES[name] for name in changes.pop("features"))
     return _set_fields(request, changes)
 
 

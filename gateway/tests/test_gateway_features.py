@@ -51,3 +51,19 @@ async def test_a_booking_of_a_3d_showtime_says_3d(bapi, cinema, young):
     )
     (row,) = csv.DictReader(io.StringIO(exported.text))
     assert row["features"] == "VO 3D"
+
+
+async def test_a_pro_edits_a_stocks_features_whole(api, pro, problem):
+    venue = await api.create_venue(pro)
+    offer = await api.create_offer(pro, venue["id"])
+    stock = await api.create_stock(pro, offer["id"], features=["VF"])
+    path = f"/v1/pro/stocks/{stock['id']}"
+
+    async def patch(body: dict):
+        return await api.http.patch(path, json=body, headers=pro.headers)
+
+    assert (await patch({"features": ["3D", "VO"]})).json()["features"] == ["VO", "3D"]
+    assert (await patch({"price_cents": 650})).json()["features"] == ["VO", "3D"]
+    assert (await patch({"features": []})).json()["features"] == []
+    problem(await patch({"features": None}), 422, "VALIDATION_ERROR")
+    problem(await patch({"features": ["IMAX"]}), 422, "VALIDATION_ERROR")

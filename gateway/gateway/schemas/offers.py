@@ -111,6 +111,13 @@ class StockPatch(RequestBody):
         ),
     ] = UNCHANGED
     is_active: Flag = UNCHANGED
+    features: Annotated[
+        list[Feature],
+        Field(
+            description="All of the stock's features (VF or VO, and 3D); [] for none. An import"
+            " no longer changes the features of a stock whose features the pro set"
+        ),
+    ] = UNCHANGED
 
 
 class StockOut(BaseModel):

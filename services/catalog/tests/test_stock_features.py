@@ -5,6 +5,7 @@ from datetime import UTC, datetime, timedelta
 
 import grpc
 import pytest
+from sqlalchemy import text
 
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
 from passculture.catalog.v1 import provider_service_pb2 as provider_pb
@@ -82,3 +83,64 @@ async def test_an_imported_3d_stock_is_stored_and_the_same_import_changes_nothin
             "SELECT features FROM stocks WHERE provider_reference = '42:2027-01-15T21:00:VF+3D'"
         )
         assert stored.scalar_one() == ["VF", "3D"]
+
+
+async def edit_features(catalog, pro, stock_id: str, features) -> resources_pb2.Stock:
+    request = offers_pb.UpdateStockRequest(stock_id=stock_id)
+    if features is not None:
+        request.features.SetInParent()
+        request.features.values.extend(features)
+    return (await catalog.offers.UpdateStock(request, metadata=pro.metadata)).stock
+
+
+async def test_a_pro_sets_the_features_whole_and_an_edit_without_them_keeps_them(catalog, cinema):
+    pro, _, offer = cinema
+    stock = await make_stock(catalog, pro, offer.id, features=[VF])
+    assert list((await edit_features(catalog, pro, stock.id, [THREE_D, VF])).features) == [
+        VF,
+        THREE_D,
+    ]
+    assert list((await edit_features(catalog, pro, stock.id, None)).features) == [VF, THREE_D]
+    assert list((await edit_features(catalog, pro, stock.id, [])).features) == []
+
+
+async def test_features_the_pro_set_survive_an_import_the_others_follow_it(
+    catalog, catalog_engine, cinema, issuer
+):
+    pro, venue, _ = cinema
+    service = auth(issuer, "importer", "service")
+    starts_at = datetime.now(UTC).replace(microsecond=0) + timedelta(days=3)
+
+    def programme(features):
+        stocks = [
+            provider_pb.ProviderStock(
+                provider_reference=reference, starts_at=timestamp(starts_at), features=features
+            )
+            for reference in ("edited", "left")
+        ]
+        for stock in stocks:
+            stock.price_cents = 700
+        offer = provider_pb.ProviderOffer(provider_reference="43", title="Avatar", stocks=stocks)
+        return provider_pb.UpsertProviderOffersRequest(
+            venue_id=venue.id, source=resources_pb2.OFFER_SOURCE_ALLOCINE, offers=[offer]
+        )
+
+    await catalog.providers.UpsertProviderOffers(programme([VF]), metadata=service)
+    async with catalog_engine.connect() as conn:
+        edited_id = await conn.scalar(
+            text("SELECT id FROM stocks WHERE provider_reference = 'edited'")
+        )
+    await edit_features(catalog, pro, str(edited_id), [VO, THREE_D])
+    again = await catalog.providers.UpsertProviderOffers(programme([VF, THREE_D]), metadata=service)
+    assert again.stocks_updated == 1
+    async with catalog_engine.connect() as conn:
+        rows = await conn.execute(
+            text(
+                "SELECT provider_reference, features, edited_fields FROM stocks"
+                " WHERE provider_reference IN ('edited', 'left')"
+            )
+        )
+        assert sorted(map(tuple, rows)) == [
+            ("edited", ["VO", "3D"], ["features"]),
+            ("left", ["VF", "3D"], []),
+        ]
