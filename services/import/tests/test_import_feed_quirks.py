@@ -62,7 +62,7 @@ def test_only_classic_showtimes_are_kept_once_each(programme):
         for stock in offer(programme, "500007").stocks
     ]
     # Skipped: the empty projection, the duplicate, the DUBBED listing of the same minute,
-    # 4DX, IMAX, and an unknown version.
+    # 4DX, IMAX, and an unknown version. 12 14:00 is DIGITAL then F_3D: 2D, as the first says.
     assert kept == ["11 16:00 VF", "11 18:00 VF", "11 20:00 VF", "12 14:00 VF", "12 16:00 VO"]
     assert programme.showtimes_skipped == 6
     assert programme.showtimes_imported == 1 + 1 + 5

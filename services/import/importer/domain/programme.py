@@ -14,7 +14,9 @@ from importer.domain.durations import runtime_minutes
 from importer.domain.feed import Movie, Rejection, Showtime, read_feed
 from importer.domain.local_time import to_utc
 
-# The first projections kept, and whether each is in 3D.
+# The first projections kept, and whether each is in 3D. Only the first counts: a DIGITAL
+# showtime that also lists F_3D stays what earlier imports made of it (2D, its reference
+# unchanged), or it would come back as a second stock beside the first.
 CLASSIC_PROJECTIONS = {"DIGITAL": False, "F_3D": True}
 THREE_D = "3D"
 SPECIAL_EVENT = "SPECIAL_EVENT"
