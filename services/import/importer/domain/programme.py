@@ -76,7 +76,7 @@ def features_of(version: str, is_3d: bool) -> tuple[str, ...]:
 
 
 def features_label(features: tuple[str, ...]) -> str:
-    """ "VF", "VO+3D"…: what stock references and fingerprints name features by (a 2D stock's
+    """How stock references and fingerprints name features: "VF", "VO+3D"… (a 2D stock's name
     is what it was before 3D was imported, so neither changed for it)."""
     return "+".join(features)
 
