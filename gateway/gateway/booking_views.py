@@ -38,7 +38,7 @@ VALIDATION_AUTHOR_NAMES: Mapping[pb.ValidationAuthor, ValidationAuthor] = {
     pb.VALIDATION_AUTHOR_AUTO: "AUTO",
 }
 # The booking service names a showtime's features (the catalog's enum, by name).
-FEATURES_BY_NAME: Mapping[str, Feature] = {"VF": "VF", "VO": "VO"}
+FEATURES_BY_NAME: Mapping[str, Feature] = {"VF": "VF", "VO": "VO", "3D": "3D"}
 
 Value = TypeVar("Value", bound=int)
 Name = TypeVar("Name", bound=str)

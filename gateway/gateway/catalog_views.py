@@ -25,6 +25,7 @@ from passculture.catalog.v1 import (
 FEATURES: Mapping[Feature, resources_pb2.Feature] = {
     "VF": resources_pb2.FEATURE_VF,
     "VO": resources_pb2.FEATURE_VO,
+    "3D": resources_pb2.FEATURE_3D,
 }
 FEATURE_NAMES = {value: name for name, value in FEATURES.items()}
 OFFERER_STATUS_NAMES: Mapping[resources_pb2.OffererStatus, accounts.OffererStatus] = {
@@ -194,6 +195,9 @@ def update_stock_request(
     if "quantity" in changes and changes["quantity"] is None:
         del changes["quantity"]
         request.clear_quantity = True  # null: unlimited
+    if "features" in changes:
+        request.features.SetInParent()  # present even when empty: no features
+        request.features.values.extend(FEATURES[name] for name in changes.pop("features"))
     return _set_fields(request, changes)
 
 

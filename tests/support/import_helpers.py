@@ -100,3 +100,18 @@ async def put_link(
         secret=fields.pop("secret", "cds-token"),
     )
     return (await importer.stub.PutTicketingLink(request, metadata=metadata)).link
+
+
+async def put_boost_link(
+    importer: RunningImporter, metadata: tuple, venue_id: str
+) -> resources_pb2.TicketingLink:
+    """A link to the fake Boost's cinema, with its account and password."""
+    return await put_link(
+        importer,
+        metadata,
+        venue_id,
+        system=resources_pb2.TICKETING_SYSTEM_BOOST,
+        cinema_id="cine-2",
+        account_id="vendor",
+        secret="boost-password",
+    )

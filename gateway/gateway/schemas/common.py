@@ -72,7 +72,8 @@ Int64 = Annotated[int, Field(strict=True, ge=-(2**63), le=2**63 - 1)]
 Coordinate = Annotated[float, Field(strict=True, allow_inf_nan=False)]
 # Requests accept any offset but no naive time; answers are UTC ("…Z").
 Instant = Annotated[AwareDatetime, BeforeValidator(_not_a_number), AfterValidator(_utc)]
-Feature = Literal["VF", "VO"]
+# A showtime's version (VF or VO) and its projection in 3D.
+Feature = Literal["VF", "VO", "3D"]
 
 # The default of a PATCH body's field that must not be null: absent, it is left out of the
 # update (`model_dump(exclude_unset=True)`); a JSON null is refused by the field's type.

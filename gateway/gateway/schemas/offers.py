@@ -88,7 +88,9 @@ class StockIn(RequestBody):
             description="Not after starts_at (else 422 INVALID_BOOKING_LIMIT); absent: starts_at"
         ),
     ] = None
-    features: list[Feature] = []
+    features: Annotated[
+        list[Feature], Field(description="VF or VO, and 3D for a 3D projection; any order")
+    ] = []
 
 
 class StockPatch(RequestBody):
@@ -109,6 +111,13 @@ class StockPatch(RequestBody):
         ),
     ] = UNCHANGED
     is_active: Flag = UNCHANGED
+    features: Annotated[
+        list[Feature],
+        Field(
+            description="All of the stock's features (VF or VO, and 3D); [] for none. An import"
+            " no longer changes the features of a stock whose features the pro set"
+        ),
+    ] = UNCHANGED
 
 
 class StockOut(BaseModel):

@@ -24,7 +24,11 @@ from pclib.timestamps import to_datetime
 
 SERVICE_NAME = "booking"
 TOKEN_TTL_SECONDS = 600
-FEATURES = {resources_pb2.FEATURE_VF: "VF", resources_pb2.FEATURE_VO: "VO"}
+FEATURES = {
+    resources_pb2.FEATURE_VF: "VF",
+    resources_pb2.FEATURE_VO: "VO",
+    resources_pb2.FEATURE_3D: "3D",
+}
 
 
 @dataclass(frozen=True)

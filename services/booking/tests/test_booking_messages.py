@@ -82,6 +82,14 @@ def test_no_tariff_line_without_a_price_category_and_one_with_it():
     assert "Tarif réduit" in html(message)
 
 
+def test_a_3d_showtimes_version_says_3d_to_the_young_person_and_the_venue():
+    booked = context(features=["VO", "3D"])
+    for message in (messages.confirmation_email(booked), messages.new_booking_email(booked)):
+        assert "Version : VO, 3D" in text(parsed(message))
+        assert ">VO, 3D</td>" in html(parsed(message))
+    assert "Version : non précisée" in text(parsed(messages.confirmation_email(context())))
+
+
 def test_html_is_autoescaped_and_the_text_is_not():
     message = parsed(
         messages.confirmation_email(context(offer_title='<script>alert("x")</script> & Co'))

@@ -21,15 +21,19 @@ OFFER_SOURCE = {
     OfferSource.ALLOCINE: pb.OFFER_SOURCE_ALLOCINE,
     OfferSource.TICKETING: pb.OFFER_SOURCE_TICKETING,
 }
-FEATURE_TO_PB = {"VF": pb.FEATURE_VF, "VO": pb.FEATURE_VO}
+FEATURE_TO_PB = {"VF": pb.FEATURE_VF, "VO": pb.FEATURE_VO, "3D": pb.FEATURE_3D}
 FEATURE_FROM_PB = {value: key for key, value in FEATURE_TO_PB.items()}
 
 
 def features_from_pb(values: Iterable[pb.Feature]) -> list[str]:
+    """Stored in the enum's order (VF, VO, 3D): the order stocks had before 3D existed, so an
+    import compares equal, and the one a person reads ("VO, 3D")."""
     try:
-        return sorted({FEATURE_FROM_PB[value] for value in values})
+        return [FEATURE_FROM_PB[value] for value in sorted(set(values))]
     except KeyError:
-        raise InvalidArgument(Reason.INVALID_FEATURE, "features must be VF or VO") from None
+        raise InvalidArgument(
+            Reason.INVALID_FEATURE, "features must be among VF, VO and 3D"
+        ) from None
 
 
 def features_pb(features: Iterable[str]) -> list[pb.Feature]:

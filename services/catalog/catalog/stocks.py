@@ -57,11 +57,12 @@ def edit(
     quantity: int | rules.Unset | None = rules.UNSET,
     booking_limit_at: datetime | None = None,
     is_active: bool | None = None,
+    features: list[str] | None = None,
 ) -> events.Event:
     """Applies a pro's edit (None, or UNSET for the quantity: unchanged) within the rules, marks
-    the values it changed as edited, and returns its `stock.updated` event (with the previous
-    start if it moved). `category`: the stock's category after the edit (its price is the
-    stock's)."""
+    the values it changed (features included) as edited, and returns its `stock.updated` event
+    (with the previous start if it moved). `category`: the stock's category after the edit (its
+    price is the stock's)."""
     before = _values(stock)
     values = rules.updated_stock(
         before,
@@ -80,6 +81,9 @@ def edit(
     if is_active is not None:
         stock.is_active = is_active
     stock.edited_fields = rules.edited_fields(stock.edited_fields, before, values)
+    if features is not None and features != stock.features:
+        stock.features = features
+        stock.edited_fields = rules.with_edited(stock.edited_fields, "features")
     moved = before.starts_at if values.starts_at != before.starts_at else None
     return events.stock_updated(stock_pb(stock, category.label), venue_id, moved)
 

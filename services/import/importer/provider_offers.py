@@ -7,11 +7,15 @@ from dataclasses import dataclass
 
 from google.protobuf.timestamp_pb2 import Timestamp
 
-from importer.domain.programme import OfferProposal
+from importer.domain.programme import OfferProposal, features_label
 from passculture.catalog.v1 import provider_service_pb2 as provider_pb
 from passculture.catalog.v1 import resources_pb2
 
-FEATURES = {"VF": resources_pb2.FEATURE_VF, "VO": resources_pb2.FEATURE_VO}
+FEATURES = {
+    "VF": resources_pb2.FEATURE_VF,
+    "VO": resources_pb2.FEATURE_VO,
+    "3D": resources_pb2.FEATURE_3D,
+}
 # The catalog takes at most 500 offers and 5 000 stocks per call.
 MAX_OFFERS_PER_CALL = 500
 
@@ -29,7 +33,13 @@ class OfferToSend:
 def offer_fingerprint(offer: OfferProposal) -> bytes:
     """A hash of everything the offer says (cheaper than building its message)."""
     stocks = tuple(
-        (s.reference, int(s.starts_at.timestamp()), s.price_cents, s.quantity, s.feature)
+        (
+            s.reference,
+            int(s.starts_at.timestamp()),
+            s.price_cents,
+            s.quantity,
+            features_label(s.features),
+        )
         for s in offer.stocks
     )
     header = (offer.reference, offer.title, offer.description, offer.poster_url)
@@ -51,7 +61,7 @@ def provider_message(offer: OfferProposal) -> provider_pb.ProviderOffer:
                 starts_at=Timestamp(seconds=int(stock.starts_at.timestamp())),
                 price_cents=stock.price_cents,
                 quantity=stock.quantity,
-                features=[FEATURES[stock.feature]],
+                features=[FEATURES[feature] for feature in stock.features],
             )
             for stock in offer.stocks
         ],

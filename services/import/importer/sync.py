@@ -40,8 +40,8 @@ from pclib.db import autocommit_engine
 
 log = logging.getLogger(__name__)
 
-# Bump when the reading of feeds changes: every feed is then read again.
-RULES_VERSION = 1
+# Bump when the reading of feeds changes: every feed is then read again (2: 3D showtimes).
+RULES_VERSION = 2
 
 
 class SyncFailure(Exception):

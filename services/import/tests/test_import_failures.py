@@ -77,7 +77,7 @@ async def test_500_timeout_and_not_json_fail_their_theater_only(
     }
     for theater in ("P1000", "P1503"):
         imported = await last_sync(importer, pro, venues[theater])
-        assert (imported.status, imported.stocks_created) == (SUCCEEDED, 3)
+        assert (imported.status, imported.stocks_created) == (SUCCEEDED, 4)
     failed = await last_sync(importer, pro, venues["P1500"])
     assert (failed.status, failed.stocks_created) == (FAILED, 0)
     assert failed.HasField("finished_at")

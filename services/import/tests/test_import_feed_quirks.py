@@ -58,11 +58,11 @@ def test_malformed_movies_are_rejected_alone_with_their_reason(programme):
 
 def test_only_classic_showtimes_are_kept_once_each(programme):
     kept = [
-        f"{stock.starts_at.astimezone(PARIS):%d %H:%M} {stock.feature}"
+        f"{stock.starts_at.astimezone(PARIS):%d %H:%M} {'+'.join(stock.features)}"
         for stock in offer(programme, "500007").stocks
     ]
     # Skipped: the empty projection, the duplicate, the DUBBED listing of the same minute,
-    # 4DX, IMAX, and an unknown version.
+    # 4DX, IMAX, and an unknown version. 12 14:00 is DIGITAL then F_3D: 2D, as the first says.
     assert kept == ["11 16:00 VF", "11 18:00 VF", "11 20:00 VF", "12 14:00 VF", "12 16:00 VO"]
     assert programme.showtimes_skipped == 6
     assert programme.showtimes_imported == 1 + 1 + 5
@@ -73,8 +73,8 @@ def test_past_showtimes_are_skipped():
     between = datetime(2027, 1, 15, 18, 0, tzinfo=UTC)  # after 14:00, before 20:30 Paris
     programme = build_programme(document, SETTINGS, PARIS, between)
     rex = programme.offers[0]
-    assert [stock.feature for stock in rex.stocks] == ["VO"]
-    assert programme.showtimes_skipped == 6
+    assert [stock.features for stock in rex.stocks] == [("VO",), ("VF", "3D")]
+    assert programme.showtimes_skipped == 5
 
 
 def test_a_movie_with_only_skipped_showtimes_gives_no_offer():

@@ -19,10 +19,10 @@ def sample():
 
 
 def local(stock) -> str:
-    return f"{stock.starts_at.astimezone(PARIS):%Y-%m-%d %H:%M} {stock.feature}"
+    return f"{stock.starts_at.astimezone(PARIS):%Y-%m-%d %H:%M} {' '.join(stock.features)}"
 
 
-def test_the_rex_gives_one_offer_with_its_two_classic_showtimes():
+def test_the_rex_gives_one_offer_with_its_three_classic_showtimes_one_in_3d():
     rex = sample().offers[0]
     assert rex.reference == "310001"
     assert rex.title == "La Dernière Séance du Rex"
@@ -34,11 +34,17 @@ def test_the_rex_gives_one_offer_with_its_two_classic_showtimes():
         "Tous les détails du film sur AlloCiné:"
         " https://www.allocine.fr/film/fichefilm_gen_cfilm=310001.html"
     )
-    assert [local(stock) for stock in rex.stocks] == ["2027-01-15 14:00 VF", "2027-01-15 20:30 VO"]
+    assert [local(stock) for stock in rex.stocks] == [
+        "2027-01-15 14:00 VF",
+        "2027-01-15 20:30 VO",
+        "2027-01-15 21:00 VF 3D",  # DUBBED, projection F_3D
+    ]
     assert [stock.starts_at for stock in rex.stocks] == [
         datetime(2027, 1, 15, 13, 0, tzinfo=UTC),
         datetime(2027, 1, 15, 19, 30, tzinfo=UTC),
+        datetime(2027, 1, 15, 20, 0, tzinfo=UTC),
     ]
+    assert rex.stocks[2].reference == "310001:2027-01-15T21:00:VF+3D"
     assert {(stock.price_cents, stock.quantity) for stock in rex.stocks} == {(690, 100)}
     assert rex.is_duo is True
 
@@ -53,6 +59,6 @@ def test_les_oiseaux_give_one_offer_without_duration_nor_poster_and_one_showtime
 def test_the_special_event_gives_nothing_and_the_counters_add_up():
     programme = sample()
     assert [offer.reference for offer in programme.offers] == ["310001", "310002"]
-    # Rex: 3D and 4DX; Oiseaux: the duplicate and the empty projection; the special event.
-    assert (programme.showtimes_imported, programme.showtimes_skipped) == (3, 5)
+    # Rex: 4DX; Oiseaux: the duplicate and the empty projection; the special event.
+    assert (programme.showtimes_imported, programme.showtimes_skipped) == (4, 4)
     assert programme.rejections == []

@@ -10,6 +10,7 @@ from prometheus_client import REGISTRY
 from sqlalchemy import text
 
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
+from passculture.catalog.v1 import resources_pb2 as catalog_pb
 from passculture.importer.v1 import events_pb2, resources_pb2
 from passculture.importer.v1 import importer_service_pb2 as pb
 from pclib.timestamps import timestamp
@@ -19,6 +20,7 @@ from tests.support.import_helpers import load_feed, put_settings, sync_now, upco
 
 FIXTURES = Path(__file__).parent / "fixtures"
 SUCCEEDED, FAILED = resources_pb2.SYNC_STATUS_SUCCEEDED, resources_pb2.SYNC_STATUS_FAILED
+FEATURE_NAMES = {value: name.removeprefix("FEATURE_") for name, value in catalog_pb.Feature.items()}
 
 
 def counters(sync) -> tuple:
@@ -70,8 +72,8 @@ async def test_a_sync_imports_the_sample_feed(
     await put_settings(importer, pro.metadata, venue.id, "P0591", price_cents=690, quantity=100)
     sync = await sync_now(importer, pro.metadata, venue.id)
     assert (sync.status, sync.error) == (SUCCEEDED, "")
-    assert counters(sync) == (2, 0, 3, 0, 5, 0)
-    assert sync.showtimes_imported == 3
+    assert counters(sync) == (2, 0, 4, 0, 4, 0)
+    assert sync.showtimes_imported == 4
     assert sync.trigger == resources_pb2.SYNC_TRIGGER_ON_DEMAND
     assert sync.started_at.ToDatetime() <= sync.finished_at.ToDatetime()
 
@@ -89,9 +91,9 @@ async def test_a_sync_imports_the_sample_feed(
     paris = ZoneInfo("Europe/Paris")
     assert [
         f"{stock.starts_at.ToDatetime(tzinfo=UTC).astimezone(paris):%H:%M}"
-        f" {stock.price_cents} {stock.quantity}"
+        f" {stock.price_cents} {stock.quantity} {'+'.join(map(FEATURE_NAMES.get, stock.features))}"
         for stock in stocks.stocks
-    ] == ["14:00 690 100", "20:30 690 100"]
+    ] == ["14:00 690 100 VF", "20:30 690 100 VO", "21:00 690 100 VF+3D"]
     # One tariff per film, the venue setting's price, as on the real platform.
     assert {stock.price_category_label for stock in stocks.stocks} == {"Tarif unique"}
     tariffs = await catalog.offers.ListPriceCategories(
@@ -138,8 +140,8 @@ async def test_a_second_sync_of_the_same_feed_changes_nothing(
     again = await sync_now(importer, pro.metadata, venue.id)
     assert (again.status, counters(again), again.showtimes_imported) == (
         SUCCEEDED,
-        (0, 0, 0, 0, 5, 0),
-        3,
+        (0, 0, 0, 0, 4, 0),
+        4,
     )
     assert (first.feed_unchanged, again.feed_unchanged) == (False, True)
     assert sent == [["310001", "310002"]]  # the second sync sent nothing
@@ -176,7 +178,7 @@ async def test_feed_changes_that_do_not_matter_send_nothing(
     assert (again.status, again.feed_unchanged, counters(again)) == (
         SUCCEEDED,
         False,
-        (0, 0, 0, 0, 5, 0),
+        (0, 0, 0, 0, 4, 0),
     )
     assert sent == [["310001", "310002"], []]
 
@@ -196,7 +198,7 @@ async def test_a_changed_feed_updates_only_what_changed(
     rex["showtimes"].append(showtime(first_day + timedelta(days=2)))
     fake_allocine.set_feed("P0591", sample)
     sync = await sync_now(importer, pro.metadata, venue.id)
-    assert counters(sync) == (0, 1, 1, 0, 5, 0)
+    assert counters(sync) == (0, 1, 1, 0, 4, 0)
     assert sent[-1] == ["310001"]  # Les Oiseaux did not change: not sent
 
     after = await catalog_rows(catalog_engine, venue.id)
@@ -214,7 +216,7 @@ async def test_the_pro_s_choices_survive_a_resync(
     await sync_now(importer, pro.metadata, venue.id)
     rows = await catalog_rows(catalog_engine, venue.id)
     rex_refs = sorted(ref for ref in rows if ref.startswith("310001:"))
-    edited_ref, deleted_ref = rex_refs
+    edited_ref, deleted_ref, three_d_ref = rex_refs
     ids = await _stock_ids(catalog_engine, venue.id)
     limit = rows[edited_ref]["starts_at"] - timedelta(hours=1)
     await catalog.offers.UpdateStock(
@@ -236,7 +238,8 @@ async def test_the_pro_s_choices_survive_a_resync(
 
     await put_settings(importer, pro.metadata, venue.id, "P0591", price_cents=800, quantity=150)
     sync = await sync_now(importer, pro.metadata, venue.id)
-    assert (sync.status, sync.stocks_updated) == (SUCCEEDED, 1)  # only Les Oiseaux' showtime
+    # Only Les Oiseaux' showtime and the Rex's 3D one, which the pro left as imported.
+    assert (sync.status, sync.stocks_updated) == (SUCCEEDED, 2)
 
     after = await catalog_rows(catalog_engine, venue.id)
     assert (after[edited_ref]["price_cents"], after[edited_ref]["quantity"]) == (450, 30)
@@ -244,6 +247,7 @@ async def test_the_pro_s_choices_survive_a_resync(
     assert after["310002"]["is_active"] is False
     (oiseaux_ref,) = [ref for ref in after if ref.startswith("310002:")]
     assert (after[oiseaux_ref]["price_cents"], after[oiseaux_ref]["quantity"]) == (800, 150)
+    assert (after[three_d_ref]["price_cents"], after[three_d_ref]["quantity"]) == (800, 150)
     async with catalog_engine.connect() as conn:
         kept_limit = await conn.scalar(
             text("SELECT booking_limit_at FROM stocks WHERE id = :id"), {"id": ids[edited_ref]}
@@ -262,7 +266,7 @@ async def test_showtimes_that_leave_the_feed_are_kept(
     del sample["movieShowtimeList"]["edges"][1]
     fake_allocine.set_feed("P0591", sample)
     sync = await sync_now(importer, pro.metadata, venue.id)
-    assert (sync.status, counters(sync)) == (SUCCEEDED, (0, 0, 0, 0, 3, 0))
+    assert (sync.status, counters(sync)) == (SUCCEEDED, (0, 0, 0, 0, 2, 0))
     assert await catalog_rows(catalog_engine, venue.id) == before
 
 

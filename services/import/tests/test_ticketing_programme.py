@@ -30,13 +30,23 @@ def test_one_offer_per_film_one_stock_per_tariff_in_utc():
     two = (Tariff("4", "PCU", 500), Tariff("5", "PC2", 400))
     programme = build_programme([showtime("1", tariffs=two), showtime("2")], NOW)
     [offer] = programme.offers
-    assert [(s.reference, s.price_cents, s.quantity, s.feature) for s in offer.stocks] == [
-        ("1:4", 500, 40, "VO"),
-        ("1:5", 400, 40, "VO"),
-        ("2:4", 500, 40, "VO"),
+    assert [(s.reference, s.price_cents, s.quantity, s.features) for s in offer.stocks] == [
+        ("1:4", 500, 40, ("VO",)),
+        ("1:5", 400, 40, ("VO",)),
+        ("2:4", 500, 40, ("VO",)),
     ]
     assert offer.stocks[0].starts_at == datetime(2026, 12, 7, 19, tzinfo=UTC)
     assert (programme.showtimes_imported, programme.showtimes_skipped) == (2, 0)
+
+
+def test_a_3d_showtime_keeps_its_version_and_3d():
+    showtimes = [
+        showtime("1", features=("VO", "3D")),
+        showtime("2", features=("3D",)),  # no version said: VF, as for a 2D showtime
+        showtime("3", features=()),
+    ]
+    [offer] = build_programme(showtimes, NOW).offers
+    assert [s.features for s in offer.stocks] == [("VO", "3D"), ("VF", "3D"), ("VF",)]
 
 
 def test_past_showtimes_are_skipped_and_bad_films_rejected_alone():

@@ -9,7 +9,7 @@ from sqlalchemy import text
 from importer.daily import sync_all
 from passculture.importer.v1 import resources_pb2
 from tests.support.catalog_helpers import make_pro, make_venue
-from tests.support.import_helpers import put_link, sync_now
+from tests.support.import_helpers import put_boost_link, put_link, sync_now
 
 SUCCEEDED, FAILED = resources_pb2.SYNC_STATUS_SUCCEEDED, resources_pb2.SYNC_STATUS_FAILED
 PARIS = timezone(timedelta(hours=1))
@@ -71,21 +71,45 @@ async def test_boost_one_stock_per_pass_culture_tariff_and_a_bad_film_alone_reje
     )
     fake_boost.add_showtime(11, 8, "", EVENING)  # a film without a title
     fake_boost.add_showtime(12, 9, "GRATUIT", EVENING, pricings=((120, "PCU", "0.00"),))
-    await put_link(
-        importer,
-        pro.metadata,
-        venue.id,
-        system=resources_pb2.TICKETING_SYSTEM_BOOST,
-        cinema_id="cine-2",
-        account_id="vendor",
-        secret="boost-password",
-    )
+    await put_boost_link(importer, pro.metadata, venue.id)
     sync = await sync_now(importer, pro.metadata, venue.id)
     assert (sync.status, sync.movies_rejected) == (SUCCEEDED, 2)
     assert {m.movie for m in sync.rejected_movies} == {"8", "9"}
     assert await stocks(catalog_engine, venue.id) == {
         "10:108": ("BLACK PANTHER", "TICKETING", 600, 100, ("VO",)),
         "10:110": ("BLACK PANTHER", "TICKETING", 400, 100, ("VO",)),
+    }
+
+
+async def test_cds_3d_showtimes_are_imported_with_their_version_and_3d(
+    catalog_engine, importer, fake_cds, cinema
+):
+    pro, venue = cinema
+    fake_cds.add_show(1, 54, "Avatar", EVENING, labels=("VO", "3D"))
+    fake_cds.add_show(2, 54, "Avatar", EVENING + timedelta(hours=3), labels=("3D",))
+    await put_link(importer, pro.metadata, venue.id)
+    sync = await sync_now(importer, pro.metadata, venue.id)
+    assert (sync.status, sync.showtimes_imported) == (SUCCEEDED, 2)
+    assert {ref: row[4] for ref, row in (await stocks(catalog_engine, venue.id)).items()} == {
+        "1:1:4": ("VO", "3D"),
+        "2:1:4": ("VF", "3D"),
+    }
+
+
+async def test_boost_3d_showtimes_are_imported_with_their_version_and_3d(
+    catalog_engine, importer, fake_boost, cinema
+):
+    pro, venue = cinema
+    fake_boost.add_showtime(20, 7, "AVATAR", EVENING, pricings=((108, "PCU", "6.00"),))
+    fake_boost.add_showtime(
+        21, 7, "AVATAR", EVENING, pricings=((109, "PCU", "7.00"),), format_title="3D"
+    )
+    await put_boost_link(importer, pro.metadata, venue.id)
+    sync = await sync_now(importer, pro.metadata, venue.id)
+    assert (sync.status, sync.showtimes_imported) == (SUCCEEDED, 2)
+    assert {ref: row[4] for ref, row in (await stocks(catalog_engine, venue.id)).items()} == {
+        "20:108": ("VO",),
+        "21:109": ("VO", "3D"),
     }
 
 

@@ -7,7 +7,7 @@ from datetime import datetime
 @dataclass(frozen=True)
 class Showtime:
     """The facts of a showtime that a booking keeps: its unit price and tariff, start, features
-    (VF/VO) and film title, as the catalog answered when the seats were taken."""
+    (VF/VO, 3D) and film title, as the catalog answered when the seats were taken."""
 
     amount_cents: int
     price_category_label: str

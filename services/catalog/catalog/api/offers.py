@@ -36,6 +36,10 @@ def _quantity(request: pb.UpdateStockRequest) -> int | rules.Unset | None:
     return request.quantity if request.HasField("quantity") else rules.UNSET
 
 
+def _features(request: pb.UpdateStockRequest) -> list[str] | None:
+    return features_from_pb(request.features.values) if request.HasField("features") else None
+
+
 class OfferServicer(pb_grpc.OfferServiceServicer):
     def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
         self._sessions = sessions
@@ -196,6 +200,7 @@ class OfferServicer(pb_grpc.OfferServiceServicer):
                 quantity=_quantity(request),
                 booking_limit_at=optional_datetime(request, "booking_limit_at"),
                 is_active=request.is_active if request.HasField("is_active") else None,
+                features=_features(request),
             )
             await session.flush()
             await events.record(session, event)

@@ -43,7 +43,7 @@ def _source(value: resources_pb2.OfferSource) -> OfferSource:
 
 @functools.lru_cache(maxsize=64)
 def _features(values: tuple[resources_pb2.Feature, ...]) -> tuple[str, ...]:
-    """VF/VO of protobuf values; a handful of combinations, so each is converted once."""
+    """VF/VO/3D of protobuf values; a handful of combinations, so each is converted once."""
     return tuple(features_from_pb(values))
 
 

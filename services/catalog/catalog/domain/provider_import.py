@@ -125,7 +125,7 @@ def imported_values(
         price_cents=current.price_cents if "price_cents" in edited else proposed.price_cents,
         quantity=quantity,
         booking_limit_at=booking_limit_at,
-        features=proposed.features,
+        features=current.features if "features" in edited else proposed.features,
     )
 
 

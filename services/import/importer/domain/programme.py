@@ -1,8 +1,8 @@
 """A theater's programme → the offers and stocks to import (domain.md, "Allociné import").
 
-Kept showtimes are "classic": first projection DIGITAL, no experience (3D, IMAX, 4DX… are
-not), not of a SPECIAL_EVENT movie, in the future. One offer per movie that keeps at least one
-showtime; one stock per distinct showtime.
+Kept showtimes are "classic": first projection DIGITAL, or F_3D (a 3D showtime, feature "3D"
+beside its version), no experience (IMAX, 4DX… are not), not of a SPECIAL_EVENT movie, in the
+future. One offer per movie that keeps at least one showtime; one stock per distinct showtime.
 """
 
 import html
@@ -14,7 +14,11 @@ from importer.domain.durations import runtime_minutes
 from importer.domain.feed import Movie, Rejection, Showtime, read_feed
 from importer.domain.local_time import to_utc
 
-CLASSIC_PROJECTION = "DIGITAL"
+# The first projections kept, and whether each is in 3D. Only the first counts: a DIGITAL
+# showtime that also lists F_3D stays what earlier imports made of it (2D, its reference
+# unchanged), or it would come back as a second stock beside the first.
+CLASSIC_PROJECTIONS = {"DIGITAL": False, "F_3D": True}
+THREE_D = "3D"
 SPECIAL_EVENT = "SPECIAL_EVENT"
 FEATURES = {"LOCAL": "VF", "DUBBED": "VF", "ORIGINAL": "VO"}
 
@@ -32,7 +36,8 @@ class StockProposal:
     starts_at: datetime  # UTC
     price_cents: int
     quantity: int | None
-    feature: str  # VF or VO
+    # The version (VF or VO), then 3D for a 3D showtime.
+    features: tuple[str, ...]
 
 
 @dataclass(frozen=True)
@@ -61,9 +66,19 @@ class Programme:
 def is_classic(showtime: Showtime) -> bool:
     return (
         bool(showtime.projection)
-        and showtime.projection[0] == CLASSIC_PROJECTION
+        and showtime.projection[0] in CLASSIC_PROJECTIONS
         and not showtime.experience
     )
+
+
+def features_of(version: str, is_3d: bool) -> tuple[str, ...]:
+    return (version, THREE_D) if is_3d else (version,)
+
+
+def features_label(features: tuple[str, ...]) -> str:
+    """How stock references and fingerprints name features: "VF", "VO+3D"… (a 2D stock's name
+    is what it was before 3D was imported, so neither changed for it)."""
+    return "+".join(features)
 
 
 def description(movie: Movie) -> str:
@@ -71,10 +86,11 @@ def description(movie: Movie) -> str:
     return f"{synopsis}\n{html.unescape(movie.backlink_label)}: {movie.backlink_url}"
 
 
-def stock_reference(movie: Movie, local_start: str, feature: str) -> str:
-    """Identifies a showtime: the movie, the local start to the minute, the version. A LOCAL
-    and a DUBBED listing at the same minute are one showtime to a young person (both VF)."""
-    return f"{movie.internal_id}:{local_start}:{feature}"
+def stock_reference(movie: Movie, local_start: str, features: tuple[str, ...]) -> str:
+    """Identifies a showtime: the movie, the local start to the minute, the version (and 3D). A
+    LOCAL and a DUBBED listing at the same minute are one showtime to a young person (both VF);
+    a 2D and a 3D one are two."""
+    return f"{movie.internal_id}:{local_start}:{features_label(features)}"
 
 
 class _Clock:
@@ -101,17 +117,18 @@ def _stocks(
     stocks: dict[str, StockProposal] = {}
     skipped = 0
     for showtime in movie.showtimes:
-        feature = FEATURES.get(showtime.diffusion_version)
+        version = FEATURES.get(showtime.diffusion_version)
         starts_at, local_start = clock.read(showtime.starts_at)
-        if feature is None or not is_classic(showtime) or starts_at <= now:
+        if version is None or not is_classic(showtime) or starts_at <= now:
             skipped += 1
             continue
-        reference = stock_reference(movie, local_start, feature)
+        kept = features_of(version, CLASSIC_PROJECTIONS[showtime.projection[0]])
+        reference = stock_reference(movie, local_start, kept)
         if reference in stocks:  # listed twice
             skipped += 1
             continue
         stocks[reference] = StockProposal(
-            reference, starts_at, settings.price_cents, settings.quantity, feature
+            reference, starts_at, settings.price_cents, settings.quantity, kept
         )
     return list(stocks.values()), skipped
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from importer.domain.feed import Rejection
-from importer.domain.programme import OfferProposal, Programme, StockProposal
+from importer.domain.programme import THREE_D, OfferProposal, Programme, StockProposal, features_of
 
 MAX_PRICE_CENTS = 30_000
 
@@ -41,6 +41,12 @@ class Showtime:
 
 class BadFilm(Exception):
     pass
+
+
+def _features(showtime: Showtime) -> tuple[str, ...]:
+    """VO when the system says so, else VF; then 3D."""
+    version = "VO" if "VO" in showtime.features else "VF"
+    return features_of(version, THREE_D in showtime.features)
 
 
 def stock_reference(showtime_ref: str, tariff_ref: str) -> str:
@@ -95,7 +101,7 @@ def _offer(
                     starts_at=showtime.starts_at.astimezone(UTC),
                     price_cents=tariff.price_cents,
                     quantity=max(showtime.seats_remaining, 0),
-                    feature="VO" if "VO" in showtime.features else "VF",
+                    features=_features(showtime),
                 )
             )
     offer = OfferProposal(
