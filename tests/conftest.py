@@ -29,11 +29,13 @@ import httpx
 import pytest
 from aiosmtpd.controller import Controller
 from cryptography.fernet import Fernet
+from playwright.async_api import Browser
 from sqlalchemy.engine import make_url
 
 from importer.fake_allocine import DEMO_FEEDS, FakeAllocine
 from pclib.db import drop_database, ensure_database
 from pclib.keys import ensure_key_pair
+from tests.support.browser import chromium
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_FOLDERS = (
@@ -466,3 +468,10 @@ async def full_stack(
         pg_server_url, amqp_url, mailbox, tmp_path, stack_environment, importer=True
     ) as stack:
         yield stack
+
+
+@pytest.fixture(scope="module")
+async def browser() -> AsyncIterator[Browser]:
+    """Debian's Chromium, headless, for the pages' tests."""
+    async with chromium() as launched:
+        yield launched

@@ -12,7 +12,6 @@ tmp_path (printed at the end of each test: `pytest -s` shows where).
 
 import base64
 import json
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -34,21 +33,12 @@ from e2e_helpers import (
     token,
     until_started,
 )
-from playwright.async_api import Browser, BrowserContext, Page, async_playwright, expect
+from playwright.async_api import BrowserContext, Page, expect
+
+from tests.support.browser import chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = "/usr/bin/chromium"
-# Without the background-networking flags Chromium calls home, and this machine refuses it.
-CHROMIUM_FLAGS = [
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 # Venues where a showtime in an hour is still today, whatever the time of the test run: Paris,
 # else Guadeloupe (8 or 9 hours behind).
 PLACES = (
@@ -58,18 +48,6 @@ PLACES = (
         {"postal_code": "97100", "city": "Basse-Terre", "latitude": 15.99, "longitude": -61.72},
     ),
 )
-
-
-@pytest.fixture(scope="module")
-async def browser() -> AsyncIterator[Browser]:
-    if shutil.which(CHROMIUM) is None:
-        pytest.fail(f"no {CHROMIUM}: apt-get install chromium (.ci/run does)")
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS
-        )
-        yield launched
-        await launched.close()
 
 
 def qr_video(payload: str, path: Path) -> Path:
@@ -436,15 +414,12 @@ async def test_a_ticket_scanned_with_the_camera(booking_stack, http, admin, shot
     cinema = await open_cinema(http, admin)
     booking = await booked(http, admin, cinema, "Jour de fête", 1)
     video = qr_video(booking["signed_qr_payload"], tmp_path / "ticket.y4m")
-    camera = [
+    camera = (
         "--use-fake-ui-for-media-stream",
         "--use-fake-device-for-media-stream",
         f"--use-file-for-fake-video-capture={video}",
-    ]
-    async with async_playwright() as playwright:
-        browser = await playwright.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=CHROMIUM_FLAGS + camera
-        )
+    )
+    async with chromium(camera) as browser:
         context = await browser.new_context(locale="fr-FR", permissions=["camera"])
         page = await signed_in(context, booking_stack.base_url, cinema)
         await page.get_by_role("button", name="Scanner un QR code").click()
@@ -454,4 +429,3 @@ async def test_a_ticket_scanned_with_the_camera(booking_stack, http, admin, shot
         await expect(page.get_by_role("region", name="Résultat")).to_contain_text("Jour de fête")
         await expect(page.get_by_label("Contremarque")).to_have_value(booking["signed_qr_payload"])
         await shots.take(page, "scanned")
-        await browser.close()

@@ -15,13 +15,23 @@ from datetime import UTC, datetime, timedelta
 
 import httpx
 import pytest
-from e2e_helpers import eventually, ok, problem, publish_cinema, sign_up_young, token
+from e2e_helpers import (
+    PASSWORD,
+    eventually,
+    ok,
+    problem,
+    publish_cinema,
+    sign_up_young,
+    token,
+)
+from playwright.async_api import expect
 
 from tests.support.ticketing_fakes import FakeCds
 
 pytestmark = pytest.mark.e2e
 
 SHOWS = itertools.count(101)
+PRO_EMAIL = f"guichet-{uuid.uuid4().hex[:8]}@cds.example.com"
 
 
 @pytest.fixture(scope="module")
@@ -58,7 +68,7 @@ async def admin(http, full_stack) -> dict:
 @pytest.fixture(scope="module")
 async def cinema(http, admin, fake_cds) -> tuple[dict, dict]:
     """A pro's venue linked to the fake CDS account."""
-    pro, venue = await publish_cinema(http, admin, "resa@cds.example.com")
+    pro, venue = await publish_cinema(http, admin, "resa@cds.example.com", PRO_EMAIL)
     link = {
         "system": "CDS",
         "cinema_id": fake_cds.cinema_id,
@@ -215,3 +225,32 @@ async def test_a_ticket_issued_after_the_saga_gave_up_is_cancelled_within_a_minu
     # already): without the orphan cancellation it would stay sold.
     await eventually(lambda: orphan() in ([False], [True]))
     await eventually(lambda: orphan() == [True], within=60)
+
+
+async def test_the_counter_page_finds_a_booking_by_its_barcode(
+    http, admin, cinema, fake_cds, full_stack, browser
+):
+    _, soon = await imported_showtime(http, cinema, fake_cds, starts_in=timedelta(hours=2))
+    _, young = await sign_up_young(http, admin)
+    booked = await ok(
+        http.post("/v1/bookings", json={"stock_id": soon["id"], "quantity": 1}, headers=young),
+        201,
+    )
+    [ticket] = booked["external_tickets"]
+    context = await browser.new_context(locale="fr-FR")
+    page = await context.new_page()
+    await page.goto(f"{full_stack.base_url}/desk/")
+    await page.get_by_label("Adresse e-mail").fill(PRO_EMAIL)
+    await page.get_by_label("Mot de passe").fill(PASSWORD)
+    await page.get_by_role("button", name="Se connecter").click()
+    await expect(page.locator("body")).to_have_attribute("data-ready", "true")
+    await page.get_by_label("Contremarque").fill(ticket["barcode"])
+    await page.get_by_role("button", name="Vérifier").click()
+    await expect(page.locator("#result-status")).to_have_text(
+        "Réservation valide : vous pouvez valider la contremarque."
+    )
+    result = page.get_by_role("region", name="Résultat")
+    await expect(result).to_contain_text(f"{ticket['barcode']} (place {ticket['seat']})")
+    await page.get_by_role("button", name="Valider la contremarque").click()
+    await expect(page.locator("#result-status")).to_contain_text("Contremarque validée le")
+    await context.close()
