@@ -1,7 +1,8 @@
 """Local fakes of the ticketing systems, each over real HTTP on a free port, speaking the wire
 format pass Culture's clients use (see importer.ticketing.cds and .boost), with failures:
-`fail_next("timeout" | "5xx" | "lost")` for the next write (a sale or a cancellation); "lost"
-does the sale and then never answers. A showtime's seats run out as they are sold."""
+`fail_next("timeout" | "5xx" | "lost" | "slow")` for the next write (a sale or a
+cancellation); "lost" does the sale and then never answers, "slow" does it and answers after
+`hang_seconds`. A showtime's seats run out as they are sold."""
 
 import itertools
 import json
@@ -57,10 +58,9 @@ class FakeServer:
         if fault == "5xx":
             return 503, {"message": "Service Unavailable"}
         answer = do()
-        if fault == "lost":
+        if fault in ("lost", "slow"):
             time.sleep(self.hang_seconds)
-            return None
-        return answer
+        return None if fault == "lost" else answer
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self

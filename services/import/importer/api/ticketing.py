@@ -1,7 +1,10 @@
 """TicketingService: a booking's tickets in its venue's ticketing system, for the booking saga
 (role "service"). The row of each booking is written before the system is called and after it
-answered, in separate transactions: no database transaction waits on the system."""
+answered, in separate transactions: no database transaction waits on the system. The call and
+the recording of its answer outlive a caller that gave up (its deadline expired): the row is
+never left BOOKING by a caller."""
 
+import asyncio
 import logging
 import uuid
 
@@ -39,6 +42,9 @@ class TicketingServicer(pb_grpc.TicketingServiceServicer):
     def __init__(self, sessions: async_sessionmaker, clients: TicketingClients) -> None:
         self._sessions = sessions
         self._clients = clients
+        # The bookings under way in the systems, kept until they end (the event loop holds
+        # tasks weakly, and a caller that gave up no longer awaits them).
+        self._calls: set[asyncio.Task[list[Ticket]]] = set()
 
     async def BookTickets(
         self, request: pb.BookTicketsRequest, context: grpc.aio.ServicerContext
@@ -60,10 +66,13 @@ class TicketingServicer(pb_grpc.TicketingServiceServicer):
             client = self._clients.of(link)
         if known is not None:
             return _tickets_pb(known)
-        return _tickets_pb(await self._book(client, attempt))
+        call = asyncio.create_task(self._book(client, attempt))
+        self._calls.add(call)
+        call.add_done_callback(self._ended)
+        return _tickets_pb(await asyncio.shield(call))
 
     async def _book(self, client: TicketingClient, attempt: bookings.Attempt) -> list[Ticket]:
-        """The system's booking and the recording of its outcome."""
+        """The system's booking and the recording of its outcome, whoever still waits for it."""
         showtime_ref, tariff_ref = split_reference(attempt.stock_reference)
         try:
             tickets = await client.book(showtime_ref, tariff_ref, attempt.quantity)
@@ -80,8 +89,18 @@ class TicketingServicer(pb_grpc.TicketingServiceServicer):
                 ) from None
             raise FailedPrecondition(Reason.TICKETING_REFUSED, str(error)) from None
         async with self._sessions.begin() as session:
-            await bookings.booked(session, attempt.booking_id, tickets)
+            recorded = await bookings.booked(session, attempt.booking_id, tickets)
+        if not recorded:  # cancelled meanwhile, the call taken for abandoned
+            await _cancel_orphans(client, attempt, tickets)
+            raise FailedPrecondition(
+                Reason.TICKETS_CANCELLED, "this booking's tickets were cancelled"
+            )
         return tickets
+
+    def _ended(self, call: asyncio.Task[list[Ticket]]) -> None:
+        self._calls.discard(call)
+        if not call.cancelled():
+            call.exception()  # read: a caller that gave up leaves it unread
 
     async def CancelTickets(
         self, request: pb.CancelTicketsRequest, context: grpc.aio.ServicerContext
@@ -121,3 +140,22 @@ def _report_tickets_without_barcode(
         extra={"booking_id": str(booking_id), "venue_id": str(venue_id), "system": system},
     )
     metrics.TICKETS_WITHOUT_BARCODE.labels(system).inc()
+
+
+async def _cancel_orphans(
+    client: TicketingClient, attempt: bookings.Attempt, tickets: list[Ticket]
+) -> None:
+    """Tickets issued after their booking was cancelled: nobody else will ever cancel them."""
+    try:
+        await client.cancel([ticket.barcode for ticket in tickets])
+    except (SystemUnavailable, Refused) as error:
+        log.error(
+            "tickets issued after their booking was cancelled could not be cancelled: "
+            "check with the cinema",
+            extra={
+                "booking_id": str(attempt.booking_id),
+                "venue_id": str(attempt.venue_id),
+                "barcodes": [ticket.barcode for ticket in tickets],
+                "error": str(error),
+            },
+        )

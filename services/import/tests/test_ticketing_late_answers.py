@@ -1,0 +1,56 @@
+"""A ticketing system's answer arriving after its caller gave up is still recorded: the booking
+is BOOKED with its tickets (and CancelTickets cancels them), never left BOOKING; tickets issued
+after their booking was cancelled are cancelled in the system."""
+
+import asyncio
+import uuid
+from datetime import timedelta
+
+import grpc
+import pytest
+
+from passculture.importer.v1 import ticketing_service_pb2 as pb
+from tests.support.pclib_fixtures import eventually
+from tests.support.ticketing_helpers import age_booking, refused, status_of
+from tests.support.ticketing_helpers import book_request as book
+
+
+@pytest.fixture
+def importer_settings(importer_settings):
+    # The fake's slow answers (1 s) arrive well within the system's timeout.
+    return importer_settings.model_copy(update={"ticketing_timeout_seconds": 5.0})
+
+
+async def test_an_answer_after_the_callers_deadline_is_booked_then_cancelled(
+    stub, service, cds_venue, fake_cds, importer_engine
+):
+    fake_cds.fail_next("slow")  # the sale is done, its answer comes 1 s later
+    booking_id = str(uuid.uuid4())
+    request = book(cds_venue, booking_id)
+    answer = await refused(stub.BookTickets(request, metadata=service, timeout=0.2))
+    assert answer[0] == grpc.StatusCode.DEADLINE_EXCEEDED
+
+    async def settled() -> str | None:
+        status = await status_of(importer_engine, booking_id)
+        return status if status != "BOOKING" else None
+
+    assert await eventually(settled) == "BOOKED"
+    await stub.CancelTickets(pb.CancelTicketsRequest(booking_id=booking_id), metadata=service)
+    assert [t["canceled"] for t in fake_cds.transactions.values()] == [True]
+    assert await status_of(importer_engine, booking_id) == "CANCELLED"
+
+
+async def test_tickets_answered_after_their_booking_was_cancelled_are_cancelled(
+    stub, service, cds_venue, fake_cds, importer_engine
+):
+    fake_cds.fail_next("slow")
+    booking_id = str(uuid.uuid4())
+    booking = asyncio.ensure_future(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
+    await eventually(lambda: fake_cds.transactions)  # sold, the answer on its way
+    # Meanwhile the call is taken for abandoned (its process presumed dead) and cancelled.
+    await age_booking(importer_engine, booking_id, timedelta(minutes=6))
+    await stub.CancelTickets(pb.CancelTicketsRequest(booking_id=booking_id), metadata=service)
+    answer = await refused(booking)
+    assert answer == (grpc.StatusCode.FAILED_PRECONDITION, "TICKETS_CANCELLED")
+    assert [t["canceled"] for t in fake_cds.transactions.values()] == [True]
+    assert await status_of(importer_engine, booking_id) == "CANCELLED"
