@@ -1,6 +1,7 @@
 """A ticketing system's answer arriving after its caller gave up is still recorded: the booking
 is BOOKED with its tickets (and CancelTickets cancels them), never left BOOKING; tickets issued
-after their booking was cancelled are cancelled in the system."""
+after their booking was cancelled are cancelled in the system; the service's stop gives the calls
+under way time to end."""
 
 import asyncio
 import uuid
@@ -54,3 +55,22 @@ async def test_tickets_answered_after_their_booking_was_cancelled_are_cancelled(
     assert answer == (grpc.StatusCode.FAILED_PRECONDITION, "TICKETS_CANCELLED")
     assert [t["canceled"] for t in fake_cds.transactions.values()] == [True]
     assert await status_of(importer_engine, booking_id) == "CANCELLED"
+
+
+@pytest.mark.parametrize("grace_seconds", [5.0, 0.0])
+async def test_a_stop_lets_the_calls_under_way_end_within_its_grace(
+    importer, stub, service, cds_venue, fake_cds, importer_engine, grace_seconds
+):
+    fake_cds.fail_next("slow")
+    booking_id = str(uuid.uuid4())
+    booking = asyncio.ensure_future(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
+    await eventually(lambda: fake_cds.transactions)  # sold, the answer on its way
+    await importer.ticketing_calls.stop(grace_seconds)
+    status = await status_of(importer_engine, booking_id)
+    if grace_seconds:
+        assert status == "BOOKED"
+        assert len((await booking).tickets) == 1
+    else:  # negative control: the call is cut, its row left BOOKING, the caller answered
+        assert status == "BOOKING"
+        answer = await refused(booking)
+        assert answer == (grpc.StatusCode.UNAVAILABLE, "TICKETING_UNAVAILABLE")

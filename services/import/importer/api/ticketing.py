@@ -1,10 +1,8 @@
 """TicketingService: a booking's tickets in its venue's ticketing system, for the booking saga
 (role "service"). The row of each booking is written before the system is called and after it
 answered, in separate transactions: no database transaction waits on the system. The call and
-the recording of its answer outlive a caller that gave up (its deadline expired): the row is
-never left BOOKING by a caller."""
+the recording of its answer outlive a caller that gave up (ticketing.calls_under_way)."""
 
-import asyncio
 import logging
 import uuid
 
@@ -22,6 +20,7 @@ from importer.ticketing import (
     TicketingClient,
     bookings,
 )
+from importer.ticketing.calls_under_way import CallsUnderWay, Interrupted
 from importer.ticketing.clients import TicketingClients
 from passculture.importer.v1 import ticketing_service_pb2 as pb
 from passculture.importer.v1 import ticketing_service_pb2_grpc as pb_grpc
@@ -39,12 +38,12 @@ def _tickets_pb(tickets: list[Ticket]) -> pb.BookTicketsResponse:
 
 
 class TicketingServicer(pb_grpc.TicketingServiceServicer):
-    def __init__(self, sessions: async_sessionmaker, clients: TicketingClients) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker, clients: TicketingClients, calls: CallsUnderWay
+    ) -> None:
         self._sessions = sessions
         self._clients = clients
-        # The bookings under way in the systems, kept until they end (the event loop holds
-        # tasks weakly, and a caller that gave up no longer awaits them).
-        self._calls: set[asyncio.Task[list[Ticket]]] = set()
+        self._calls = calls
 
     async def BookTickets(
         self, request: pb.BookTicketsRequest, context: grpc.aio.ServicerContext
@@ -66,10 +65,10 @@ class TicketingServicer(pb_grpc.TicketingServiceServicer):
             client = self._clients.of(link)
         if known is not None:
             return _tickets_pb(known)
-        call = asyncio.create_task(self._book(client, attempt))
-        self._calls.add(call)
-        call.add_done_callback(self._ended)
-        return _tickets_pb(await asyncio.shield(call))
+        try:
+            return _tickets_pb(await self._calls.shielded(self._book(client, attempt)))
+        except Interrupted:  # the service is stopping: the row stays BOOKING
+            raise bookings.unknown_outcome() from None
 
     async def _book(self, client: TicketingClient, attempt: bookings.Attempt) -> list[Ticket]:
         """The system's booking and the recording of its outcome, whoever still waits for it."""
@@ -96,11 +95,6 @@ class TicketingServicer(pb_grpc.TicketingServiceServicer):
                 Reason.TICKETS_CANCELLED, "this booking's tickets were cancelled"
             )
         return tickets
-
-    def _ended(self, call: asyncio.Task[list[Ticket]]) -> None:
-        self._calls.discard(call)
-        if not call.cancelled():
-            call.exception()  # read: a caller that gave up leaves it unread
 
     async def CancelTickets(
         self, request: pb.CancelTicketsRequest, context: grpc.aio.ServicerContext
