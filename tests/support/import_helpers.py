@@ -17,6 +17,7 @@ from importer.background import BackgroundSyncs
 from importer.fake_allocine import rebased
 from importer.settings import ImporterSettings
 from importer.sync import Syncer
+from importer.ticketing.calls_under_way import CallsUnderWay
 from passculture.importer.v1 import importer_service_pb2 as pb
 from passculture.importer.v1 import importer_service_pb2_grpc as pb_grpc
 from passculture.importer.v1 import resources_pb2
@@ -29,6 +30,7 @@ class RunningImporter:
     stub: "pb_grpc.ImporterServiceAsyncStub"  # the stub's type on an asyncio channel
     syncer: Syncer
     background: BackgroundSyncs
+    ticketing_calls: CallsUnderWay
 
 
 @contextlib.asynccontextmanager
@@ -43,7 +45,11 @@ async def running_importer(
         address = f"127.0.0.1:{port}"
         async with grpc.aio.insecure_channel(address) as channel:
             yield RunningImporter(
-                address, pb_grpc.ImporterServiceStub(channel), wired.syncer, background
+                address,
+                pb_grpc.ImporterServiceStub(channel),
+                wired.syncer,
+                background,
+                wired.ticketing_calls,
             )
         await background.stop(5.0)
         await server.stop(0)

@@ -1,7 +1,9 @@
 """Local fakes of the ticketing systems, each over real HTTP on a free port, speaking the wire
 format pass Culture's clients use (see importer.ticketing.cds and .boost), with failures:
-`fail_next("timeout" | "5xx" | "lost")` for the next write (a sale or a cancellation); "lost"
-does the sale and then never answers. A showtime's seats run out as they are sold."""
+`fail_next("timeout" | "5xx" | "lost" | "slow")` for the next write (a sale or a
+cancellation); "lost" does the sale and then never answers, "slow" does it and answers after
+`hang_seconds`. A showtime's seats run out as they are sold; Boost's session tokens expire
+(`expire_tokens`)."""
 
 import itertools
 import json
@@ -57,10 +59,9 @@ class FakeServer:
         if fault == "5xx":
             return 503, {"message": "Service Unavailable"}
         answer = do()
-        if fault == "lost":
+        if fault in ("lost", "slow"):
             time.sleep(self.hang_seconds)
-            return None
-        return answer
+        return None if fault == "lost" else answer
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         fake = self
@@ -239,8 +240,16 @@ class FakeBoost(FakeServer):
         self.showtimes: list[dict[str, Any]] = []
         self.sales: dict[str, dict[str, Any]] = {}
         self._tokens: set[str] = set()
+        self.logins = 0
+        # True: the tokens of logins expire before their first use.
+        self.tokens_expire_at_once = False
         self._codes = itertools.count(1)
         self.per_page_max = 2  # small pages: the client must follow them
+
+    def expire_tokens(self) -> None:
+        """The sessions of every login so far expire (Boost answers 401 to their tokens)."""
+        with self._lock:
+            self._tokens.clear()
 
     @property
     def url(self) -> str:
@@ -296,9 +305,7 @@ class FakeBoost(FakeServer):
                 "password"
             ) != self.password:
                 return 401, {"message": "Invalid credentials"}
-            token = f"token-{len(self._tokens) + 1}"
-            self._tokens.add(token)
-            return 200, {"message": "Login successful", "token": token}
+            return 200, {"message": "Login successful", "token": self._login()}
         if headers.get("Authorization", "").removeprefix("Bearer ") not in self._tokens:
             return 401, {"message": "Unauthorized"}
         parts = resource.split("/")
@@ -312,6 +319,14 @@ class FakeBoost(FakeServer):
         if method == "PUT" and resource == "api/sale/orderCancel":
             return self._write(lambda: self._cancel(body))
         return 404, {"message": "Not Found"}
+
+    def _login(self) -> str:
+        with self._lock:
+            self.logins += 1
+            token = f"token-{self.logins}"
+            if not self.tokens_expire_at_once:
+                self._tokens.add(token)
+            return token
 
     def _between(self, start: str, end: str, query: dict[str, str]) -> Answer:
         with self._lock:

@@ -13,6 +13,7 @@ from importer.background import BackgroundSyncs
 from importer.catalog_client import CatalogClient
 from importer.settings import ImporterSettings
 from importer.sync import Syncer
+from importer.ticketing.calls_under_way import CallsUnderWay
 from importer.ticketing.clients import TicketingClients
 from importer.ticketing.http import http_client
 from importer.ticketing.secrets import SecretBox
@@ -33,6 +34,8 @@ class Wiring:
     syncer: Syncer
     catalog: CatalogClient
     ticketing: TicketingClients
+    # The ticketing systems' calls that outlive their callers, given time to end at the stop.
+    ticketing_calls: CallsUnderWay
 
 
 @asynccontextmanager
@@ -66,9 +69,11 @@ async def wiring(engine: AsyncEngine, settings: ImporterSettings) -> AsyncIterat
         stale_after_seconds=settings.sync_stale_after_seconds,
         ticketing=ticketing,
     )
+    calls = CallsUnderWay()
     try:
-        yield Wiring(syncer, catalog, ticketing)
+        yield Wiring(syncer, catalog, ticketing, calls)
     finally:
+        await calls.stop(settings.grpc_drain_seconds)
         await ticketing_http.aclose()
         await http.aclose()
         await catalog_channel.close()
@@ -79,7 +84,7 @@ def build_server(wired: Wiring, background: BackgroundSyncs, verifier: TokenVeri
         wired.syncer.sessions, wired.catalog, wired.syncer, background, wired.ticketing.secrets
     )
     name = importer_service_pb2.DESCRIPTOR.services_by_name["ImporterService"].full_name
-    tickets = TicketingServicer(wired.syncer.sessions, wired.ticketing)
+    tickets = TicketingServicer(wired.syncer.sessions, wired.ticketing, wired.ticketing_calls)
     tickets_name = ticketing_service_pb2.DESCRIPTOR.services_by_name["TicketingService"].full_name
     return GrpcServer(
         [

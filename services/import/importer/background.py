@@ -6,6 +6,7 @@ import logging
 import uuid
 
 from importer.sync import Syncer
+from pclib import aio
 
 log = logging.getLogger(__name__)
 
@@ -42,9 +43,4 @@ class BackgroundSyncs:
 
     async def stop(self, grace_seconds: float) -> None:
         """Lets the syncs under way finish for `grace_seconds`, then interrupts the rest."""
-        if not self._tasks:
-            return
-        _, pending = await asyncio.wait(list(self._tasks), timeout=grace_seconds)
-        for task in pending:
-            task.cancel()
-        await asyncio.gather(*pending, return_exceptions=True)
+        await aio.stop_tasks(list(self._tasks), grace_seconds)

@@ -4,6 +4,7 @@ over real HTTP on a free port, and the import service's own server and database.
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 
+import grpc
 import pytest
 from cryptography.fernet import Fernet
 from pydantic import SecretStr
@@ -11,9 +12,12 @@ from pydantic import SecretStr
 from importer.__main__ import MIGRATIONS as IMPORTER_MIGRATIONS
 from importer.fake_allocine import FakeAllocine
 from importer.settings import ImporterSettings
+from passculture.importer.v1 import ticketing_service_pb2_grpc as ticketing_grpc
 from pclib.db import make_engine
-from tests.support.import_helpers import RunningImporter, running_importer
+from tests.support.catalog_helpers import auth, make_pro, make_venue
+from tests.support.import_helpers import RunningImporter, put_link, running_importer
 from tests.support.ticketing_fakes import FakeBoost, FakeCds
+from tests.support.ticketing_helpers import EVENING
 
 FIXTURES = Path(__file__).parent / "fixtures"
 API_KEY = "test-allocine-key"
@@ -81,3 +85,26 @@ def importer_settings(
 async def importer(importer_engine, verifier, importer_settings) -> AsyncIterator[RunningImporter]:
     async with running_importer(importer_engine, verifier, importer_settings) as running:
         yield running
+
+
+@pytest.fixture
+async def stub(importer):
+    """The import service's TicketingService."""
+    async with grpc.aio.insecure_channel(importer.address) as channel:
+        yield ticketing_grpc.TicketingServiceStub(channel)
+
+
+@pytest.fixture
+def service(issuer):
+    """The metadata of the booking service calling."""
+    return auth(issuer, "booking", "service")
+
+
+@pytest.fixture
+async def cds_venue(catalog, issuer, importer, fake_cds):
+    """A venue linked to the fake CDS, whose show 1 tomorrow evening has 3 seats."""
+    pro = await make_pro(catalog, issuer)
+    venue = await make_venue(catalog, pro)
+    fake_cds.add_show(1, 52, "Le Voyage", EVENING, seats=3)
+    await put_link(importer, pro.metadata, venue.id)
+    return venue

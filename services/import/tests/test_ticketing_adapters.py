@@ -136,3 +136,20 @@ async def test_boost_5xx_is_unavailable_and_bad_password_refused(boost, http, fa
     wrong = BoostClient(http, fake_boost.url, Account("cine-2", "vendor", SecretStr("x")))
     with pytest.raises(Refused):
         await wrong.showtimes(date.today(), 7)
+
+
+async def test_boost_logs_in_again_once_when_its_session_expired(boost, fake_boost):
+    await boost.showtimes(date.today(), 7)
+    fake_boost.expire_tokens()
+    tickets = await boost.book("10", "108", 1)
+    assert len(tickets) == 1 and fake_boost.logins == 2
+    await boost.cancel([tickets[0].barcode])
+    assert fake_boost.logins == 2  # the new session is kept
+
+
+async def test_boost_refuses_after_a_second_401(boost, fake_boost):
+    fake_boost.tokens_expire_at_once = True
+    with pytest.raises(Refused):
+        await boost.book("10", "108", 1)
+    assert fake_boost.logins == 2  # one login, then one more after the 401, no loop
+    assert not fake_boost.sales

@@ -1,61 +1,34 @@
 """TicketingService through gRPC against the fake CDS and Boost: tickets booked once per
-booking, sold out, failures, cancellation, and a booking cancelled before its tickets."""
+booking, sold out, failures (the booking UNCERTAIN, cancelled without its barcodes),
+cancellation, and a booking cancelled before its tickets."""
 
 import asyncio
+import logging
 import uuid
-from datetime import date, datetime, timedelta, timezone
+from datetime import timedelta
 
 import grpc
 import pytest
+from prometheus_client import REGISTRY
 
+from importer.api import ticketing as ticketing_api
 from passculture.importer.v1 import resources_pb2
 from passculture.importer.v1 import ticketing_service_pb2 as pb
-from passculture.importer.v1 import ticketing_service_pb2_grpc as pb_grpc
-from tests.support.catalog_helpers import auth, make_pro, make_venue, reason_of
+from tests.support.catalog_helpers import make_pro, make_venue
 from tests.support.import_helpers import put_link
-
-PARIS = timezone(timedelta(hours=1))
-EVENING = datetime.combine(date.today() + timedelta(days=1), datetime.min.time(), PARIS).replace(
-    hour=20
+from tests.support.ticketing_helpers import (
+    EVENING,
+    age_booking,
+    refused,
+    status_of,
 )
+from tests.support.ticketing_helpers import book_request as book
+
+WITHOUT_BARCODE = "import_ticketing_tickets_without_barcode_total"
 
 
-@pytest.fixture
-async def stub(importer):
-    async with grpc.aio.insecure_channel(importer.address) as channel:
-        yield pb_grpc.TicketingServiceStub(channel)
-
-
-@pytest.fixture
-def service(issuer):
-    return auth(issuer, "booking", "service")
-
-
-@pytest.fixture
-async def cds_venue(catalog, issuer, importer, fake_cds):
-    pro = await make_pro(catalog, issuer)
-    venue = await make_venue(catalog, pro)
-    fake_cds.add_show(1, 52, "Le Voyage", EVENING, seats=3)
-    await put_link(importer, pro.metadata, venue.id)
-    return venue
-
-
-def book(venue, booking_id: str, quantity: int = 1, ref: str = "1:1:4") -> pb.BookTicketsRequest:
-    return pb.BookTicketsRequest(
-        booking_id=booking_id,
-        venue_id=venue.id,
-        provider_stock_reference=ref,
-        quantity=quantity,
-        first_name="Camille",
-        last_name="Martin",
-        email="camille@example.com",
-    )
-
-
-async def refused(call) -> tuple:
-    with pytest.raises(grpc.aio.AioRpcError) as failure:
-        await call
-    return failure.value.code(), reason_of(failure.value)
+def without_barcode(system: str) -> float:
+    return REGISTRY.get_sample_value(WITHOUT_BARCODE, {"system": system}) or 0.0
 
 
 async def test_tickets_are_booked_once_per_booking(stub, service, cds_venue, fake_cds):
@@ -76,14 +49,67 @@ async def test_sold_out_in_the_system(stub, service, cds_venue):
 
 
 @pytest.mark.parametrize("fault", ["5xx", "timeout", "lost"])
-async def test_a_failing_system_is_unavailable(stub, service, cds_venue, fake_cds, fault):
+async def test_a_failing_system_leaves_the_booking_uncertain(
+    stub, service, cds_venue, fake_cds, importer_engine, fault
+):
     fake_cds.fail_next(fault)
     booking_id = str(uuid.uuid4())
     answer = await refused(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
     assert answer == (grpc.StatusCode.UNAVAILABLE, "TICKETING_UNAVAILABLE")
+    assert await status_of(importer_engine, booking_id) == "UNCERTAIN"
     # The outcome is unknown: the same booking is not booked a second time.
     again = await refused(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
     assert again == (grpc.StatusCode.UNAVAILABLE, "TICKETING_UNAVAILABLE")
+    assert len(fake_cds.transactions) == (1 if fault == "lost" else 0)
+
+
+async def test_an_uncertain_booking_is_cancelled_and_reported_for_a_check_with_the_cinema(
+    stub, service, cds_venue, fake_cds, importer_engine, caplog
+):
+    fake_cds.fail_next("lost")  # the ticket is issued, its barcode never reaches us
+    booking_id = str(uuid.uuid4())
+    await refused(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
+    before = without_barcode("CDS")
+    with caplog.at_level(logging.ERROR, logger=ticketing_api.__name__):
+        await stub.CancelTickets(pb.CancelTicketsRequest(booking_id=booking_id), metadata=service)
+    assert await status_of(importer_engine, booking_id) == "CANCELLED"
+    assert without_barcode("CDS") == before + 1
+    [report] = caplog.records
+    assert report.levelno == logging.ERROR
+    assert "without their barcode: check with the cinema" in report.getMessage()
+    assert (report.booking_id, report.venue_id, report.system) == (  # type: ignore[attr-defined]
+        booking_id,
+        cds_venue.id,
+        "CDS",
+    )
+    assert "cds-token" not in caplog.text
+    # Nothing could be cancelled in the system; the booking is cancelled for good.
+    assert [t["canceled"] for t in fake_cds.transactions.values()] == [False]
+    answer = await refused(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
+    assert answer == (grpc.StatusCode.FAILED_PRECONDITION, "TICKETS_CANCELLED")
+
+
+async def test_a_booking_whose_call_was_abandoned_long_ago_is_cancelled_as_uncertain(
+    stub, service, cds_venue, fake_cds, importer_engine
+):
+    # The row of a booking whose process died during the call stays BOOKING.
+    fake_cds.fail_next("lost")
+    booking_id = str(uuid.uuid4())
+    await refused(stub.BookTickets(book(cds_venue, booking_id), metadata=service))
+    async with importer_engine.begin() as connection:
+        await connection.exec_driver_sql(
+            "UPDATE external_bookings SET status = 'BOOKING' WHERE booking_id = %(id)s",
+            {"id": uuid.UUID(booking_id)},
+        )
+    cancel = pb.CancelTicketsRequest(booking_id=booking_id)
+    # Negative control: a recent BOOKING row is a call under way: call again later.
+    answer = await refused(stub.CancelTickets(cancel, metadata=service))
+    assert answer == (grpc.StatusCode.UNAVAILABLE, "TICKETING_UNAVAILABLE")
+    before = without_barcode("CDS")
+    await age_booking(importer_engine, booking_id, timedelta(minutes=6))
+    await stub.CancelTickets(cancel, metadata=service)
+    assert await status_of(importer_engine, booking_id) == "CANCELLED"
+    assert without_barcode("CDS") == before + 1
 
 
 async def test_cancelling_cancels_in_the_system_and_for_good(stub, service, cds_venue, fake_cds):

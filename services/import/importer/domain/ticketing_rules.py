@@ -1,6 +1,7 @@
 """Rules of a venue's link to its ticketing system."""
 
 import re
+from datetime import timedelta
 from enum import StrEnum
 
 from passculture.importer.v1.reasons import Reason
@@ -16,12 +17,20 @@ class TicketingSystem(StrEnum):
 
 
 class ExternalBookingStatus(StrEnum):
-    # Recorded before the system is called; stays so when its answer was lost.
+    # Recorded before the system is called, until its answer is recorded.
     BOOKING = "BOOKING"
     BOOKED = "BOOKED"
     # The system refused (sold out, …): nothing was issued.
     FAILED = "FAILED"
+    # The system failed or did not answer: tickets may exist there, but we have no barcode.
+    UNCERTAIN = "UNCERTAIN"
     CANCELLED = "CANCELLED"
+
+
+# A BOOKING row this old lost its call (the process died during it): its outcome is uncertain.
+# Far above a booking's calls (Boost: login, showtime, sale, a second login and retry), each
+# bounded by TICKETING_TIMEOUT_SECONDS.
+BOOKING_ABANDONED_AFTER = timedelta(minutes=5)
 
 
 def check_account(cinema_id: str, account_id: str) -> None:

@@ -1,14 +1,17 @@
 """A booking's tickets in its venue's ticketing system, each transition guarded by the row's
-status (locked): recorded BOOKING before the system is called, BOOKED with its tickets, FAILED
-when the system refused, CANCELLED for good (a late BookTickets is refused)."""
+status (locked): recorded BOOKING before the system is called, then BOOKED with its tickets,
+FAILED when the system refused, UNCERTAIN when it failed or did not answer (tickets may exist
+there without their barcode); CANCELLED for good (a late BookTickets is refused)."""
 
 import uuid
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from importer.domain.ticketing_rules import BOOKING_ABANDONED_AFTER
 from importer.domain.ticketing_rules import ExternalBookingStatus as Status
 from importer.models import ExternalBooking
 from importer.ticketing import Ticket
@@ -22,6 +25,16 @@ class Attempt:
     venue_id: uuid.UUID
     stock_reference: str
     quantity: int
+
+
+@dataclass(frozen=True)
+class Cancellation:
+    """What cancelling a booking's tickets takes: their barcodes in the system, or nothing can
+    be done there (`uncertain`: tickets may exist without their barcode)."""
+
+    venue_id: uuid.UUID
+    barcodes: list[str]
+    uncertain: bool
 
 
 def unknown_outcome() -> Unavailable:
@@ -53,14 +66,16 @@ async def begin(session: AsyncSession, attempt: Attempt) -> list[Ticket] | None:
         return tickets_of(row)
     if row.status == Status.CANCELLED:
         raise FailedPrecondition(Reason.TICKETS_CANCELLED, "this booking's tickets were cancelled")
-    if row.status == Status.BOOKING:
+    if row.status in (Status.BOOKING, Status.UNCERTAIN):  # never book twice
         raise unknown_outcome()
     row.status = Status.BOOKING  # FAILED before: the system said no, try again
+    row.updated_at = func.now()
     return None
 
 
-async def booked(session: AsyncSession, booking_id: uuid.UUID, tickets: list[Ticket]) -> None:
-    await _set(
+async def booked(session: AsyncSession, booking_id: uuid.UUID, tickets: list[Ticket]) -> bool:
+    """False when the row is no longer BOOKING (cancelled meanwhile as abandoned)."""
+    return await _settle(
         session,
         booking_id,
         Status.BOOKED,
@@ -69,12 +84,17 @@ async def booked(session: AsyncSession, booking_id: uuid.UUID, tickets: list[Tic
 
 
 async def failed(session: AsyncSession, booking_id: uuid.UUID) -> None:
-    await _set(session, booking_id, Status.FAILED)
+    await _settle(session, booking_id, Status.FAILED)
 
 
-async def to_cancel(session: AsyncSession, booking_id: uuid.UUID) -> ExternalBooking | None:
-    """The booking's row, locked, when tickets must be cancelled in the system; None when there
-    is nothing to cancel there (the booking is then CANCELLED for good)."""
+async def uncertain(session: AsyncSession, booking_id: uuid.UUID) -> None:
+    await _settle(session, booking_id, Status.UNCERTAIN)
+
+
+async def to_cancel(session: AsyncSession, booking_id: uuid.UUID) -> Cancellation | None:
+    """What cancelling takes, the row CANCELLED already when nothing can be done in the system;
+    None when there is nothing to cancel there (the booking is then CANCELLED for good). A
+    BOOKING row raises UNAVAILABLE (its call is under way: call again), unless abandoned."""
     await session.execute(
         insert(ExternalBooking)
         .values(
@@ -87,12 +107,14 @@ async def to_cancel(session: AsyncSession, booking_id: uuid.UUID) -> ExternalBoo
         .on_conflict_do_nothing(index_elements=[ExternalBooking.booking_id])
     )
     row = await _locked(session, booking_id)
-    if row.status == Status.BOOKING:
+    if row.status == Status.BOOKING and not await _abandoned(session, row):
         raise unknown_outcome()
     if row.status == Status.BOOKED:
-        return row
+        return Cancellation(row.venue_id, [t.barcode for t in tickets_of(row)], uncertain=False)
+    was_uncertain = row.status in (Status.BOOKING, Status.UNCERTAIN)
     row.status = Status.CANCELLED
-    return None
+    row.updated_at = func.now()
+    return Cancellation(row.venue_id, [], uncertain=True) if was_uncertain else None
 
 
 async def cancelled(session: AsyncSession, booking_id: uuid.UUID) -> None:
@@ -114,6 +136,11 @@ async def _locked(session: AsyncSession, booking_id: uuid.UUID) -> ExternalBooki
     ).one()
 
 
+async def _abandoned(session: AsyncSession, row: ExternalBooking) -> bool:
+    now: datetime = (await session.execute(select(func.now()))).scalar_one()
+    return now - row.updated_at > BOOKING_ABANDONED_AFTER
+
+
 async def _set(
     session: AsyncSession, booking_id: uuid.UUID, status: Status, **values: object
 ) -> None:
@@ -122,3 +149,16 @@ async def _set(
         .where(ExternalBooking.booking_id == booking_id)
         .values(status=status, updated_at=func.now(), **values)
     )
+
+
+async def _settle(
+    session: AsyncSession, booking_id: uuid.UUID, status: Status, **values: object
+) -> bool:
+    """The system's answer to a BOOKING row; False when the row is no longer BOOKING."""
+    settled = await session.scalar(
+        update(ExternalBooking)
+        .where(ExternalBooking.booking_id == booking_id, ExternalBooking.status == Status.BOOKING)
+        .values(status=status, updated_at=func.now(), **values)
+        .returning(ExternalBooking.booking_id)
+    )
+    return settled is not None

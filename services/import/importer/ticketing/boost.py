@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 
 from importer.ticketing import Account, Refused, Showtime, SoldOut, Tariff, Ticket
-from importer.ticketing.http import call, json_of
+from importer.ticketing.http import Unauthorized, call, json_of
 
 # The pass Culture pricings, the first preferred (BOOST_PASS_CULTURE_PRICING_CODES).
 PRICING_CODES = ("PCU", "PC2", "PC3", "PC4", "PC5")
@@ -46,8 +46,18 @@ class BoostClient:
         return str(token)
 
     async def _request(self, method: str, path: str, **kwargs: Any) -> Any:
+        """With the session token; a 401 (the session expired) logs in again once and retries,
+        as pass Culture's client does (a request answered 401 was not done: retrying a sale
+        cannot sell twice). A second 401 is Refused."""
         if self._token is None:
             self._token = await self._login()
+        try:
+            return await self._authorized(method, path, **kwargs)
+        except Unauthorized:
+            self._token = await self._login()
+        return await self._authorized(method, path, **kwargs)
+
+    async def _authorized(self, method: str, path: str, **kwargs: Any) -> Any:
         headers = {"Authorization": f"Bearer {self._token}"}
         return json_of(await call(self._http, method, self._base + path, headers=headers, **kwargs))
 

@@ -7,6 +7,10 @@ import httpx
 from importer.ticketing import Refused, SystemUnavailable
 
 
+class Unauthorized(Refused):
+    """401: the credentials (or a session token) were not accepted."""
+
+
 def http_client(timeout_seconds: float) -> httpx.AsyncClient:
     return httpx.AsyncClient(
         timeout=httpx.Timeout(timeout_seconds, connect=min(timeout_seconds, 2.0)),
@@ -16,7 +20,8 @@ def http_client(timeout_seconds: float) -> httpx.AsyncClient:
 
 async def call(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) -> httpx.Response:
     """The answer when 2xx; timeouts, transport errors and 5xx raise SystemUnavailable, other
-    statuses Refused. The URL (which may hold a token) is never part of the message."""
+    statuses Refused (401: Unauthorized). The URL (which may hold a token) is never part of the
+    message."""
     try:
         response = await http.request(method, url, **kwargs)
     except httpx.TimeoutException as error:
@@ -25,6 +30,8 @@ async def call(http: httpx.AsyncClient, method: str, url: str, **kwargs: Any) ->
         raise SystemUnavailable(f"{method} failed: {type(error).__name__}") from error
     if response.status_code >= 500:
         raise SystemUnavailable(f"{method} answered {response.status_code}")
+    if response.status_code == 401:
+        raise Unauthorized(f"{method} answered 401")
     if response.status_code >= 400:
         raise Refused(f"{method} answered {response.status_code}")
     return response
