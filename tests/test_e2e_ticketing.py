@@ -8,7 +8,9 @@ system issued after the saga gave up waiting (an orphan) is cancelled within a m
 Every process of `make run` runs for real, with the import service (see conftest.full_stack).
 """
 
+import asyncio
 import itertools
+import signal
 import uuid
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
@@ -254,3 +256,57 @@ async def test_the_counter_page_finds_a_booking_by_its_barcode(
     await page.get_by_role("button", name="Valider la contremarque").click()
     await expect(page.locator("#result-status")).to_contain_text("Contremarque validée le")
     await context.close()
+
+
+async def test_concurrent_bookings_never_sell_more_than_the_systems_seats(
+    http, admin, cinema, fake_cds
+):
+    """The catalog counts 3 seats, the system has 2 left (one sold at the box office since the
+    import): of 8 young people booking at once, 2 get a ticket, the others a 409 with nothing
+    held, and the system sold exactly the 2 tickets the confirmed bookings hold."""
+    show_id, stock = await imported_showtime(http, cinema, fake_cds, seats=3)
+    fake_cds.show(show_id)["internetremainingplace"] = 2
+    people = [young for _, young in [await sign_up_young(http, admin) for _ in range(8)]]
+    body = {"stock_id": stock["id"], "quantity": 1}
+    answers = await asyncio.gather(
+        *(http.post("/v1/bookings", json=body, headers=young) for young in people)
+    )
+    booked = [answer.json() for answer in answers if answer.status_code == 201]
+    refused = [answer for answer in answers if answer.status_code != 201]
+    assert len(booked) == 2
+    for answer in refused:  # the system's sell-out, or its refusal of a sale raced out
+        assert problem(answer, 409, answer.json()["code"])["code"] in ("SOLD_OUT", "NOT_BOOKABLE")
+    held = {ticket["barcode"] for booking in booked for ticket in booking["external_tickets"]}
+    assert {code for code, cancelled in sold(fake_cds, show_id).items() if not cancelled} == held
+    assert await booked_quantity(http, cinema, stock) == 2
+    credits = sorted([await remaining_credit(http, young) for young in people])
+    assert credits == [29_500] * 2 + [30_000] * 6
+
+
+async def test_a_frozen_import_service_books_nothing_and_leaves_no_ticket_sold(
+    http, admin, cinema, fake_cds, full_stack
+):
+    """The import service stops answering (SIGSTOP) while a booking asks for its tickets: the
+    booking fails cleanly; once it runs again no ticket stays sold (the request that outlived
+    its deadline is not served; were it served, its tickets would be orphans, cancelled as in
+    the test above)."""
+    show_id, stock = await imported_showtime(http, cinema, fake_cds)
+    _, young = await sign_up_young(http, admin)
+    [importer] = [p for p in full_stack.processes if p.name == "importer"]
+    importer.popen.send_signal(signal.SIGSTOP)
+    try:
+        body = {"stock_id": stock["id"], "quantity": 1}
+        answer = await http.post("/v1/bookings", json=body, headers=young)
+    finally:
+        importer.popen.send_signal(signal.SIGCONT)
+    problem(answer, 503, "TICKETING_UNAVAILABLE")
+    assert await booked_quantity(http, cinema, stock) == 0
+    assert await remaining_credit(http, young) == 30_000
+    await asyncio.sleep(5)  # the late BookTickets, if any, and the orphan loop's passes
+
+    def nothing_sold() -> bool:
+        return not any(not cancelled for cancelled in sold(fake_cds, show_id).values())
+
+    await eventually(nothing_sold, within=60)
+    mine = await ok(http.get("/v1/bookings", headers=young))
+    assert mine["items"] == []  # FAILED bookings are not listed

@@ -15,6 +15,7 @@ from booking.models import Booking
 from booking.ticketing_client import TicketingClient, ticketing_unavailable
 from pclib import tracing
 from pclib.batches import run_in_batches
+from pclib.grpc_client import error_info
 
 log = logging.getLogger(__name__)
 
@@ -33,8 +34,22 @@ async def cancel_now(ticketing: TicketingClient, booking: Booking) -> None:
     try:
         await ticketing.cancel(booking.id)
     except grpc.aio.AioRpcError as error:
-        log.warning("CancelTickets failed for %s: %s", booking.id, error.code())
-        raise ticketing_unavailable() from None
+        if not _for_good(error, booking.id):
+            log.warning("CancelTickets failed for %s: %s", booking.id, error.code())
+            raise ticketing_unavailable() from None
+
+
+def _for_good(error: grpc.aio.AioRpcError, booking_id: uuid.UUID) -> bool:
+    """Whether the import service refused for good (the venue is no longer linked to its
+    system): nothing more can be done here, the support must check with the cinema."""
+    if error.code() != grpc.StatusCode.FAILED_PRECONDITION:
+        return False
+    log.error(
+        "the tickets of a booking cannot be cancelled in its ticketing system: check with the "
+        "cinema",
+        extra={"booking_id": str(booking_id), "reason": error_info(error).reason},
+    )
+    return True
 
 
 class OrphanTickets:
@@ -59,8 +74,9 @@ class OrphanTickets:
             with tracing.job_span("cancel orphan tickets"):
                 await self._ticketing.cancel(booking_id)
         except grpc.aio.AioRpcError as error:
-            log.warning("could not cancel the tickets of %s: %s", booking_id, error.code())
-            return False
+            if not _for_good(error, booking_id):
+                log.warning("could not cancel the tickets of %s: %s", booking_id, error.code())
+                return False
         async with self._pool.connection() as conn:
             await conn.execute(CANCELLED, {"id": booking_id})
         return True
