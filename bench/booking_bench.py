@@ -18,6 +18,7 @@ saturation throughput. PostgreSQL's CPU per booking is reported.
 """
 
 import asyncio
+import shutil
 import tempfile
 import time
 import uuid
@@ -31,7 +32,7 @@ from sqlalchemy.engine import make_url
 from bench.database import connect
 from bench.load import CpuMeter, LoadRun, fixed_rate, write_lua_data, wrk
 from bench.profiles import Profile, start_recording, summarize
-from bench.report import Baseline, BenchResult, Figure, Target
+from bench.report import RESULTS_DIR, Baseline, BenchResult, Figure, Target
 from bench.seed import vacuum_analyze
 from bench.suite import SUITE, Suite, running_suite
 from pclib.auth import TokenIssuer
@@ -125,7 +126,9 @@ def _pipeline(databases: dict[str, str]) -> dict[str, int]:
             "SELECT (SELECT count(*) FROM bookings WHERE status = 'CONFIRMED'),"
             " (SELECT count(*) FROM bookings WHERE status = 'PENDING'),"
             " (SELECT count(*) FROM outbox),"
-            " (SELECT count(*) FROM inbox WHERE routing_key = 'booking.created')"
+            # The emails consumer's records (the notifications consumer's are scoped).
+            " (SELECT count(*) FROM inbox WHERE routing_key = 'booking.created'"
+            "  AND message_id NOT LIKE 'notifications:%%')"
         ).fetchone()
     with connect(databases["catalog"]) as conn:
         booked = conn.execute("SELECT coalesce(sum(booked_quantity), 0) FROM stocks").fetchone()
@@ -239,6 +242,8 @@ class Runs:
                 print(f"  py-spy on {name} failed: {errors.decode(errors='replace')[-500:]}")
                 continue
             profiles.append(summarize(name, outputs[name].read_text()))
+            # The collapsed stacks, for a flame graph (e.g. `flamegraph.pl` or speedscope).
+            shutil.copy(outputs[name], RESULTS_DIR / f"py-spy-{name}.txt")
         return profiles
 
 
