@@ -2,7 +2,8 @@
 POSTed there, signed (domain.notifications), from the booking events.
 
 The consumer `booking.notifications` (consumers/notifications.py) writes one delivery
-row per event in the inbox's transaction: the venue's delivery log, and the retry queue. The
+row per event of a venue with a URL (unique per booking and action: a redelivered event adds
+nothing): the venue's delivery log, and the retry queue. The
 worker's delivery loop takes the due rows (SKIP LOCKED: several workers share them), POSTs
 each with short timeouts, and on a failure (no answer, or not a 2xx) schedules the next
 attempt, doubling the wait, until the retry window (24 h) has passed since the first attempt:
@@ -28,10 +29,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 import httpx
+from psycopg import AsyncConnection
 from sqlalchemy import select
-from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from booking import views
 from booking.domain import notifications as rules
 from booking.domain.status import DeliveryStatus, NotificationAction
 from booking.models import Booking, NotificationDelivery, Venue, VenueNotification
@@ -132,36 +134,41 @@ def payload(action: NotificationAction, booking: Booking, venue: Venue) -> bytes
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
+URL_OF = "SELECT url FROM venue_notifications WHERE venue_id = %(venue_id)s"
+ENQUEUE = f"""
+INSERT INTO notification_deliveries (id, venue_id, booking_id, action, status, url, body,
+    attempts, created_at, next_attempt_at, last_error)
+VALUES (%(id)s, %(venue_id)s, %(booking_id)s, %(action)s, '{DeliveryStatus.PENDING}', %(url)s,
+    %(body)s, 0, %(now)s, %(now)s, '')
+ON CONFLICT (booking_id, action) DO NOTHING
+"""  # noqa: S608 (only a status constant is formatted in)
+
+
 async def enqueue(
-    session: AsyncSession, booking_id: str, action: NotificationAction, now: datetime
+    conn: AsyncConnection[Any],
+    booking_id: uuid.UUID,
+    venue_id: uuid.UUID,
+    action: NotificationAction,
+    now: datetime,
 ) -> None:
-    row = (
-        await session.execute(
-            select(Booking, Venue, VenueNotification)
-            .join(Venue, Venue.id == Booking.venue_id)
-            .join(VenueNotification, VenueNotification.venue_id == Booking.venue_id)
-            .where(Booking.id == uuid.UUID(booking_id))
-        )
-    ).one_or_none()
-    if row is None:  # the venue has no URL
+    """The delivery of a booking's event when its venue has a URL (most have none: one indexed
+    read then). A booking has one delivery per action: a redelivered event adds nothing."""
+    found = await (await conn.execute(URL_OF, {"venue_id": venue_id})).fetchone()
+    if found is None:
         return
-    await session.execute(
-        insert(NotificationDelivery)
-        .values(
-            id=uuid.uuid4(),
-            venue_id=row.Venue.id,
-            booking_id=row.Booking.id,
-            action=action,
-            status=DeliveryStatus.PENDING,
-            url=row.VenueNotification.url,
-            body=payload(action, row.Booking, row.Venue),
-            attempts=0,
-            created_at=now,
-            next_attempt_at=now,
-            last_error="",
-        )
-        .on_conflict_do_nothing()
-    )
+    view = await views.by_id(conn, booking_id)
+    if view is None:  # our own event: the booking is in this database
+        raise LookupError(f"booking {booking_id} not found")
+    params = {
+        "id": uuid.uuid4(),
+        "venue_id": venue_id,
+        "booking_id": booking_id,
+        "action": action.value,
+        "url": found[0],
+        "body": payload(action, view.booking, view.venue),
+        "now": now,
+    }
+    await conn.execute(ENQUEUE, params)
 
 
 # The delivery loop.

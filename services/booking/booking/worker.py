@@ -46,8 +46,8 @@ def consumers(
             {settings.payments_exchange: list(payment_events.HANDLERS)},
             payment_events.HANDLERS,
         ),
-        EventConsumer(
-            engine,
+        EffectConsumer(
+            pool,
             settings.amqp_url,
             f"{settings.queue_prefix}.notifications",
             {settings.events_exchange: list(notification_events.HANDLERS)},

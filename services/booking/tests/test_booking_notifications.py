@@ -26,7 +26,13 @@ FAST = notifications.Schedule(
 )
 
 
-async def _subscribed(engine, url: str):
+async def _enqueue(pool, stored, action=NotificationAction.BOOK) -> None:
+    async with pool.connection() as conn:
+        booking = stored.booking
+        await notifications.enqueue(conn, booking.id, booking.venue_id, action, datetime.now(UTC))
+
+
+async def _subscribed(engine, pool, url: str):
     """A venue with a notification URL and a booking of it, its delivery enqueued."""
     venue = await store_venue(engine)
     secret = notifications.new_signing_secret()
@@ -38,10 +44,7 @@ async def _subscribed(engine, url: str):
                 venue_id=venue.id, url=url, signing_secret=secret, updated_at=datetime.now(UTC)
             )
         )
-    async with sessions.begin() as session:
-        await notifications.enqueue(
-            session, str(stored.booking.id), NotificationAction.BOOK, datetime.now(UTC)
-        )
+    await _enqueue(pool, stored)
     return sessions, secret, stored
 
 
@@ -65,10 +68,12 @@ async def _until_settled(sessions, sender, schedule, booking_id, within: float =
     raise AssertionError("the delivery never settled")
 
 
-async def test_a_booking_is_posted_signed_and_the_receiver_verifies_it(booking_engine):
+async def test_a_booking_is_posted_signed_and_the_receiver_verifies_it(
+    booking_engine, booking_pool
+):
     sender = notifications.Sender(LOCAL, timeout_seconds=2.0)
     with notification_receiver() as receiver:
-        sessions, secret, stored = await _subscribed(booking_engine, receiver.url)
+        sessions, secret, stored = await _subscribed(booking_engine, booking_pool, receiver.url)
         delivery = await _until_settled(sessions, sender, FAST, stored.booking.id)
     await sender.close()
 
@@ -90,10 +95,10 @@ async def test_a_booking_is_posted_signed_and_the_receiver_verifies_it(booking_e
     assert received.headers["Content-Type"] == "application/json"
 
 
-async def test_a_failing_receiver_is_retried_with_growing_waits(booking_engine):
+async def test_a_failing_receiver_is_retried_with_growing_waits(booking_engine, booking_pool):
     sender = notifications.Sender(LOCAL, timeout_seconds=2.0)
     with notification_receiver(failures=3) as receiver:
-        sessions, _, stored = await _subscribed(booking_engine, receiver.url)
+        sessions, _, stored = await _subscribed(booking_engine, booking_pool, receiver.url)
         delivery = await _until_settled(sessions, sender, FAST, stored.booking.id)
     await sender.close()
 
@@ -106,13 +111,15 @@ async def test_a_failing_receiver_is_retried_with_growing_waits(booking_engine):
     assert len({r.body for r in receiver.received}) == 1  # the same bytes every time
 
 
-async def test_a_delivery_failing_for_the_whole_window_is_dead_lettered(booking_engine):
+async def test_a_delivery_failing_for_the_whole_window_is_dead_lettered(
+    booking_engine, booking_pool
+):
     window = notifications.Schedule(
         first=timedelta(seconds=0.05), cap=timedelta(seconds=0.1), window=timedelta(seconds=0.5)
     )
     sender = notifications.Sender(LOCAL, timeout_seconds=2.0)
     with notification_receiver(failures=-1) as receiver:
-        sessions, _, stored = await _subscribed(booking_engine, receiver.url)
+        sessions, _, stored = await _subscribed(booking_engine, booking_pool, receiver.url)
         delivery = await _until_settled(sessions, sender, window, stored.booking.id)
         attempts = len(receiver.received)
         # Given up: never tried again.
@@ -126,15 +133,11 @@ async def test_a_delivery_failing_for_the_whole_window_is_dead_lettered(booking_
     assert (delivery.last_status_code, delivery.last_error) == (500, "HTTP 500")
 
 
-async def test_a_venue_without_url_gets_no_delivery(booking_engine):
+async def test_a_venue_without_url_gets_no_delivery(booking_engine, booking_pool):
     venue = await store_venue(booking_engine)
     stored = await store_booking(booking_engine, venue)
-    sessions = make_session_factory(booking_engine)
-    async with sessions.begin() as session:
-        await notifications.enqueue(
-            session, str(stored.booking.id), NotificationAction.BOOK, datetime.now(UTC)
-        )
-    assert await _deliveries(sessions, stored.booking.id) == []
+    await _enqueue(booking_pool, stored)
+    assert await _deliveries(make_session_factory(booking_engine), stored.booking.id) == []
 
 
 @pytest.mark.parametrize(
@@ -162,12 +165,12 @@ async def test_the_test_setting_allows_loopback_and_nothing_private():
 
 
 async def test_a_refused_destination_is_never_called_and_counts_as_a_failed_attempt(
-    booking_engine,
+    booking_engine, booking_pool
 ):
     production_like = notifications.Destinations(allow_http=True, allow_loopback=False)
     sender = notifications.Sender(production_like, timeout_seconds=2.0)
     with notification_receiver() as receiver:
-        sessions, _, stored = await _subscribed(booking_engine, receiver.url)
+        sessions, _, stored = await _subscribed(booking_engine, booking_pool, receiver.url)
         await notifications.deliver_due(sessions, sender, FAST)
         assert receiver.received == []
     await sender.close()
@@ -177,14 +180,31 @@ async def test_a_refused_destination_is_never_called_and_counts_as_a_failed_atte
     assert uuid.UUID(str(delivery.id))
 
 
-async def test_the_post_goes_to_the_checked_address_naming_the_host(booking_engine):
+async def test_the_post_goes_to_the_checked_address_naming_the_host(booking_engine, booking_pool):
     sender = notifications.Sender(LOCAL, timeout_seconds=2.0)
     with notification_receiver() as receiver:
         by_name = receiver.url.replace("127.0.0.1", "localhost")
-        sessions, _, stored = await _subscribed(booking_engine, by_name)
+        sessions, _, stored = await _subscribed(booking_engine, booking_pool, by_name)
         delivery = await _until_settled(sessions, sender, FAST, stored.booking.id)
     await sender.close()
     assert delivery.status == DeliveryStatus.DELIVERED
     [received] = receiver.received
     # Connected to 127.0.0.1 (resolved once, checked), the Host header still the URL's.
     assert received.headers["Host"] == by_name.split("/")[2]
+
+
+async def test_a_booking_gets_one_delivery_per_action_however_often_its_event_comes(
+    booking_engine, booking_pool
+):
+    """The consumer handles an event at least once (effect consumer): enqueueing again adds
+    nothing; a cancellation is a delivery of its own."""
+    with notification_receiver() as receiver:
+        sessions, _, stored = await _subscribed(booking_engine, booking_pool, receiver.url)
+        await _enqueue(booking_pool, stored)
+        await _enqueue(booking_pool, stored, NotificationAction.CANCEL)
+        await _enqueue(booking_pool, stored, NotificationAction.CANCEL)
+    deliveries = await _deliveries(sessions, stored.booking.id)
+    assert sorted(d.action for d in deliveries) == [
+        NotificationAction.BOOK,
+        NotificationAction.CANCEL,
+    ]
