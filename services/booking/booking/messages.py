@@ -16,7 +16,6 @@ from jinja2 import Environment, PackageLoader, StrictUndefined, Template, select
 
 from booking import models, qr_image
 from booking.domain import rules, wording
-from booking.domain.countermark import booking_qr_payload
 from pclib.mail import InlineImage, address, html_message, message_id
 
 ENVIRONMENT = Environment(
@@ -103,9 +102,7 @@ def _qr_cid(context: Context) -> str:
 def qr_code(context: Context) -> tuple[InlineImage, int]:
     """The booking's QR code (the v3 payload of its countermark, which every counter reads, or
     its ticketing system's barcode) as a PNG, and its width in px."""
-    booking = context.booking
-    payload = booking_qr_payload(booking.countermark, booking.external_barcodes or [])
-    image, width = qr_image.png(qr_image.qr_code(payload))
+    image, width = qr_image.png(qr_image.qr_code(context.booking.qr_payload))
     return InlineImage(_qr_cid(context), image), width
 
 

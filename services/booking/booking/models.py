@@ -23,6 +23,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import ARRAY, UUID
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 
+from booking.domain.countermark import booking_qr_payload
 from booking.domain.status import (
     ACTIVE_STATUSES,
     BookingStatus,
@@ -188,6 +189,11 @@ class Booking(Base):
     @property
     def total_cents(self) -> int:
         return self.amount_cents * self.quantity
+
+    @property
+    def qr_payload(self) -> str:
+        """What its QR code encodes: its ticketing system's barcode, else its countermark's."""
+        return booking_qr_payload(self.countermark, self.external_barcodes or [])
 
     @property
     def tickets(self) -> list[tuple[str, str]]:
