@@ -61,12 +61,12 @@ class BookingOut(BaseModel):
     signed_qr_payload: str = Field(
         description="The signed ticket, what the ticket's QR code encodes: PASSCULTURE:v4;"
         " followed by a compact JWS (EdDSA; claims cm, bid, sid, vid, st, q, iat), checked"
-        " with /v1/tickets/jwks.json; for a showtime sold through the venue's ticketing"
-        " system, the first of its tickets' barcodes"
+        " with /v1/tickets/jwks.json"
     )
     external_tickets: list[ExternalTicketOut] = Field(
         description="The tickets the venue's ticketing system issued, one per seat (empty for"
-        " other showtimes); the counter accepts their barcode as a countermark"
+        " other showtimes); the counter accepts their barcode as a countermark, and the ticket's"
+        " QR code (the confirmation email's; the app shows the same) encodes the first barcode"
     )
 
 

@@ -102,7 +102,7 @@ def _qr_cid(context: Context) -> str:
 def qr_code(context: Context) -> tuple[InlineImage, int]:
     """The booking's QR code (the v3 payload of its countermark, which every counter reads, or
     its ticketing system's barcode) as a PNG, and its width in px."""
-    image, width = qr_image.png(qr_image.qr_code(context.booking.qr_payload))
+    image, width = qr_image.png(qr_image.qr_code(context.booking.qr_code_text))
     return InlineImage(_qr_cid(context), image), width
 
 

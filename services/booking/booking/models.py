@@ -191,8 +191,9 @@ class Booking(Base):
         return self.amount_cents * self.quantity
 
     @property
-    def qr_payload(self) -> str:
-        """What its QR code encodes: its ticketing system's barcode, else its countermark's."""
+    def qr_code_text(self) -> str:
+        """What its ticket's QR code (the emails') encodes: its ticketing system's barcode, else
+        its countermark's v3 payload."""
         return booking_qr_payload(self.countermark, self.external_barcodes or [])
 
     @property

@@ -193,3 +193,9 @@ def test_templates_are_compiled_once_not_per_email(monkeypatch):
         lambda ctx: messages.moved_email(ctx, STARTS_AT, BOOKED_AT),
     ):
         assert email_of(context()).as_bytes()
+
+
+def test_the_emails_qr_code_carries_a_ticketing_systems_barcode():
+    assert models.Booking(countermark="ABC234").qr_code_text == "PASSCULTURE:v3;TOKEN:ABC234"
+    ticketed = models.Booking(countermark="ABC234", external_barcodes=["141414000001", "14141"])
+    assert ticketed.qr_code_text == "141414000001"

@@ -59,12 +59,8 @@ class BookingServicer(pb_grpc.BookingServiceServicer):
         self._ticketing = ticketing
 
     def _ticket(self, view: BookingView) -> res.Booking:
-        """The booking as its young person sees it: with the signed ticket (the ticketing
-        system's barcode for a showtime sold through one)."""
-        booking = view.booking
-        if booking.external_barcodes:
-            return booking_pb(*view)
-        return booking_pb(*view, signed_qr_payload=self._tickets.signed_qr_payload(booking))
+        """The booking as its young person sees it: with the signed ticket."""
+        return booking_pb(*view, signed_qr_payload=self._tickets.signed_qr_payload(view.booking))
 
     async def CreateBooking(
         self, request: pb.CreateBookingRequest, context: grpc.aio.ServicerContext

@@ -1,6 +1,7 @@
 """The booking service's rows as the protobuf messages of its API."""
 
 from booking import models
+from booking.domain.countermark import qr_payload
 from booking.domain.status import BookingStatus, CancellationReason, ValidationAuthor
 from passculture.booking.v1 import resources_pb2 as pb
 from pclib.timestamps import optional_timestamp, timestamp
@@ -51,11 +52,7 @@ def booking_pb(
     venue: models.Venue,
     signed_qr_payload: str = "",
 ) -> pb.Booking:
-    """`signed_qr_payload`: the signed ticket, for the young person's answers only (a ticketing
-    system's barcode stands for it)."""
-    qr_payload = booking.qr_payload
-    if booking.external_barcodes:
-        signed_qr_payload = qr_payload
+    """`signed_qr_payload`: the signed ticket, for the young person's answers only."""
     return pb.Booking(
         id=str(booking.id),
         beneficiary_id=str(booking.beneficiary_id),
@@ -82,7 +79,7 @@ def booking_pb(
         ),
         validated_by=AUTHOR_TO_PB[booking.validated_by] if booking.validated_by else None,
         features=booking.features,
-        qr_payload=qr_payload,
+        qr_payload=qr_payload(booking.countermark),
         beneficiary_first_name=beneficiary.first_name,
         beneficiary_last_name=beneficiary.last_name,
         beneficiary_email=beneficiary.email,
