@@ -3,6 +3,8 @@ is in the inbox table.
 
 - EventConsumer: the handler runs in the database transaction that records the id (a
   redelivered event changes nothing).
+- StatementConsumer: the same, on a psycopg pool: its handlers are SQL statements sent as
+  written (a hot consumer's few statements, without the ORM's work per statement).
 - EffectConsumer: for a handler whose effect is outside the database (an email); the inbox is
   read before and written after the effect, in autocommit on a psycopg pool (two statements,
   no transaction held while the effect runs). A redelivery of a handled event does nothing; a
@@ -91,6 +93,9 @@ Handlers = Mapping[str, tuple[type[Message], Handler]]
 # An EffectConsumer's handler, with a psycopg connection (autocommit) for what it reads.
 EffectHandler = Callable[[AsyncConnection[Any], Any, EventMeta], Awaitable[None]]
 EffectHandlers = Mapping[str, tuple[type[Message], EffectHandler]]
+# A StatementConsumer's handler: the same, its connection in the inbox's transaction.
+StatementHandler = EffectHandler
+StatementHandlers = EffectHandlers
 
 H = TypeVar("H")
 
@@ -99,6 +104,7 @@ RECORD = (
     "INSERT INTO inbox (message_id, routing_key) VALUES (%(id)s, %(routing_key)s)"
     " ON CONFLICT DO NOTHING"
 )
+RECORD_NEW = RECORD + " RETURNING message_id"
 
 
 class Consumer(Generic[H]):
@@ -293,8 +299,8 @@ class EventConsumer(Consumer[Handler]):
         return Outcome.HANDLED
 
 
-class EffectConsumer(Consumer[EffectHandler]):
-    """Its handlers act outside the database (see the module's docstring)."""
+class _PoolConsumer(Consumer[EffectHandler]):
+    """A consumer whose handlers take a connection of a psycopg pool."""
 
     def __init__(
         self,
@@ -318,6 +324,23 @@ class EffectConsumer(Consumer[EffectHandler]):
             inbox_scope=inbox_scope,
         )
         self._pool = pool
+
+
+class StatementConsumer(_PoolConsumer):
+    """Its handlers run, on a connection of a psycopg pool, in the transaction that records the
+    event in the inbox."""
+
+    async def _handle(self, event: Message, handle: StatementHandler, meta: EventMeta) -> Outcome:
+        ids = {"id": self._inbox_id(meta), "routing_key": meta.routing_key}
+        async with self._pool.connection() as conn, conn.transaction():
+            if await (await conn.execute(RECORD_NEW, ids)).fetchone() is None:
+                return Outcome.DUPLICATE
+            await handle(conn, event, meta)
+        return Outcome.HANDLED
+
+
+class EffectConsumer(_PoolConsumer):
+    """Its handlers act outside the database (see the module's docstring)."""
 
     async def _handle(self, event: Message, handle: EffectHandler, meta: EventMeta) -> Outcome:
         ids = {"id": self._inbox_id(meta), "routing_key": meta.routing_key}

@@ -10,7 +10,7 @@ from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pclib.db import make_pool
-from pclib.inbox import EffectConsumer, EventConsumer, EventMeta
+from pclib.inbox import EffectConsumer, EventConsumer, EventMeta, StatementConsumer
 from pclib.topology import declare_consumer_queue, declare_exchange
 from tests.support.pclib_fixtures import eventually, receive
 
@@ -231,6 +231,49 @@ async def test_a_failed_effect_is_tried_again_and_recorded_once_done(
     assert effects.done == ["hello"]
     async with engine.connect() as conn:
         assert (await conn.execute(select(inbox.c.message_id))).scalars().all() == ["message-2"]
+
+
+class Statements:
+    """A StatementConsumer's handler: adds the event's value to a counter row, then fails the
+    first `failures` times (after its write: the transaction must take it back)."""
+
+    def __init__(self, failures: int = 0) -> None:
+        self.failures = failures
+
+    async def __call__(self, conn, event: StringValue, meta: EventMeta) -> None:
+        await conn.execute(
+            "INSERT INTO counters (name, value) VALUES ('total', 1)"
+            " ON CONFLICT (name) DO UPDATE SET value = counters.value + 1"
+        )
+        if self.failures:
+            self.failures -= 1
+            raise RuntimeError("the handler failed after its write")
+
+
+async def test_a_statement_consumer_applies_each_event_once_in_the_inbox_transaction(
+    engine, pool, amqp_url, broker, setup
+):
+    exchange, queue = setup
+    await declare_consumer_queue(broker.channel, queue, {exchange.name: ["thing.*"]})
+    consumer = StatementConsumer(
+        pool,
+        amqp_url,
+        queue,
+        {exchange.name: ["thing.*"]},
+        {"thing.created": (StringValue, Statements(failures=1))},
+    )
+    consumer.max_backoff = 0.2
+    async with running(consumer):
+        body = StringValue(value="v").SerializeToString()
+        for message_id in ("s1", "s1", "s2"):
+            await publish(exchange, "thing.created", body, message_id)
+        await eventually(
+            lambda: consumed(queue, "handled") == 2 and consumed(queue, "duplicate") == 1
+        )
+    # The failed attempt's write and inbox row were rolled back; each event counted once.
+    assert consumed(queue, "failed") == 1
+    assert await total(engine) == 2
+    assert await inbox_ids(engine) == {"s1", "s2"}
 
 
 @pytest.mark.parametrize(("scope", "emailed"), [("notifications", ["hello"]), ("", [])])

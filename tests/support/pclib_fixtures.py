@@ -12,7 +12,7 @@ import os
 import threading
 import time
 import uuid
-from collections.abc import AsyncIterator, Awaitable, Callable, Iterator
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterator, Sequence
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 from typing import Any, TypeVar, overload
@@ -28,7 +28,7 @@ from yarl import URL
 
 from pclib.auth import TokenIssuer, TokenVerifier
 from pclib.db import database_name, drop_database, ensure_database, libpq_dsn
-from pclib.inbox import EventConsumer
+from pclib.inbox import Consumer
 from pclib.keys import ensure_key_pair
 from pclib.migrations import upgrade
 from pclib.topology import declare_consumer_queue, declare_exchange
@@ -301,7 +301,9 @@ async def drain(queue: AbstractQueue) -> list[AbstractIncomingMessage]:
 
 
 @contextlib.asynccontextmanager
-async def running_consumers(broker: Broker, consumers: list[EventConsumer]) -> AsyncIterator[None]:
+async def running_consumers(
+    broker: Broker, consumers: Sequence[Consumer[Any]]
+) -> AsyncIterator[None]:
     """Runs the consumers for the duration of the block. Their queues are declared (and bound)
     first, so that nothing published from then on is lost; `broker` (a Broker fixture)
     deletes queues and exchanges after the test."""

@@ -21,7 +21,7 @@ from payments.settings import PaymentsSettings
 from payments.worker import consumers, run_worker
 from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
-from pclib.db import make_engine
+from pclib.db import make_engine, make_pool
 from pclib.errors import DomainError
 from pclib.grpc_server import serve_until_stopped, start_metrics_server, stop_event_on_signals
 from pclib.inbox import declare_queues
@@ -53,20 +53,26 @@ async def relay(settings: PaymentsSettings) -> None:
 
 
 async def worker(settings: PaymentsSettings) -> None:
-    # No overflow: a burst of events would open and close connections past the pool's size, at
-    # a connection's cost (and a PostgreSQL backend's) per event; the handlers wait instead.
-    engine = make_engine(settings.database_url, settings.db_pool_size, max_overflow=0)
+    # The booking events (one per booking) on the psycopg pool; the catalog's few (moved
+    # showtimes, venues) on the engine's two connections. No overflow: a burst of events would
+    # open and close connections, at a PostgreSQL backend's cost each; the handlers wait instead.
+    engine = make_engine(settings.database_url, 2, max_overflow=0)
     start_metrics_server(settings.metrics_port)
     try:
-        await run_worker(engine, settings, stop_event_on_signals())
+        async with make_pool(settings.database_url, settings.db_pool_size) as pool:
+            await run_worker(engine, pool, settings, stop_event_on_signals())
     finally:
         await engine.dispose()
 
 
 async def declare_consumer_queues(settings: PaymentsSettings) -> None:
-    engine = make_engine(settings.database_url, pool_size=1)
+    # Neither connects: declaring needs only the broker.
+    engine, pool = (
+        make_engine(settings.database_url, pool_size=1),
+        make_pool(settings.database_url, 1),
+    )
     try:
-        await declare_queues(settings.amqp_url, consumers(engine, settings))
+        await declare_queues(settings.amqp_url, consumers(engine, pool, settings))
     finally:
         await engine.dispose()
 

@@ -2,56 +2,103 @@
 confirmed (booked), used (reimbursable until paid), unused or cancelled (tombstones, so that a
 late, older event does not bring the line back), and moved (its showtime's new start). Which
 event a line takes is domain/ledger.py's rule. Every transition runs in the event's inbox
-transaction, holding batches off (batch/lock.py).
+transaction, holding batches off (batch/lock.py): the booking events' on a psycopg connection
+(pclib.inbox.StatementConsumer), the moved showtimes' in an ORM session.
 
 A batch moves the lines it pays out of the ledger into payment_lines: an event about a booking
 is first looked up there (a paid line never changes, and must not come back as a new line)."""
 
 import logging
 import uuid
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Row, func, select, update
-from sqlalchemy.dialects.postgresql import insert
+import psycopg
+from sqlalchemy import func, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.booking.v1 import events_pb2
 from payments import metrics
-from payments.batch.lock import hold_batches_off
+from payments.batch.lock import hold_batches_off, hold_batches_off_on
 from payments.domain import ledger, rates
 from payments.domain.status import LedgerState
-from payments.models import LedgerLine, Payment, PaymentLine
+from payments.models import LedgerLine
 
 log = logging.getLogger(__name__)
+Connection = psycopg.AsyncConnection[Any]
+
+
+# The booking events' transitions run in the consumer's psycopg transaction (the hot path: one
+# event per booking), after holding batches off. A line is inserted unless the booking was paid
+# or has a line already: one statement, that also says which.
+INSERT_UNLESS_PAID = """
+WITH paid AS (
+    SELECT pl.payment_id, pl.used_at, p.venue_id FROM payment_lines pl
+    LEFT JOIN payments p ON p.id = pl.payment_id
+    WHERE pl.booking_id = %(booking_id)s
+), inserted AS (
+    INSERT INTO ledger_lines (booking_id, venue_id, offerer_id, offerer_siren, venue_siret,
+        stock_id, total_cents, starts_at, scale_key, state, last_event_at, used_at, used_year)
+    SELECT %(booking_id)s, %(venue_id)s, %(offerer_id)s, %(offerer_siren)s, %(venue_siret)s,
+        %(stock_id)s, %(total_cents)s, %(starts_at)s, %(scale_key)s, %(state)s,
+        %(last_event_at)s, %(used_at)s, %(used_year)s
+    WHERE NOT EXISTS (SELECT FROM paid)
+    ON CONFLICT DO NOTHING
+    RETURNING booking_id
+)
+SELECT EXISTS (SELECT FROM inserted), paid.payment_id, paid.used_at, paid.venue_id
+FROM (VALUES (1)) AS one LEFT JOIN paid ON true
+"""
+LINE_FOR_UPDATE = (
+    "SELECT state, last_event_at FROM ledger_lines WHERE booking_id = %(booking_id)s FOR UPDATE"
+)
+UPDATE_LINE = """
+UPDATE ledger_lines SET venue_id = %(venue_id)s, offerer_id = %(offerer_id)s,
+    offerer_siren = %(offerer_siren)s, venue_siret = %(venue_siret)s, stock_id = %(stock_id)s,
+    total_cents = %(total_cents)s, starts_at = %(starts_at)s, scale_key = %(scale_key)s,
+    state = %(state)s, last_event_at = %(last_event_at)s, used_at = %(used_at)s,
+    used_year = %(used_year)s, updated_at = now()
+WHERE booking_id = %(booking_id)s
+"""
+
+
+@dataclass(frozen=True)
+class Paid:
+    """A paid booking's payment line, as an event about it reads it."""
+
+    payment_id: uuid.UUID
+    used_at: datetime
+    venue_id: uuid.UUID | None
 
 
 async def confirmed(
-    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+    conn: Connection, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
 ) -> ledger.Outcome:
     """The booking was made `at`: its line counts as booked (a later use makes it USED; an
     older event than this one, or this one after the use, changes nothing)."""
-    return await _record(session, facts, starts_at, LedgerState.CONFIRMED, at)
+    return await _record(conn, facts, starts_at, LedgerState.CONFIRMED, at)
 
 
 async def used(
-    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+    conn: Connection, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
 ) -> ledger.Outcome:
     """The booking was used `at`: its line is reimbursable."""
-    return await _record(session, facts, starts_at, LedgerState.USED, at)
+    return await _record(conn, facts, starts_at, LedgerState.USED, at)
 
 
 async def unused(
-    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+    conn: Connection, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
 ) -> ledger.Outcome:
     """The booking's use was undone `at`: its line is a tombstone."""
-    return await _record(session, facts, starts_at, LedgerState.UNUSED, at)
+    return await _record(conn, facts, starts_at, LedgerState.UNUSED, at)
 
 
 async def cancelled(
-    session: AsyncSession, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
+    conn: Connection, facts: events_pb2.BookingFacts, starts_at: datetime, at: datetime
 ) -> ledger.Outcome:
     """The booking was cancelled `at`: its line is a tombstone."""
-    return await _record(session, facts, starts_at, LedgerState.CANCELLED, at)
+    return await _record(conn, facts, starts_at, LedgerState.CANCELLED, at)
 
 
 async def move_showtime(session: AsyncSession, stock_id: str, starts_at: datetime) -> int:
@@ -86,7 +133,7 @@ def _facts(facts: events_pb2.BookingFacts, starts_at: datetime) -> dict[str, obj
 def _state(new_state: LedgerState, occurred_at: datetime) -> dict[str, object]:
     used = new_state == LedgerState.USED
     return {
-        "state": new_state,
+        "state": new_state.value,
         "last_event_at": occurred_at,
         "used_at": occurred_at if used else None,
         "used_year": rates.revenue_year(occurred_at) if used else None,
@@ -94,54 +141,41 @@ def _state(new_state: LedgerState, occurred_at: datetime) -> dict[str, object]:
 
 
 async def _record(
-    session: AsyncSession,
+    conn: Connection,
     facts: events_pb2.BookingFacts,
     starts_at: datetime,
     new_state: LedgerState,
     occurred_at: datetime,
 ) -> ledger.Outcome:
     """Applies a booking's change (its new state at `occurred_at`) to its line."""
-    await hold_batches_off(session)
+    await hold_batches_off_on(conn)
     booking_id = uuid.UUID(facts.booking_id)
-    paid = await _payment_of(session, booking_id)
-    if paid is not None:
+    values = {
+        "booking_id": booking_id,
+        **_facts(facts, starts_at),
+        **_state(new_state, occurred_at),
+    }
+    row = await (await conn.execute(INSERT_UNLESS_PAID, values)).fetchone()
+    assert row is not None  # one row, whatever the booking
+    inserted, payment_id, paid_used_at, paid_venue_id = row
+    if payment_id is not None:
+        paid = Paid(payment_id, paid_used_at, paid_venue_id)
         return _counted(_paid_line_event(paid, booking_id, new_state, occurred_at))
-    values = {**_facts(facts, starts_at), **_state(new_state, occurred_at)}
-    inserted = await session.scalar(
-        insert(LedgerLine)
-        .values(booking_id=booking_id, **values)
-        .on_conflict_do_nothing()
-        .returning(LedgerLine.booking_id)
-    )
-    if inserted is not None:
+    if inserted:
         return _counted(ledger.Outcome.APPLY)
-    line = (
-        await session.execute(
-            select(LedgerLine).where(LedgerLine.booking_id == booking_id).with_for_update()
-        )
-    ).scalar_one()
+    line = await (await conn.execute(LINE_FOR_UPDATE, values)).fetchone()
+    assert line is not None  # it has a line: the insert found it
+    state, last_event_at = line
     outcome = ledger.decide(
-        ledger.Line(line.state, line.last_event_at, paid=False), new_state, occurred_at
+        ledger.Line(LedgerState(state), last_event_at, paid=False), new_state, occurred_at
     )
     if outcome is ledger.Outcome.APPLY:
-        for name, value in values.items():
-            setattr(line, name, value)
-        line.updated_at = func.now()
+        await conn.execute(UPDATE_LINE, values)
     return _counted(outcome)
 
 
-async def _payment_of(session: AsyncSession, booking_id: uuid.UUID) -> Row | None:
-    """The booking's payment line (payment_id, used_at, venue_id) if it was paid."""
-    paid = await session.execute(
-        select(PaymentLine.payment_id, PaymentLine.used_at, Payment.venue_id)
-        .outerjoin(Payment, Payment.id == PaymentLine.payment_id)
-        .where(PaymentLine.booking_id == booking_id)
-    )
-    return paid.first()
-
-
 def _paid_line_event(
-    paid: Row, booking_id: uuid.UUID, new_state: LedgerState, occurred_at: datetime
+    paid: Paid, booking_id: uuid.UUID, new_state: LedgerState, occurred_at: datetime
 ) -> ledger.Outcome:
     # A paid line's last event was its use: what it took before leaving the ledger.
     outcome = ledger.decide(

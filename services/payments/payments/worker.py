@@ -1,19 +1,23 @@
 """The payments worker: the ledger's event consumers (booking events, catalog events)."""
 
 import asyncio
+from typing import Any
 
+from psycopg_pool import AsyncConnectionPool
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from payments.consumers import booking_events, catalog_events
 from payments.settings import PaymentsSettings
-from pclib.inbox import EventConsumer
+from pclib.inbox import Consumer, EventConsumer, StatementConsumer
 
 
-def consumers(engine: AsyncEngine, settings: PaymentsSettings) -> list[EventConsumer]:
+def consumers(
+    engine: AsyncEngine, pool: AsyncConnectionPool, settings: PaymentsSettings
+) -> list[Consumer[Any]]:
     """One durable quorum queue per consumer, each bound to the events it handles."""
     return [
-        EventConsumer(
-            engine,
+        StatementConsumer(
+            pool,
             settings.amqp_url,
             f"{settings.queue_prefix}.booking-events",
             {settings.booking_exchange: list(booking_events.HANDLERS)},
@@ -29,5 +33,7 @@ def consumers(engine: AsyncEngine, settings: PaymentsSettings) -> list[EventCons
     ]
 
 
-async def run_worker(engine: AsyncEngine, settings: PaymentsSettings, stop: asyncio.Event) -> None:
-    await asyncio.gather(*(consumer.run(stop) for consumer in consumers(engine, settings)))
+async def run_worker(
+    engine: AsyncEngine, pool: AsyncConnectionPool, settings: PaymentsSettings, stop: asyncio.Event
+) -> None:
+    await asyncio.gather(*(consumer.run(stop) for consumer in consumers(engine, pool, settings)))

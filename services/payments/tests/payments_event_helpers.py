@@ -3,15 +3,15 @@
 import uuid
 
 import aio_pika
+import psycopg
 from google.protobuf.message import Message
 from sqlalchemy import select, text
 
 from payments import models
 from payments.consumers import booking_events, catalog_events
-from pclib.db import make_session_factory
+from pclib.db import libpq_dsn, make_session_factory
 from pclib.inbox import EventMeta
 
-HANDLERS = {**booking_events.HANDLERS, **catalog_events.HANDLERS}
 PAY_LINE = """
 WITH paid AS (DELETE FROM ledger_lines WHERE booking_id = :booking_id RETURNING *)
 INSERT INTO payment_lines (payment_id, booking_id, total_cents, rate_bps, reimbursed_cents, used_at)
@@ -20,10 +20,18 @@ SELECT :payment_id, booking_id, total_cents, 10000, total_cents, used_at FROM pa
 
 
 async def handle(engine, routing_key: str, event: Message) -> None:
-    """Runs the handler as the consumer would, in one transaction."""
-    _, handler = HANDLERS[routing_key]
+    """Runs the handler as its consumer would, in one transaction: the booking events' on a
+    psycopg connection, the catalog's in an ORM session."""
+    meta = EventMeta(str(uuid.uuid4()), routing_key, None)
+    if routing_key in booking_events.HANDLERS:
+        _, handler = booking_events.HANDLERS[routing_key]
+        dsn = libpq_dsn(engine.url.render_as_string(hide_password=False))
+        async with await psycopg.AsyncConnection.connect(dsn) as conn, conn.transaction():
+            await handler(conn, event, meta)
+        return
+    _, handle_in_session = catalog_events.HANDLERS[routing_key]
     async with make_session_factory(engine).begin() as session:
-        await handler(session, event, EventMeta(str(uuid.uuid4()), routing_key, None))
+        await handle_in_session(session, event, meta)
 
 
 async def publish(exchange, routing_key: str, event: Message, message_id: str = "") -> str:

@@ -11,6 +11,7 @@ from prometheus_client import REGISTRY
 
 from passculture.catalog.v1 import events_pb2 as catalog_events
 from payments import worker
+from pclib.db import make_pool
 from pclib.topology import declare_exchange
 from tests.support.payments_helpers import (
     booking_facts,
@@ -162,13 +163,21 @@ def settings(payments_settings, unique_name):
     return isolated(payments_settings, unique_name)
 
 
-def booking_consumer(engine, settings):
-    (consumer,) = [c for c in worker.consumers(engine, settings) if "booking" in c.queue]
+@pytest.fixture
+async def pool(payments_db_url):
+    async with make_pool(payments_db_url, 5) as pool:
+        yield pool
+
+
+def booking_consumer(engine, pool, settings):
+    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "booking" in c.queue]
     return consumer
 
 
 def test_the_worker_consumes_the_booking_and_catalog_exchanges(payments_engine, settings):
-    booking, catalog = worker.consumers(payments_engine, settings)
+    booking, catalog = worker.consumers(
+        payments_engine, make_pool(settings.database_url, 1), settings
+    )
     assert (booking.queue, catalog.queue) == (
         f"{settings.queue_prefix}.booking-events",
         f"{settings.queue_prefix}.catalog-events",
@@ -185,9 +194,9 @@ def test_the_worker_consumes_the_booking_and_catalog_exchanges(payments_engine, 
 
 
 async def test_events_from_the_broker_make_the_ledger_and_a_redelivery_changes_nothing(
-    payments_engine, broker, settings, venue
+    payments_engine, pool, broker, settings, venue
 ):
-    consumer = booking_consumer(payments_engine, settings)
+    consumer = booking_consumer(payments_engine, pool, settings)
     exchange = await declare_exchange(broker.channel, settings.booking_exchange)
     kept, removed = booking_facts(venue), booking_facts(venue)
     queue = consumer.queue

@@ -5,10 +5,14 @@ second then finds the first's cutoff), and no ledger line changes under a batch.
 that change ledger lines hold it shared: they run side by side, and wait for a batch under way.
 """
 
+from typing import Any
+
+import psycopg
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
 BATCH_LOCK = 7_304_001
+HOLD_BATCHES_OFF = f"SELECT pg_advisory_xact_lock_shared({BATCH_LOCK})"
 
 
 async def lock_for_batch(conn: AsyncConnection) -> None:
@@ -16,4 +20,9 @@ async def lock_for_batch(conn: AsyncConnection) -> None:
 
 
 async def hold_batches_off(session: AsyncSession) -> None:
-    await session.execute(text("SELECT pg_advisory_xact_lock_shared(:key)"), {"key": BATCH_LOCK})
+    await session.execute(text(HOLD_BATCHES_OFF))
+
+
+async def hold_batches_off_on(conn: psycopg.AsyncConnection[Any]) -> None:
+    """hold_batches_off, in a psycopg transaction (the booking events' consumer)."""
+    await conn.execute(HOLD_BATCHES_OFF)

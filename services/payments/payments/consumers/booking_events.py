@@ -1,15 +1,16 @@
 """The booking service's events that make the ledger: created → a booked line; used → a
 reimbursable line; unused or cancelled → the line leaves the ledger unless already paid.
-Handlers run in the inbox transaction: a redelivered event changes nothing."""
+Handlers run in the inbox transaction, on a psycopg connection (pclib.inbox.StatementConsumer:
+one event per booking, the ledger's hot path): a redelivered event changes nothing."""
 
 from datetime import UTC, datetime
 
 from google.protobuf.timestamp_pb2 import Timestamp
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from passculture.booking.v1 import events_pb2
 from payments import ledger
-from pclib.inbox import EventMeta, Handlers
+from payments.ledger import Connection
+from pclib.inbox import EventMeta, StatementHandlers
 from pclib.timestamps import to_datetime
 
 
@@ -24,33 +25,29 @@ def _starts_at(facts: events_pb2.BookingFacts) -> datetime:
     return to_datetime(facts.starts_at)
 
 
-async def on_created(
-    session: AsyncSession, event: events_pb2.BookingCreated, meta: EventMeta
-) -> None:
+async def on_created(conn: Connection, event: events_pb2.BookingCreated, meta: EventMeta) -> None:
     at = _when(event.booked_at, event.HasField("booked_at"), meta)
-    await ledger.confirmed(session, event.booking, _starts_at(event.booking), at)
+    await ledger.confirmed(conn, event.booking, _starts_at(event.booking), at)
 
 
-async def on_used(session: AsyncSession, event: events_pb2.BookingUsed, meta: EventMeta) -> None:
+async def on_used(conn: Connection, event: events_pb2.BookingUsed, meta: EventMeta) -> None:
     at = _when(event.used_at, event.HasField("used_at"), meta)
-    await ledger.used(session, event.booking, _starts_at(event.booking), at)
+    await ledger.used(conn, event.booking, _starts_at(event.booking), at)
 
 
-async def on_unused(
-    session: AsyncSession, event: events_pb2.BookingUnused, meta: EventMeta
-) -> None:
+async def on_unused(conn: Connection, event: events_pb2.BookingUnused, meta: EventMeta) -> None:
     at = _when(event.unused_at, event.HasField("unused_at"), meta)
-    await ledger.unused(session, event.booking, _starts_at(event.booking), at)
+    await ledger.unused(conn, event.booking, _starts_at(event.booking), at)
 
 
 async def on_cancelled(
-    session: AsyncSession, event: events_pb2.BookingCancelled, meta: EventMeta
+    conn: Connection, event: events_pb2.BookingCancelled, meta: EventMeta
 ) -> None:
     at = _when(event.cancelled_at, event.HasField("cancelled_at"), meta)
-    await ledger.cancelled(session, event.booking, _starts_at(event.booking), at)
+    await ledger.cancelled(conn, event.booking, _starts_at(event.booking), at)
 
 
-HANDLERS: Handlers = {
+HANDLERS: StatementHandlers = {
     "booking.created": (events_pb2.BookingCreated, on_created),
     "booking.used": (events_pb2.BookingUsed, on_used),
     "booking.unused": (events_pb2.BookingUnused, on_unused),
