@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import aio_pika
 import pytest
 from event_helpers import counters, inbox, metric
-from google.protobuf.wrappers_pb2 import StringValue
+from google.protobuf.wrappers_pb2 import Int64Value, StringValue
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pclib.db import make_pool
-from pclib.inbox import EffectConsumer, EventConsumer, EventMeta, StatementConsumer
+from pclib.inbox import EffectConsumer, EventConsumer, EventMeta, StatementConsumer, in_turn
 from pclib.topology import declare_consumer_queue, declare_exchange
 from tests.support.pclib_fixtures import eventually, receive
 
@@ -303,3 +303,27 @@ async def test_two_consumers_of_one_service_handle_the_same_event_each(
     async with running(effect_consumer(pool, amqp_url, exchange, queue, effects)):
         await eventually(lambda: consumed(queue, "handled") + consumed(queue, "duplicate") >= 1)
     assert effects.done == emailed
+
+
+async def test_handlers_in_turn_run_each_tables_handler_in_order():
+    done: list[str] = []
+
+    def handler(name: str):
+        async def handle(conn, event, meta) -> None:
+            done.append(f"{name} {event.value}")
+
+        return handle
+
+    first = {"thing.created": (StringValue, handler("first"))}
+    second = {
+        "thing.created": (StringValue, handler("second")),
+        "thing.moved": (StringValue, handler("second")),
+    }
+    combined = in_turn(first, second)
+    assert list(combined) == ["thing.created", "thing.moved"]
+    meta = EventMeta("m", "thing.created", None)
+    await combined["thing.created"][1](None, StringValue(value="a"), meta)
+    await combined["thing.moved"][1](None, StringValue(value="b"), meta)
+    assert done == ["first a", "second a", "second b"]
+    with pytest.raises(TypeError, match=r"thing\.created"):
+        in_turn(first, {"thing.created": (Int64Value, handler("other"))})

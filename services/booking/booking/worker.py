@@ -1,4 +1,4 @@
-"""The booking worker: event consumers (catalog and payments events, emails, notifications),
+"""The booking worker: event consumers (catalog and payments events, emails and notifications),
 the notifications' deliveries and the saga's reconciler."""
 
 import asyncio
@@ -15,7 +15,7 @@ from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from booking.upstreams import Upstreams
 from pclib.db import make_session_factory
-from pclib.inbox import Consumer, EffectConsumer, EventConsumer
+from pclib.inbox import Consumer, EffectConsumer, EventConsumer, in_turn
 from pclib.mail import Mailer
 
 
@@ -30,7 +30,12 @@ def consumers(
     mail: Mailer | None = None,
 ) -> list[Consumer[Any]]:
     """One durable quorum queue per consumer, each bound to the events it handles."""
-    email_handlers = emails.handlers(mail or mailer(settings), settings.smtp_sender)
+    # A venue's notification recorded first (a database write), then the emails (an effect that
+    # may fail and come back: the recording is then a no-op).
+    email_handlers = in_turn(
+        notification_events.HANDLERS,
+        emails.handlers(mail or mailer(settings), settings.smtp_sender),
+    )
     return [
         EventConsumer(
             engine,
@@ -46,6 +51,9 @@ def consumers(
             {settings.payments_exchange: list(payment_events.HANDLERS)},
             payment_events.HANDLERS,
         ),
+        # Retiring: the emails consumer records the same deliveries (in_turn above, idempotent
+        # per booking and action). Once every worker runs that code, the next release unbinds this
+        # queue, lets it drain and deletes it: one message less per booking (issue 11).
         EffectConsumer(
             pool,
             settings.amqp_url,

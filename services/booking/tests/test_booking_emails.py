@@ -7,8 +7,10 @@ import email
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
-from booking import events, lifecycle
+from booking import events, lifecycle, notifications
+from booking.models import NotificationDelivery, VenueNotification
 from passculture.booking.v1 import events_pb2
 from pclib.db import make_session_factory
 from pclib.outbox import add_event
@@ -105,6 +107,39 @@ async def test_a_new_booking_is_emailed_to_the_venue(
     assert_describes_the_booking(body)
     assert stored.booking.countermark in html(message)
     assert message_id(message) == f"<venue-booking.{stored.booking.id}@passculture.app>"
+
+
+async def test_the_emails_consumer_records_the_venues_notification_before_emailing(
+    booking_engine, mail_pipeline, venue, smtp_port
+):
+    """The notifications consumer is retiring (booking/worker.py): this one consumer, alone here,
+    records the delivery of a venue with a URL, even while the SMTP server is down."""
+    sessions = make_session_factory(booking_engine)
+    async with sessions.begin() as session:
+        session.add(
+            VenueNotification(
+                venue_id=venue.id,
+                url="http://127.0.0.1:9/hook",
+                signing_secret=notifications.new_signing_secret(),
+                updated_at=datetime.now(UTC),
+            )
+        )
+    stored = await store(booking_engine, venue)
+    await emit(booking_engine, "booking.created", created(stored))
+
+    async def delivered_actions() -> list[str]:
+        async with sessions() as session:
+            rows = await session.scalars(
+                select(NotificationDelivery.action).where(
+                    NotificationDelivery.booking_id == stored.booking.id
+                )
+            )
+            return list(rows)
+
+    assert await eventually(delivered_actions) == ["BOOK"]
+    async with smtp_server(smtp_port) as mailbox:
+        await eventually(lambda: len(mailbox.received) == 2, within=15)
+    assert await delivered_actions() == ["BOOK"]  # the retried event recorded nothing more
 
 
 async def test_a_cancellation_by_the_young_person_is_emailed_to_the_venue_and_confirmed_to_them(
