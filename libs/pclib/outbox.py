@@ -230,7 +230,7 @@ class OutboxRelay:
         batch_size: int = 200,
         poll_interval: float = 0.2,
         idle_interval: float = 5.0,
-        gather_interval: float = 0.02,
+        gather_interval: float = 0.05,
         max_backoff: float = 30.0,
     ) -> None:
         """`wakeups`: publish as soon as the outbox is written to, and poll only every
@@ -272,7 +272,9 @@ class OutboxRelay:
                     await self._wait(stop)
                 elif published < self.batch_size and self.wakeups is not None:
                     # Under a steady flow, a wakeup per event would make batches of one:
-                    # gather what comes for a moment (events wait this long at most).
+                    # gather what comes for a moment (events wait this long at most). 50 ms
+                    # rather than 20: a quarter less relay CPU per booking in the bench, and no
+                    # consumer of these events is in a hurry (emails, ledger lines).
                     await sleep_unless_stopped(stop, self.gather_interval)
         finally:
             await self.close()
