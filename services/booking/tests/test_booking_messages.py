@@ -2,16 +2,16 @@
 tariff line, autoescaped HTML, deterministic Message-IDs."""
 
 import email
-import io
-import struct
 import uuid
-import zlib
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from email.policy import default
 
+import zxingcpp
+
 from booking import messages, models, qr_image
 from booking.domain import rules, wording
+from tests.support.qr_png import decoded, png_pixels
 from tests.support.smtp_sink import html, message_id, text
 
 SENDER = "pass Culture <ne-pas-repondre@passculture.app>"
@@ -134,44 +134,23 @@ def test_the_cancellation_limit_or_non_annulable():
     assert "Annulation : non annulable" in text(parsed(messages.confirmation_email(late)))
 
 
-def png_pixels(image: bytes) -> tuple[bytes, list[bytes]]:
-    """A PNG's header and its rows, unfiltered (filters None and Up: those segno and ours
-    write)."""
-    assert image.startswith(b"\x89PNG\r\n\x1a\n")
-    position, header, data = 8, b"", b""
-    while position < len(image):
-        (size,) = struct.unpack(">I", image[position : position + 4])
-        kind, chunk = image[position + 4 : position + 8], image[position + 8 : position + 8 + size]
-        assert struct.unpack(">I", image[position + 8 + size : position + 12 + size])[0] == (
-            zlib.crc32(kind + chunk)
-        )
-        if kind == b"IHDR":
-            header = chunk
-        elif kind == b"IDAT":
-            data += chunk
-        position += 12 + size
-    width, height = struct.unpack(">II", header[:8])
-    raw, row_size = zlib.decompress(data), (width + 7) // 8 + 1
-    rows, previous = [], bytes(row_size - 1)
-    for index in range(height):
-        kind, line = raw[index * row_size], raw[index * row_size + 1 : (index + 1) * row_size]
-        assert kind in (0, 2)
-        if kind == 2:
-            line = bytes((a + b) % 256 for a, b in zip(line, previous, strict=True))
-        rows.append(line)
-        previous = line
-    return header, rows
-
-
-def test_the_qr_png_has_the_pixels_segnos_own_writer_draws():
-    code = qr_image.qr_code("ABC234")
-    ours, width = qr_image.png(code)
-    theirs = io.BytesIO()
-    code.save(theirs, kind="png", scale=qr_image.SCALE, border=qr_image.BORDER)
-    assert width == (len(code.matrix) + 2 * qr_image.BORDER) * qr_image.SCALE
-    assert png_pixels(ours) == png_pixels(theirs.getvalue())
-    # Negative control: another countermark's code differs.
-    other, _ = qr_image.png(qr_image.qr_code("ABC235"))
+def test_the_qr_png_is_the_code_a_reader_reads_back():
+    payload = "PASSCULTURE:v3;TOKEN:ABC234"
+    ours, width = qr_image.png(qr_image.qr_code(payload))
+    assert decoded(ours) == payload
+    # Its pixels are zxing-cpp's own drawing of the code (5 px modules, a 4-module quiet zone).
+    drawn = memoryview(
+        zxingcpp.create_barcode(
+            payload, zxingcpp.BarcodeFormat.QRCode, options="ecLevel=M"
+        ).to_image(scale=qr_image.SCALE, add_quiet_zones=True)
+    )
+    assert png_pixels(ours) == (
+        width,
+        [drawn.tobytes()[row * width : (row + 1) * width] for row in range(drawn.shape[0])],
+    )
+    # Negative control: another countermark's code reads as that one.
+    other, _ = qr_image.png(qr_image.qr_code("PASSCULTURE:v3;TOKEN:ABC235"))
+    assert decoded(other) == "PASSCULTURE:v3;TOKEN:ABC235"
     assert png_pixels(other) != png_pixels(ours)
 
 
