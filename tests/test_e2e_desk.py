@@ -21,7 +21,6 @@ from zoneinfo import ZoneInfo
 
 import httpx
 import pytest
-import segno
 from e2e_helpers import (
     PASSWORD,
     eventually,
@@ -35,6 +34,7 @@ from e2e_helpers import (
 )
 from playwright.async_api import BrowserContext, Page, expect
 
+from booking import qr_image
 from tests.support.browser import chromium
 
 pytestmark = pytest.mark.e2e
@@ -51,10 +51,11 @@ PLACES = (
 
 
 def qr_video(payload: str, path: Path) -> Path:
-    """A Y4M video (what Chromium's fake camera plays) of a QR code encoding `payload`, dark
-    modules on a light page: 640 by 480, one grey frame (Y plane; neutral chroma) repeated."""
+    """A Y4M video (what Chromium's fake camera plays) of a QR code encoding `payload` as the
+    emails draw it (booking.qr_image), dark modules on a light page: 640 by 480, one grey frame
+    (Y plane; neutral chroma) repeated."""
     width, height = 640, 480
-    matrix = segno.make_qr(payload, error="m").matrix
+    matrix = [[module == qr_image.DARK for module in row] for row in qr_image.qr_code(payload)]
     scale = (height - 40) // len(matrix)
     left, top = (width - scale * len(matrix)) // 2, (height - scale * len(matrix)) // 2
     luma = bytearray([235]) * (width * height)
