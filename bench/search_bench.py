@@ -21,7 +21,6 @@ from typing import Any
 import grpc
 import psycopg
 from grpc_health.v1 import health_pb2, health_pb2_grpc
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 from sqlalchemy.engine import make_url
 
 from bench.activity import BENCH_APPLICATION
@@ -34,12 +33,12 @@ from catalog.api.search import FAR_FUTURE, SEARCH_SQL
 from passculture.catalog.v1 import search_service_pb2 as pb
 from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
 from pclib.db import libpq_dsn
+from tests.support.catalog_helpers import numbered
 
-# The search's SQL as psycopg receives it from SQLAlchemy (named %(…)s placeholders).
-SEARCH_SQL_PSYCOPG = str(SEARCH_SQL.compile(dialect=psycopg_dialect.dialect()))
+# The search's SQL as the server sends it to psycopg (named %(…)s placeholders)…
+SEARCH_SQL_PSYCOPG = SEARCH_SQL
 # …and with $1, $2… for a PREPARE, whose parameters come in this order.
-_NUMBERED = SEARCH_SQL.compile(dialect=psycopg_dialect.dialect(paramstyle="numeric_dollar"))
-SEARCH_SQL_NUMBERED, SEARCH_SQL_PARAMS = str(_NUMBERED), list(_NUMBERED.positiontup)
+SEARCH_SQL_NUMBERED, SEARCH_SQL_PARAMS = numbered(SEARCH_SQL)
 MAX_P95_MS = 20.0
 MAX_P95_OVER_SEARCH_SQL = 5.0
 # An early stop reads a few venues' offers; a full sort reads every offer in the radius.

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import re
 import uuid
 from collections.abc import AsyncIterator, Awaitable
 from dataclasses import dataclass
@@ -223,3 +224,10 @@ async def refusal(call: Awaitable[object]) -> tuple[grpc.StatusCode, str, dict[s
         await call
     info = error_info(failure.value)
     return failure.value.code(), info.reason, info.metadata
+
+
+def numbered(query: str) -> tuple[str, list[str]]:
+    """A psycopg query with $1, $2… for its %(name)s placeholders (what a PREPARE takes), and
+    the names in their order."""
+    names = list(dict.fromkeys(re.findall(r"%\((\w+)\)s", query)))
+    return re.sub(r"%\((\w+)\)s", lambda m: f"${names.index(m[1]) + 1}", query), names

@@ -79,7 +79,7 @@ def build_server(
             ),
             (
                 search_service_pb2_grpc.add_SearchServiceServicer_to_server,
-                SearchServicer(sessions),
+                SearchServicer(sessions, pool),
                 _name(search_service_pb2.DESCRIPTOR, "SearchService"),
             ),
             (

@@ -7,7 +7,6 @@ import grpc
 import psycopg
 import pytest
 from sqlalchemy import text
-from sqlalchemy.dialects.postgresql import psycopg as psycopg_dialect
 
 from catalog.api.search import FAR_FUTURE, SEARCH_SQL
 from passculture.catalog.v1 import offer_service_pb2 as offers_pb
@@ -20,6 +19,7 @@ from tests.support.catalog_helpers import (
     make_pro,
     make_stock,
     make_venue,
+    numbered,
     reason_of,
     siret_of,
 )
@@ -204,7 +204,7 @@ async def test_the_nearby_filter_can_use_the_gist_index(catalog_engine):
     }
     async with catalog_engine.connect() as conn:
         await conn.execute(text("SET enable_seqscan = off"))
-        explain = text("EXPLAIN " + SEARCH_SQL.text)
+        explain = text("EXPLAIN " + SEARCH_SQL.replace("%(", ":").replace(")s", ""))
         plan = "\n".join(row[0] for row in await conn.execute(explain, params))
     assert "ix_venues_earth" in plan
 
@@ -247,7 +247,7 @@ async def test_a_search_reads_offers_only_until_its_page_is_full(catalog_db_url,
     """Not a sort of every offer in the radius: venues come nearest first and their offers are
     read one venue after another, with the values planned in or with the generic plan that a
     prepared statement switches to after five executions."""
-    numbered = SEARCH_SQL.compile(dialect=psycopg_dialect.dialect(paramstyle="numeric_dollar"))
+    prepared, names = numbered(SEARCH_SQL)
     params = {
         "lat": PARIS[0],
         "lon": PARIS[1],
@@ -258,14 +258,14 @@ async def test_a_search_reads_offers_only_until_its_page_is_full(catalog_db_url,
         "offset": 0,
         "limit": 11,
     }
-    values = [params[name] for name in numbered.positiontup]
+    values = [params[name] for name in names]
     async with await psycopg.AsyncConnection.connect(
         libpq_dsn(catalog_db_url), autocommit=True
     ) as conn:
         await conn.execute(SEED_SQL)
         await conn.execute("ANALYZE")
         await conn.execute(f"SET plan_cache_mode = {plan}")
-        await conn.execute(f"PREPARE search AS {numbered}")
+        await conn.execute(f"PREPARE search AS {prepared}")
         cursor = await psycopg.AsyncClientCursor(conn).execute(
             f"EXPLAIN (ANALYZE, FORMAT JSON) EXECUTE search({', '.join(['%s'] * len(values))})",
             values,

@@ -10,7 +10,9 @@ from datetime import UTC, datetime
 from typing import Any
 
 import grpc
-from sqlalchemy import Row, select, text
+from psycopg.rows import namedtuple_row
+from psycopg_pool import AsyncConnectionPool
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from catalog.domain import stocks as rules
@@ -23,7 +25,6 @@ from passculture.catalog.v1 import search_service_pb2 as pb
 from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
 from passculture.catalog.v1.reasons import Reason
 from pclib import pagination
-from pclib.db import autocommit_engine
 from pclib.errors import NotFound
 from pclib.timestamps import optional_datetime, timestamp
 
@@ -45,11 +46,11 @@ FAR_FUTURE = datetime(9999, 1, 1, tzinfo=UTC)
 # expects the box to hold more than one venue. It guesses 0.5 % of the venues for `&&` (the
 # same as `<@` for a point in a box, guessed at 0.1 %), and the radius test sits in the
 # LATERAL, where it does not shrink that guess: from about 300 venues on, it expects two.
-SEARCH_SQL = text(f"""
+SEARCH_SQL = f"""
 WITH here AS MATERIALIZED (
-    SELECT ll_to_earth(:lat, :lon) AS point,
-           earth_box(ll_to_earth(:lat, :lon), :radius_m) AS box,
-           gc_to_sec(:radius_m) AS max_chord
+    SELECT ll_to_earth(%(lat)s, %(lon)s) AS point,
+           earth_box(ll_to_earth(%(lat)s, %(lon)s), %(radius_m)s) AS box,
+           gc_to_sec(%(radius_m)s) AS max_chord
 ),
 nearby AS (
     SELECT v.id, v.offerer_id, v.name, v.city, v.latitude, v.longitude,
@@ -65,7 +66,7 @@ FROM nearby v
 CROSS JOIN LATERAL (
     SELECT o.id, o.title, o.poster_url, o.duration_minutes, o.is_duo
     FROM offers o
-    WHERE o.venue_id = v.id AND o.is_active AND o.title ILIKE :title_pattern
+    WHERE o.venue_id = v.id AND o.is_active AND o.title ILIKE %(title_pattern)s
       AND v.chord <= (SELECT max_chord FROM here)
       AND EXISTS (SELECT FROM offerers f
                   WHERE f.id = v.offerer_id AND f.status = '{OffererStatus.VALIDATED}')
@@ -79,13 +80,13 @@ CROSS JOIN LATERAL (
     JOIN price_categories c ON c.id = s.price_category_id
     WHERE s.offer_id = o.id AND s.deleted_at IS NULL AND s.is_active
       AND s.starts_at > now() AND s.booking_limit_at > now()
-      AND s.starts_at >= :after AND s.starts_at < :before
+      AND s.starts_at >= %(after)s AND s.starts_at < %(before)s
       AND (s.quantity IS NULL OR s.booked_quantity < s.quantity)
 ) s
 WHERE s.next_starts_at IS NOT NULL
 ORDER BY v.chord, v.id, o.id
-OFFSET :offset LIMIT :limit
-""")  # noqa: S608 (only a status constant is formatted in)
+OFFSET %(offset)s LIMIT %(limit)s
+"""  # noqa: S608 (only a status constant is formatted in)
 
 
 def _like_pattern(query: str) -> str:
@@ -101,7 +102,7 @@ def _venue_summary(
     )
 
 
-def _summary(row: Row[Any]) -> pb.OfferSummary:
+def _summary(row: Any) -> pb.OfferSummary:
     return pb.OfferSummary(
         id=str(row.id),
         title=row.title,
@@ -120,9 +121,13 @@ def _summary(row: Row[Any]) -> pb.OfferSummary:
 
 
 class SearchServicer(pb_grpc.SearchServiceServicer):
-    def __init__(self, sessions: async_sessionmaker[AsyncSession]) -> None:
+    def __init__(
+        self, sessions: async_sessionmaker[AsyncSession], pool: AsyncConnectionPool
+    ) -> None:
         self._sessions = sessions
-        self._autocommit = autocommit_engine(sessions)
+        # The search, a hot path, on the psycopg pool: its one statement as written (and a call
+        # cancelled by its deadline gives its connection back, whenever it comes).
+        self._pool = pool
 
     async def SearchOffers(
         self, request: pb.SearchOffersRequest, context: grpc.aio.ServicerContext
@@ -141,8 +146,9 @@ class SearchServicer(pb_grpc.SearchServiceServicer):
             "offset": offset,
             "limit": size + 1,
         }
-        async with self._autocommit.connect() as conn:
-            rows = (await conn.execute(SEARCH_SQL, params)).all()
+        async with self._pool.connection() as conn:
+            cursor = conn.cursor(row_factory=namedtuple_row)
+            rows = await (await cursor.execute(SEARCH_SQL, params)).fetchall()
         return pb.SearchOffersResponse(
             offers=[_summary(row) for row in rows[:size]],
             next_page_token=pagination.next_token(offset, size, len(rows)),
