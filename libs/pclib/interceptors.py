@@ -125,8 +125,9 @@ def _domain_error(error: Exception, method: str) -> DomainError | None:
             "the service's database is unavailable, try again shortly",
             retry_after_seconds=OUTAGE_RETRY_AFTER_SECONDS,
         )
-    if isinstance(error, DataError):
-        # PostgreSQL refused a value the checks let through (e.g. a NUL character).
+    if isinstance(error, DataError | psycopg.DataError):
+        # PostgreSQL refused a value the checks let through (e.g. a NUL character, a radius so
+        # small that its arithmetic underflows), through SQLAlchemy or psycopg directly.
         log.warning("invalid value in %s", method, exc_info=error)
         return InvalidArgument(Reason.INVALID_VALUE, "a value is not valid")
     return None
