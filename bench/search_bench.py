@@ -35,9 +35,7 @@ from passculture.catalog.v1 import search_service_pb2_grpc as pb_grpc
 from pclib.db import libpq_dsn
 from tests.support.catalog_helpers import numbered
 
-# The search's SQL as the server sends it to psycopg (named %(…)s placeholders)…
-SEARCH_SQL_PSYCOPG = SEARCH_SQL
-# …and with $1, $2… for a PREPARE, whose parameters come in this order.
+# The search's SQL with $1, $2… for a PREPARE, whose parameters come in this order.
 SEARCH_SQL_NUMBERED, SEARCH_SQL_PARAMS = numbered(SEARCH_SQL)
 MAX_P95_MS = 20.0
 MAX_P95_OVER_SEARCH_SQL = 5.0
@@ -105,7 +103,7 @@ class Callers:
         await (await self._conn.execute("SELECT 1")).fetchall()
 
     async def search_sql(self, point: SearchPoint) -> int:
-        cursor = await self._conn.execute(SEARCH_SQL_PSYCOPG, sql_params(point, self._page_size))
+        cursor = await self._conn.execute(SEARCH_SQL, sql_params(point, self._page_size))
         return len(await cursor.fetchall())
 
     async def search_grpc(self, point: SearchPoint) -> int:
@@ -161,7 +159,7 @@ async def _offers_in_radius(conn: psycopg.AsyncConnection, point: SearchPoint) -
 
 
 async def _explain_custom(conn: psycopg.AsyncConnection, options: str, params: dict[str, Any]):
-    return await conn.execute(f"EXPLAIN ({options}) {SEARCH_SQL_PSYCOPG}", params)
+    return await conn.execute(f"EXPLAIN ({options}) {SEARCH_SQL}", params)
 
 
 async def _explain_generic(conn: psycopg.AsyncConnection, options: str, params: dict[str, Any]):

@@ -194,8 +194,9 @@ async def pool(engine):
         yield pool
 
 
-def effect_consumer(pool, url, exchange, queue, handler) -> EffectConsumer:
-    consumer = EffectConsumer(
+def effect_consumer(pool, url, exchange, queue, handler, kind=EffectConsumer):
+    """An EffectConsumer (or a StatementConsumer: `kind`) of thing.created."""
+    consumer = kind(
         pool, url, queue, {exchange.name: ["thing.*"]}, {"thing.created": (StringValue, handler)}
     )
     consumer.max_backoff = 0.2
@@ -255,14 +256,8 @@ async def test_a_statement_consumer_applies_each_event_once_in_the_inbox_transac
 ):
     exchange, queue = setup
     await declare_consumer_queue(broker.channel, queue, {exchange.name: ["thing.*"]})
-    consumer = StatementConsumer(
-        pool,
-        amqp_url,
-        queue,
-        {exchange.name: ["thing.*"]},
-        {"thing.created": (StringValue, Statements(failures=1))},
-    )
-    consumer.max_backoff = 0.2
+    handler = Statements(failures=1)
+    consumer = effect_consumer(pool, amqp_url, exchange, queue, handler, kind=StatementConsumer)
     async with running(consumer):
         body = StringValue(value="v").SerializeToString()
         for message_id in ("s1", "s1", "s2"):

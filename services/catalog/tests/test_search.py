@@ -206,8 +206,8 @@ async def test_the_nearby_filter_can_use_the_gist_index(catalog_engine):
     }
     async with catalog_engine.connect() as conn:
         await conn.execute(text("SET enable_seqscan = off"))
-        explain = text("EXPLAIN " + SEARCH_SQL.replace("%(", ":").replace(")s", ""))
-        plan = "\n".join(row[0] for row in await conn.execute(explain, params))
+        explain = await conn.exec_driver_sql("EXPLAIN " + SEARCH_SQL, params)
+        plan = "\n".join(row[0] for row in explain)
     assert "ix_venues_earth" in plan
 
 
