@@ -242,7 +242,6 @@ class EventNames:
             f"{self.booking_queue_prefix}.catalog-events",
             f"{self.booking_queue_prefix}.payment-events",
             f"{self.booking_queue_prefix}.emails",
-            f"{self.booking_queue_prefix}.notifications",
             f"{self.payments_queue_prefix}.booking-events",
             f"{self.payments_queue_prefix}.catalog-events",
         ]

@@ -33,10 +33,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from pclib import tracing
 from pclib.db import make_session_factory
 from pclib.topology import (
+    RetiredQueue,
     backoff_delay,
     close_quietly,
     connect,
     declare_consumer_queue,
+    retire_queue,
     sleep_unless_stopped,
 )
 
@@ -145,13 +147,8 @@ class Consumer(Generic[H]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
-        inbox_scope: str = "",
     ) -> None:
         self.amqp_url = amqp_url
-        # Two consumers of one service that take the same events (the booking worker's emails
-        # and notifications) record them apart in the inbox: else the first to finish would make
-        # the other skip the event as handled.
-        self.inbox_scope = inbox_scope
         self.queue = queue
         self.bindings = bindings
         self.handlers: Mapping[str, tuple[type[Message], H]] = handlers
@@ -217,9 +214,6 @@ class Consumer(Generic[H]):
             log.warning("consumer %s: could not settle %s: %r", self.queue, message.message_id, exc)
         finally:
             self._in_flight.discard(task)
-
-    def _inbox_id(self, meta: EventMeta) -> str:
-        return f"{self.inbox_scope}:{meta.message_id}" if self.inbox_scope else meta.message_id
 
     def _retry_delay(self, message: AbstractIncomingMessage) -> float:
         deliveries = (message.headers or {}).get("x-delivery-count")
@@ -303,7 +297,6 @@ class EventConsumer(Consumer[Handler]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
-        inbox_scope: str = "",
     ) -> None:
         super().__init__(
             amqp_url,
@@ -312,13 +305,12 @@ class EventConsumer(Consumer[Handler]):
             handlers,
             prefetch=prefetch,
             delivery_limit=delivery_limit,
-            inbox_scope=inbox_scope,
         )
         self._sessions = make_session_factory(engine)
 
     async def _handle(self, event: Message, handle: Handler, meta: EventMeta) -> Outcome:
         async with self._sessions.begin() as session:
-            if not await _record(session, self._inbox_id(meta), meta.routing_key):
+            if not await _record(session, meta.message_id, meta.routing_key):
                 return Outcome.DUPLICATE
             await handle(session, event, meta)
         return Outcome.HANDLED
@@ -337,7 +329,6 @@ class _PoolConsumer(Consumer[EffectHandler]):
         *,
         prefetch: int = 32,
         delivery_limit: int = 5,
-        inbox_scope: str = "",
     ) -> None:
         super().__init__(
             amqp_url,
@@ -346,7 +337,6 @@ class _PoolConsumer(Consumer[EffectHandler]):
             handlers,
             prefetch=prefetch,
             delivery_limit=delivery_limit,
-            inbox_scope=inbox_scope,
         )
         self._pool = pool
 
@@ -356,7 +346,7 @@ class StatementConsumer(_PoolConsumer):
     event in the inbox."""
 
     async def _handle(self, event: Message, handle: StatementHandler, meta: EventMeta) -> Outcome:
-        ids = {"id": self._inbox_id(meta), "routing_key": meta.routing_key}
+        ids = {"id": meta.message_id, "routing_key": meta.routing_key}
         async with self._pool.connection() as conn, conn.transaction():
             if await (await conn.execute(RECORD_NEW, ids)).fetchone() is None:
                 return Outcome.DUPLICATE
@@ -368,7 +358,7 @@ class EffectConsumer(_PoolConsumer):
     """Its handlers act outside the database (see the module's docstring)."""
 
     async def _handle(self, event: Message, handle: EffectHandler, meta: EventMeta) -> Outcome:
-        ids = {"id": self._inbox_id(meta), "routing_key": meta.routing_key}
+        ids = {"id": meta.message_id, "routing_key": meta.routing_key}
         async with self._pool.connection() as conn:
             handled = await (await conn.execute(HANDLED_ALREADY, ids)).fetchone()
             if handled and handled[0]:
@@ -398,11 +388,16 @@ async def _stop_or_close(stop: asyncio.Event, channel: AbstractChannel) -> None:
             waiter.cancel()
 
 
-async def declare_queues(amqp_url: str, consumers: Sequence[Consumer[Any]]) -> None:
+async def declare_queues(
+    amqp_url: str, consumers: Sequence[Consumer[Any]], retired: Sequence[RetiredQueue] = ()
+) -> None:
+    """The consumers' queues declared; the retired ones unbound, and deleted once drained."""
     connection = await connect(amqp_url)
     try:
         channel = await connection.channel()
         for consumer in consumers:
             await consumer.declare(channel)
+        for queue in retired:
+            await retire_queue(connection, queue)
     finally:
         await close_quietly(connection)

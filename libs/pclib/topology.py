@@ -3,10 +3,15 @@ its dead-letter exchange and queue) per consuming service."""
 
 import asyncio
 import contextlib
+import logging
 import random
+from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractConnection, AbstractExchange, AbstractQueue
+from aio_pika.exceptions import ChannelNotFoundEntity
+
+log = logging.getLogger(__name__)
 
 
 async def declare_exchange(channel: AbstractChannel, name: str) -> AbstractExchange:
@@ -43,6 +48,61 @@ async def declare_consumer_queue(
         for routing_key in routing_keys:
             await main.bind(exchange, routing_key)
     return main
+
+
+@dataclass(frozen=True)
+class RetiredQueue:
+    """A consumer's queue that no code consumes any more, with the bindings it was declared with."""
+
+    name: str
+    bindings: dict[str, list[str]]
+
+
+async def retire_queue(connection: AbstractConnection, retired: RetiredQueue) -> bool:
+    """Unbinds a retired queue, so that no new message reaches it, then deletes it, its
+    dead-letter queue and exchange, each once it holds no message and has no consumer (workers of
+    the previous release draining it during a rolling update; dead letters wait for an operator).
+    What is left is deleted by a later call. Returns whether the queue is gone.
+
+    Quorum queues refuse queue.delete's if-empty and if-unused: the counts are read first, and
+    once unbound nothing flows in between the reading and the deletion."""
+    channel = await connection.channel()
+    main = await _existing_queue(channel, retired.name)
+    if main is None:
+        return True
+    for exchange_name, routing_keys in retired.bindings.items():
+        exchange = await declare_exchange(channel, exchange_name)
+        for routing_key in routing_keys:
+            await main.unbind(exchange, routing_key)
+    if not await _delete_if_idle(channel, main):
+        return False
+    channel = await connection.channel()
+    dlq = await _existing_queue(channel, f"{retired.name}.dlq")
+    if dlq is None or await _delete_if_idle(channel, dlq):
+        await (await connection.channel()).exchange_delete(f"{retired.name}.dlx")
+    return True
+
+
+async def _existing_queue(channel: AbstractChannel, name: str) -> AbstractQueue | None:
+    """The queue if it exists (a missing one closes `channel`)."""
+    try:
+        return await channel.declare_queue(name, passive=True)
+    except ChannelNotFoundEntity:
+        return None
+
+
+async def _delete_if_idle(channel: AbstractChannel, queue: AbstractQueue) -> bool:
+    declared = (await channel.declare_queue(queue.name, passive=True)).declaration_result
+    if declared.message_count or declared.consumer_count:
+        log.warning(
+            "retired queue %s kept: %d messages, %d consumers",
+            queue.name,
+            declared.message_count,
+            declared.consumer_count,
+        )
+        return False
+    await queue.delete(if_unused=False, if_empty=False)
+    return True
 
 
 # Connection helpers shared by the outbox relay and the event consumer.

@@ -271,35 +271,6 @@ async def test_a_statement_consumer_applies_each_event_once_in_the_inbox_transac
     assert await inbox_ids(engine) == {"s1", "s2"}
 
 
-@pytest.mark.parametrize(("scope", "emailed"), [("notifications", ["hello"]), ("", [])])
-async def test_two_consumers_of_one_service_handle_the_same_event_each(
-    engine, pool, amqp_url, broker, setup, scope, emailed
-):
-    """The booking worker's notifications (in the inbox's transaction) and emails (an effect)
-    take the same events: one recording it must not make the other skip it. Negative control:
-    with no scope, the effect consumer takes the event for handled and sends nothing."""
-    exchange, queue = setup
-    other = f"{queue}.other"
-    broker.consumer_queue(other)
-    for name in (queue, other):
-        await declare_consumer_queue(broker.channel, name, {exchange.name: ["thing.*"]})
-    first = EventConsumer(
-        engine,
-        amqp_url,
-        other,
-        {exchange.name: ["thing.*"]},
-        {"thing.created": (StringValue, Recorder())},
-        inbox_scope=scope,
-    )
-    await publish(exchange, "thing.created", StringValue(value="hello").SerializeToString(), "m")
-    async with running(first):
-        await eventually(lambda: consumed(other, "handled") == 1)
-    effects = Effects()
-    async with running(effect_consumer(pool, amqp_url, exchange, queue, effects)):
-        await eventually(lambda: consumed(queue, "handled") + consumed(queue, "duplicate") >= 1)
-    assert effects.done == emailed
-
-
 async def test_handlers_in_turn_run_each_tables_handler_in_order():
     done: list[str] = []
 

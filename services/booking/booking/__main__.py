@@ -10,7 +10,7 @@ python -m booking remind-tomorrow
                              the day-before reminders: one email per CONFIRMED booking of the
                              venue's next local day (scheduled at 10:00 Europe/Paris)
 python -m booking migrate    creates the database if missing, applies migrations, declares the
-                             worker's queues
+                             worker's queues (and retires those no worker consumes any more)
 """
 
 import argparse
@@ -21,7 +21,7 @@ from booking.app import build_server, databases
 from booking.jobs import auto_use, remind_tomorrow
 from booking.settings import BookingSettings
 from booking.upstreams import upstreams
-from booking.worker import consumers, run_worker
+from booking.worker import consumers, retired_queues, run_worker
 from pclib import aio, migrations, retention, tracing
 from pclib.auth import TokenVerifier
 from pclib.db import make_engine
@@ -76,7 +76,9 @@ async def declare_consumer_queues(settings: BookingSettings) -> None:
     events no queue is bound to yet."""
     engine, pool = databases(settings)  # neither connects: declaring needs only the broker
     try:
-        await declare_queues(settings.amqp_url, consumers(engine, pool, settings))
+        await declare_queues(
+            settings.amqp_url, consumers(engine, pool, settings), retired_queues(settings)
+        )
     finally:
         await engine.dispose()
 

@@ -1,14 +1,14 @@
 """Booking notifications: each booking and cancellation of a venue with a notification URL is
 POSTed there, signed (domain.notifications), from the booking events.
 
-The worker's emails consumer (and, until it is retired, the consumer `booking.notifications`;
-consumers/notifications.py) writes one delivery row per event of a venue with a URL (unique per
-booking and action: a redelivered event adds nothing): the venue's delivery log, and the retry
-queue. The worker's delivery loop takes the due rows (SKIP LOCKED: several workers share them),
-POSTs each with short timeouts, and on a failure (no answer, or not a 2xx) schedules the next
-attempt, doubling the wait, until the retry window (24 h) has passed since the first attempt:
-the row is then DEAD_LETTERED. Rows rather than RabbitMQ's delayed queues: the retry state is
-what the delivery log shows, and a wait of an hour holds no message nor consumer.
+The worker's emails consumer (consumers/notifications.py, before the emails) writes one delivery
+row per event of a venue with a URL (unique per booking and action: a redelivered event adds
+nothing): the venue's delivery log, and the retry queue. The worker's delivery loop takes the
+due rows (SKIP LOCKED: several workers share them), POSTs each with short timeouts, and on a
+failure (no answer, or not a 2xx) schedules the next attempt, doubling the wait, until the retry
+window (24 h) has passed since the first attempt: the row is then DEAD_LETTERED. Rows rather
+than RabbitMQ's delayed queues: the retry state is what the delivery log shows, and a wait of an
+hour holds no message nor consumer.
 
 The destination is checked when the URL is set and again before every attempt: the host's
 every address must be public (no private, loopback, link-local, reserved), and redirects are

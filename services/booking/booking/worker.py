@@ -17,6 +17,7 @@ from booking.upstreams import Upstreams
 from pclib.db import make_session_factory
 from pclib.inbox import Consumer, EffectConsumer, EventConsumer, in_turn
 from pclib.mail import Mailer
+from pclib.topology import RetiredQueue
 
 
 def mailer(settings: BookingSettings) -> Mailer:
@@ -51,18 +52,6 @@ def consumers(
             {settings.payments_exchange: list(payment_events.HANDLERS)},
             payment_events.HANDLERS,
         ),
-        # Retiring: the emails consumer records the same deliveries (in_turn above, idempotent
-        # per booking and action). Once every worker runs that code, the next release unbinds this
-        # queue, lets it drain and deletes it: one message less per booking (issue 11).
-        EffectConsumer(
-            pool,
-            settings.amqp_url,
-            f"{settings.queue_prefix}.notifications",
-            {settings.events_exchange: list(notification_events.HANDLERS)},
-            notification_events.HANDLERS,
-            # The emails consumer takes the same events: each records them in its own name.
-            inbox_scope="notifications",
-        ),
         EffectConsumer(
             pool,
             settings.amqp_url,
@@ -70,6 +59,19 @@ def consumers(
             {settings.events_exchange: list(email_handlers)},
             email_handlers,
         ),
+    ]
+
+
+def retired_queues(settings: BookingSettings) -> list[RetiredQueue]:
+    """Queues of earlier releases, unbound and then deleted by `migrate` once drained.
+
+    `notifications`: its deliveries are recorded by the emails consumer (in_turn above), which
+    every worker does since the release before this one: one message less per booking."""
+    return [
+        RetiredQueue(
+            f"{settings.queue_prefix}.notifications",
+            {settings.events_exchange: list(notification_events.HANDLERS)},
+        )
     ]
 
 

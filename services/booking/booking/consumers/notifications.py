@@ -1,8 +1,8 @@
 """Booking notifications: each booking and cancellation of a venue with a URL becomes a
 delivery (booking.notifications sends it). Handlers of the emails consumer (first, before the
-emails) and of the retiring notifications consumer (worker.py), on the saga's psycopg pool: a
-venue without a URL costs one indexed read, and the delivery's insert is idempotent (one per
-booking and action), so an event handled twice, or by both, adds nothing."""
+emails; worker.py), on the saga's psycopg pool: a venue without a URL costs one indexed read,
+and the delivery's insert is idempotent (one per booking and action), so an event handled twice
+adds nothing."""
 
 import uuid
 from datetime import UTC, datetime
