@@ -14,6 +14,7 @@ from email.message import Message
 from email.mime.image import MIMEImage
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
+from email.policy import Compat32
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 from functools import lru_cache
 
@@ -39,6 +40,28 @@ RELATED_BOUNDARY = "==_passculture_related_=="
 UTF8 = Charset("utf-8")
 
 
+class _AsciiHeaders(Compat32):
+    """compat32 for the messages built here, whose header values are all ASCII already (RFC 2047
+    words from encoded_words, addresses from address()): a value that fits on its line is written
+    as it is, the bytes compat32 writes, without email.header.Header parsing and folding it (a
+    quarter of a message's cost). Longer values are folded by compat32."""
+
+    def fold_binary(self, name: str, value: str) -> bytes:
+        if (
+            isinstance(value, str)
+            and value.isascii()
+            and len(name) + 2 + len(value) <= (self.max_line_length or 78)
+            and "\r" not in value
+            and "\n" not in value
+        ):
+            return f"{name}: {value}{self.linesep}".encode()
+        return super().fold_binary(name, value)
+
+
+# How messages are written to the SMTP server: CRLF line ends, as the protocol has them.
+SMTP_POLICY = _AsciiHeaders(linesep="\r\n")
+
+
 def address(name: str, email: str) -> str:
     """A header's address with a display name in any script."""
     return formataddr((" ".join(name.split()), email), charset="utf-8")
@@ -60,7 +83,7 @@ def text_message(
     message["To"] = _encoded(to)
     message["Subject"] = encoded_words(" ".join(subject.split()))
     message["Message-ID"] = message_id or make_msgid(
-        domain=parseaddr(sender)[1].rpartition("@")[2] or None
+        domain=_email_of(sender).rpartition("@")[2] or None
     )
     if reply_to:
         message["Reply-To"] = _encoded(reply_to)
@@ -115,7 +138,7 @@ def html_message(
 
 def message_id(kind: str, key: str, sender: str) -> str:
     """A deterministic Message-ID, `<kind.key@domain of the sender>`."""
-    _, at, domain = parseaddr(sender)[1].rpartition("@")
+    _, at, domain = _email_of(sender).rpartition("@")
     return f"<{kind}.{key}@{domain if at and domain else 'localhost'}>"
 
 
@@ -136,6 +159,20 @@ def encoded_words(text: str) -> str:
     return " ".join(f"=?utf-8?b?{base64.b64encode(word).decode()}?=" for word in words)
 
 
+# Header values parsed once each: the sender is the same on every message, and a venue's
+# address on each of its bookings (parsing one costs as much as writing a message's headers).
+
+
+@lru_cache(maxsize=1024)
+def _email_of(value: str) -> str:
+    return parseaddr(value)[1]
+
+
+@lru_cache(maxsize=1024)
+def _emails_of(value: str) -> tuple[str, ...]:
+    return tuple(email for _, email in getaddresses([value]) if email)
+
+
 @lru_cache(maxsize=1024)
 def _encoded(value: str) -> str:
     name, email = parseaddr(value)
@@ -152,9 +189,9 @@ class Mailer:
         self._lock = asyncio.Lock()
 
     async def send(self, message: Message) -> None:
-        sender = parseaddr(message["From"])[1]
-        recipients = [email for _, email in getaddresses(message.get_all("To", [])) if email]
-        content = message.as_bytes()
+        sender = _email_of(message["From"])
+        recipients = [email for value in message.get_all("To", []) for email in _emails_of(value)]
+        content = message.as_bytes(policy=SMTP_POLICY)
         if not tracing.is_active():
             await self._send_locked(sender, recipients, content)
             return

@@ -4,13 +4,22 @@ when the server dropped it, headers in any script, and HTML with its text and in
 import asyncio
 import email
 import socket
+from email.policy import compat32
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
 
-from pclib.mail import InlineImage, Mailer, address, html_message, message_id, text_message
+from pclib.mail import (
+    SMTP_POLICY,
+    InlineImage,
+    Mailer,
+    address,
+    html_message,
+    message_id,
+    text_message,
+)
 
 
 class Mailbox:
@@ -127,6 +136,27 @@ def test_subjects_in_any_script_come_back_as_written(subject):
     raw = sent.as_bytes()
     assert max(len(line) for line in raw.split(b"\n")) <= 78
     assert email.message_from_bytes(raw, policy=default_policy)["Subject"] == subject
+
+
+@pytest.mark.parametrize(
+    ("name", "subject"),
+    [
+        ("Léa Martin", "Nouvelle réservation : Le Voyage dans la Lune, samedi 13 mars à 20h30"),
+        ("Martin, Léa", "plain ascii, on one line"),
+        ("Jean-Baptiste de La Fontaine-Saint-Exupéry " * 3, "a long plain ascii subject " * 4),
+    ],
+)
+def test_messages_are_written_to_the_server_as_compat32_writes_them(name, subject):
+    """SMTP_POLICY writes the headers that fit on a line as they are, without folding them: the
+    bytes are compat32's all the same, short and long headers alike."""
+    sent = text_message(
+        sender="pass Culture <ne-pas-repondre@passculture.app>",
+        to=address(name, "lea@example.com"),
+        subject=subject,
+        body="Bonjour,\n",
+        reply_to=address(name, "lea@example.com"),
+    )
+    assert sent.as_bytes(policy=SMTP_POLICY) == sent.as_bytes(policy=compat32.clone(linesep="\r\n"))
 
 
 async def test_an_html_message_with_its_text_and_inline_image_arrives_whole(server):

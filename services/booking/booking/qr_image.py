@@ -12,7 +12,7 @@ ERROR_LEVEL = "M"
 SCALE = 5
 BORDER = 4
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
-DARK = 0  # zxing-cpp's images: 0 dark, 255 light
+DARK, LIGHT = 0, 255  # zxing-cpp's images
 
 
 def qr_code(payload: str) -> list[bytes]:
@@ -34,12 +34,14 @@ def png(modules: list[bytes], scale: int = SCALE, border: int = BORDER) -> tuple
     light = b"\x00" + _bits("1" * width, row_bytes)
     rows = [light] * (border * scale)
     quiet = "1" * (border * scale)
+    # Each module as `scale` pixels, "0" dark and "1" light.
+    pixels = {DARK: "0" * scale, LIGHT: "1" * scale}
     for line in modules:
-        pixels = "".join("0" * scale if module == DARK else "1" * scale for module in line)
-        rows += [b"\x00" + _bits(quiet + pixels + quiet, row_bytes)] * scale
+        drawn = line.decode("latin-1").translate(pixels)
+        rows += [b"\x00" + _bits(quiet + drawn + quiet, row_bytes)] * scale
     rows += [light] * (border * scale)
     header = struct.pack(">IIBBBBB", width, width, 1, 0, 0, 0, 0)
-    data = zlib.compress(b"".join(rows), 9)
+    data = zlib.compress(b"".join(rows))
     image = PNG_SIGNATURE + _chunk(b"IHDR", header) + _chunk(b"IDAT", data) + _chunk(b"IEND", b"")
     return image, width
 

@@ -5,12 +5,13 @@ import email
 import uuid
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from email.policy import default
+from email.policy import compat32, default
 
 import zxingcpp
 
 from booking import messages, models, qr_image
 from booking.domain import rules, wording
+from pclib.mail import SMTP_POLICY
 from tests.support.qr_png import decoded, png_pixels
 from tests.support.smtp_sink import html, message_id, text
 
@@ -154,6 +155,26 @@ def test_the_qr_png_is_the_code_a_reader_reads_back():
     assert png_pixels(other) != png_pixels(ours)
 
 
+EVERY_EMAIL = (
+    messages.new_booking_email,
+    messages.confirmation_email,
+    messages.cancelled_by_young_email,
+    messages.cancelled_by_cinema_email,
+    messages.reminder_email,
+    lambda ctx: messages.cancellation_email(ctx, by_cinema=True),
+    lambda ctx: messages.moved_email(ctx, STARTS_AT, BOOKED_AT),
+)
+
+
+def test_every_email_is_sent_as_compat32_writes_it():
+    """The Mailer's policy (headers that fit on a line written as they are) changes no byte."""
+    for email_of in EVERY_EMAIL:
+        built = email_of(context(offer_title="Le Voyage dans la Lune " * 3))
+        assert built.as_bytes(policy=SMTP_POLICY) == built.as_bytes(
+            policy=compat32.clone(linesep="\r\n")
+        )
+
+
 def test_templates_are_compiled_once_not_per_email(monkeypatch):
     """Every email renders with the loader gone: nothing is read or compiled at send time."""
     assert set(messages.TEMPLATES) == set(messages.KINDS)
@@ -162,15 +183,7 @@ def test_templates_are_compiled_once_not_per_email(monkeypatch):
         raise AssertionError(f"template loaded at send time: {args[1:]}")
 
     monkeypatch.setattr(messages.ENVIRONMENT.loader, "get_source", no_loading)
-    for email_of in (
-        messages.new_booking_email,
-        messages.confirmation_email,
-        messages.cancelled_by_young_email,
-        messages.cancelled_by_cinema_email,
-        messages.reminder_email,
-        lambda ctx: messages.cancellation_email(ctx, by_cinema=True),
-        lambda ctx: messages.moved_email(ctx, STARTS_AT, BOOKED_AT),
-    ):
+    for email_of in EVERY_EMAIL:
         assert email_of(context()).as_bytes()
 
 
