@@ -1,5 +1,6 @@
 """python -m gateway: serves the HTTP API with uvicorn until SIGTERM/SIGINT."""
 
+import gc
 import os
 import signal
 from types import FrameType
@@ -29,6 +30,10 @@ def main() -> None:
     for stop_signal in (signal.SIGTERM, signal.SIGINT):
         signal.signal(stop_signal, _exit_cleanly)
     app = create_app(settings)
+    # The app's routes, models and schemas live as long as the process: out of the collector's
+    # reach, a full collection no longer walks them (half the gateway's time in the collector,
+    # measured with gc.callbacks under make bench).
+    gc.freeze()
     if tracing_on:
         from opentelemetry.instrumentation.fastapi import FastAPIInstrumentor
 
