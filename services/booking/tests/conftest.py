@@ -10,6 +10,7 @@ from booking import worker
 from booking.__main__ import MIGRATIONS as BOOKING_MIGRATIONS
 from booking.settings import BookingSettings
 from pclib.db import make_engine, make_pool
+from pclib.mail import Mailer
 from pclib.outbox import OutboxRelay
 from tests.support.booking_helpers import BookingStubs, isolated, running_booking, store_venue
 from tests.support.catalog_helpers import make_pro
@@ -98,15 +99,17 @@ def mail_settings(booking_settings, unique_name, smtp_port) -> BookingSettings:
     )
 
 
-def emails_consumer(engine, pool, settings: BookingSettings):
-    (consumer,) = [c for c in worker.consumers(engine, pool, settings) if "emails" in c.queue]
+def emails_consumer(engine, pool, settings: BookingSettings, mail: Mailer):
+    consumers = worker.consumers(engine, pool, settings, mail)
+    (consumer,) = [c for c in consumers if "emails" in c.queue]
     return consumer
 
 
 @pytest.fixture
 async def mail_pipeline(booking_engine, booking_pool, broker, mail_settings):
     """The outbox relay and the emails consumer, running for the test; yields the consumer."""
-    consumer = emails_consumer(booking_engine, booking_pool, mail_settings)
+    mail = worker.mailer(mail_settings)
+    consumer = emails_consumer(booking_engine, booking_pool, mail_settings, mail)
     relay = OutboxRelay(
         booking_engine, mail_settings.amqp_url, mail_settings.events_exchange, poll_interval=0.05
     )
@@ -116,3 +119,4 @@ async def mail_pipeline(booking_engine, booking_pool, broker, mail_settings):
         yield consumer
         stop.set()
         await asyncio.wait_for(relaying, 10)
+    await mail.close()
