@@ -7,6 +7,7 @@ import email
 import ipaddress
 import socket
 import ssl
+from email.mime.text import MIMEText
 from email.policy import compat32
 from email.policy import default as default_policy
 
@@ -26,6 +27,7 @@ from pclib.mail import (
     html_message,
     message_id,
     text_message,
+    text_part,
 )
 
 
@@ -224,6 +226,18 @@ def test_messages_are_written_to_the_server_as_compat32_writes_them(name, subjec
         reply_to=address(name, "lea@example.com"),
     )
     assert sent.as_bytes(policy=SMTP_POLICY) == sent.as_bytes(policy=compat32.clone(linesep="\r\n"))
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", "Bonjour Léa,\n", "ascii only", "é" * 500 + "\n" + "x" * 2000, "🎬 séance\r\nà 20h30\n"],
+)
+@pytest.mark.parametrize("subtype", ["plain", "html"])
+def test_a_text_part_is_the_one_mimetext_makes(text, subtype):
+    expected = MIMEText(text, subtype, "utf-8")
+    assert text_part(text, subtype).as_bytes(policy=SMTP_POLICY) == expected.as_bytes(
+        policy=SMTP_POLICY
+    )
 
 
 async def test_an_html_message_with_its_text_and_inline_image_arrives_whole(server):
