@@ -66,33 +66,32 @@ async def retire_queue(connection: AbstractConnection, retired: RetiredQueue) ->
 
     Quorum queues refuse queue.delete's if-empty and if-unused: the counts are read first, and
     once unbound nothing flows in between the reading and the deletion."""
-    channel = await connection.channel()
-    main = await _existing_queue(channel, retired.name)
+    main = await _existing_queue(connection, retired.name)
     if main is None:
         return True
+    channel = await connection.channel()
     for exchange_name, routing_keys in retired.bindings.items():
         exchange = await declare_exchange(channel, exchange_name)
         for routing_key in routing_keys:
             await main.unbind(exchange, routing_key)
-    if not await _delete_if_idle(channel, main):
+    if not await _delete_if_idle(main):
         return False
-    channel = await connection.channel()
-    dlq = await _existing_queue(channel, f"{retired.name}.dlq")
-    if dlq is None or await _delete_if_idle(channel, dlq):
+    dlq = await _existing_queue(connection, f"{retired.name}.dlq")
+    if dlq is None or await _delete_if_idle(dlq):
         await (await connection.channel()).exchange_delete(f"{retired.name}.dlx")
     return True
 
 
-async def _existing_queue(channel: AbstractChannel, name: str) -> AbstractQueue | None:
-    """The queue if it exists (a missing one closes `channel`)."""
+async def _existing_queue(connection: AbstractConnection, name: str) -> AbstractQueue | None:
+    """The queue if it exists, on a channel of its own (asking for a missing one closes it)."""
     try:
-        return await channel.declare_queue(name, passive=True)
+        return await (await connection.channel()).declare_queue(name, passive=True)
     except ChannelNotFoundEntity:
         return None
 
 
-async def _delete_if_idle(channel: AbstractChannel, queue: AbstractQueue) -> bool:
-    declared = (await channel.declare_queue(queue.name, passive=True)).declaration_result
+async def _delete_if_idle(queue: AbstractQueue) -> bool:
+    declared = await queue.declare()  # counted again: passive, as it was found
     if declared.message_count or declared.consumer_count:
         log.warning(
             "retired queue %s kept: %d messages, %d consumers",
