@@ -1,8 +1,8 @@
 """Booking notifications: each booking and cancellation of a venue with a URL becomes a
-delivery (booking.notifications sends it). Handlers of the emails consumer (first, before the
-emails; worker.py), on the saga's psycopg pool: a venue without a URL costs one indexed read,
-and the delivery's insert is idempotent (one per booking and action), so an event handled twice
-adds nothing."""
+delivery (the module booking.notifications sends it, not the retired queue of that name).
+Handlers of the emails consumer (first, before the emails; worker.py), on the saga's psycopg
+pool: a venue without a URL costs one indexed read, and the delivery's insert is idempotent (one
+per booking and action), so an event handled twice adds nothing."""
 
 import uuid
 from datetime import UTC, datetime
