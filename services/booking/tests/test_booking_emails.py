@@ -113,7 +113,7 @@ async def test_a_new_booking_is_emailed_to_the_venue(
 async def test_the_emails_consumer_records_the_venues_notification_before_emailing(
     booking_engine, mail_pipeline, venue, smtp_port
 ):
-    """The notifications consumer is retiring (booking/worker.py): this one consumer, alone here,
+    """The notifications queue is retired (booking/worker.py): the emails consumer alone
     records the delivery of a venue with a URL, even while the SMTP server is down."""
     sessions = make_session_factory(booking_engine)
     async with sessions.begin() as session:
