@@ -208,7 +208,7 @@ async def running_suite(workdir: Path) -> AsyncIterator[Suite]:
             # Migrations, then the consumers' queues, before anything publishes.
             migrate(databases[service], service, envs[service])
         suite = Suite(f"http://127.0.0.1:{ports['http']}", private_key, databases)
-        sink = ["-m", "aiosmtpd", "-n", "-c", "aiosmtpd.handlers.Sink"]
+        sink = ["-m", "aiosmtpd", "-n", "-c", "tests.support.smtp_sink.Sink"]
         mail = _start([*sink, "-l", f"127.0.0.1:{ports['mail']}"], {}, workdir / "mail-sink.log")
         try:
             for name in SUITE:

@@ -36,6 +36,7 @@ from importer.fake_allocine import DEMO_FEEDS, FakeAllocine
 from pclib.db import drop_database, ensure_database
 from pclib.keys import ensure_key_pair
 from tests.support.browser import chromium
+from tests.support.smtp_sink import Sink
 
 ROOT = Path(__file__).resolve().parents[1]
 SOURCE_FOLDERS = (
@@ -175,8 +176,9 @@ def stack(make_database, tmp_path) -> Iterator[Stack]:
 
 
 @dataclass
-class Mailbox:
-    """What a local SMTP server received (aiosmtpd in a thread of the test process)."""
+class Mailbox(Sink):
+    """What a local SMTP server received (aiosmtpd in a thread of the test process); it offers
+    PIPELINING (Sink)."""
 
     host: str
     port: int

@@ -1,10 +1,12 @@
-"""pclib.mail against a real SMTP server (aiosmtpd): one connection for many messages, a new one
-when the server dropped it, headers in any script, and HTML with its text and inline images."""
+"""pclib.mail against a real SMTP server (aiosmtpd), offering PIPELINING or not: one connection
+for many messages, a new one when the server dropped it, headers in any script, and HTML with
+its text and inline images; a command group pipelined to a server that waits for it whole."""
 
 import asyncio
 import datetime
 import email
 import ipaddress
+import smtplib
 import socket
 import ssl
 from email.mime.text import MIMEText
@@ -32,14 +34,27 @@ from pclib.mail import (
 
 
 class Mailbox:
-    def __init__(self) -> None:
+    """Keeps what it receives; refuses the `refused` recipients; with `pipelining`, offers
+    PIPELINING (aiosmtpd reads commands in order either way)."""
+
+    def __init__(self, pipelining: bool) -> None:
         self.received: list[email.message.EmailMessage] = []
         self.connections = 0
+        self.pipelining = pipelining
+        self.refused = {"nobody@example.com"}
 
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
+        if self.pipelining:
+            return [*responses[:-1], "250-PIPELINING", responses[-1]]
         return responses
+
+    async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
+        if address in self.refused:
+            return "550 5.1.1 no such user"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
 
     async def handle_DATA(self, server: SMTPServer, session, envelope):
         self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
@@ -56,8 +71,8 @@ class Server:
     """An SMTP server on a fixed port that can stop and start again (a new Controller each time:
     one cannot start twice); with a TLS context, it requires STARTTLS."""
 
-    def __init__(self, tls: ssl.SSLContext | None = None) -> None:
-        self.mailbox = Mailbox()
+    def __init__(self, tls: ssl.SSLContext | None = None, pipelining: bool = True) -> None:
+        self.mailbox = Mailbox(pipelining)
         self.port = free_port()
         self._tls = {"tls_context": tls, "require_starttls": True} if tls else {}
         self._controller: Controller | None = None
@@ -74,9 +89,9 @@ class Server:
             self._controller = None
 
 
-@pytest.fixture
-async def server():
-    smtp = Server()
+@pytest.fixture(params=["pipelining", "lockstep"])
+async def server(request):
+    smtp = Server(pipelining=request.param == "pipelining")
     await smtp.start()
     yield smtp
     await smtp.stop()
@@ -122,6 +137,74 @@ async def test_a_dropped_connection_is_opened_again(server):
         "Réservation n°2 confirmée",
     ]
     assert mailbox.connections == 2
+
+
+async def test_a_line_starting_with_a_dot_arrives_as_written(server):
+    """The dot that ends a message: a line of the message that starts with one is sent with a
+    second (negative control: without it the pipelined message ends at the lone dot)."""
+    body = "Seance de 20h30\n.\n..deux points\n.un point\n"
+    sent = MIMEText(body, "plain", "us-ascii")  # 7bit: the lines are sent as they are
+    sent["From"], sent["To"], sent["Subject"] = "a@passculture.app", "lea@example.com", "points"
+    mailer = Mailer("127.0.0.1", server.port, timeout=2)
+    await mailer.send(sent)
+    await mailer.close()
+    (received,) = server.mailbox.received
+    assert received.get_content().replace("\r\n", "\n") == body
+
+
+async def test_a_refused_recipient_raises_and_the_next_message_goes(server):
+    refused = text_message(
+        sender="a@passculture.app", to="nobody@example.com", subject="x", body=""
+    )
+    mailer = Mailer("127.0.0.1", server.port, timeout=2)
+    with pytest.raises(smtplib.SMTPRecipientsRefused):
+        await mailer.send(refused)
+    await mailer.send(message(1))
+    await mailer.close()
+    assert [m["Subject"] for m in server.mailbox.received] == ["Réservation n°1 confirmée"]
+
+
+async def test_commands_are_pipelined_to_a_server_that_offers_it():
+    """A server that answers MAIL, RCPT and DATA only once it has all three (RFC 2920 allows
+    it): the message goes (negative control: sent in lockstep, MAIL waits for its answer until
+    the timeout)."""
+    received: list[bytes] = []
+
+    async def session(reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        writer.write(b"220 strict ESMTP\r\n")
+        while line := await reader.readline():
+            verb = line[:4].upper()
+            if verb == b"EHLO":
+                writer.write(b"250-strict\r\n250 PIPELINING\r\n")
+            elif verb == b"MAIL":
+                group = [line]
+                while group[-1] and not group[-1].upper().startswith(b"DATA"):
+                    group.append(await reader.readline())
+                if not group[-1]:
+                    break  # the client hung up
+                writer.write(b"250 OK\r\n" * (len(group) - 1) + b"354 go on\r\n")
+                received.append(await reader.readuntil(b"\r\n.\r\n"))
+                writer.write(b"250 queued\r\n")
+            elif verb == b"QUIT":
+                writer.write(b"221 bye\r\n")
+            else:
+                writer.write(b"502 not here\r\n")
+            await writer.drain()
+        writer.close()
+
+    strict = await asyncio.start_server(session, "127.0.0.1", 0)
+    try:
+        mailer = Mailer("127.0.0.1", strict.sockets[0].getsockname()[1], timeout=1)
+        await mailer.send(message(1))
+        await mailer.send(message(2))
+        await mailer.close()
+    finally:
+        strict.close()
+        await strict.wait_closed()
+    assert [m["Subject"] for m in map(email.message_from_bytes, received)] == [
+        "=?utf-8?b?UsOpc2VydmF0aW9uIG7CsDEgY29uZmlybcOpZQ==?=",
+        "=?utf-8?b?UsOpc2VydmF0aW9uIG7CsDIgY29uZmlybcOpZQ==?=",
+    ]
 
 
 async def test_an_unreachable_server_raises(server):

@@ -1,5 +1,6 @@
 """A real SMTP server in the test process (aiosmtpd) that keeps what it receives, and helpers
-to read the emails."""
+to read the emails. It offers PIPELINING, as the usual MTAs do (aiosmtpd handles pipelined
+commands but does not say so): the suite's mailers then pipeline, as they do in production."""
 
 import asyncio
 import contextlib
@@ -13,7 +14,23 @@ from typing import Any
 from aiosmtpd.controller import Controller
 
 
-class Mailbox:
+def with_pipelining(responses: list[str]) -> list[str]:
+    """aiosmtpd's answer to EHLO, offering PIPELINING (RFC 2920) too."""
+    return [*responses[:-1], "250-PIPELINING", responses[-1]]
+
+
+class Sink:
+    """An aiosmtpd handler that takes every message and keeps none (the bench's mail server:
+    `python -m aiosmtpd -c tests.support.smtp_sink.Sink`)."""
+
+    async def handle_EHLO(
+        self, server: Any, session: Any, envelope: Any, hostname: str, responses: list[str]
+    ) -> list[str]:
+        session.host_name = hostname
+        return with_pipelining(responses)
+
+
+class Mailbox(Sink):
     """An aiosmtpd handler that keeps what it receives: (recipients, message)."""
 
     def __init__(self) -> None:
