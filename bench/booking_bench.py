@@ -261,6 +261,11 @@ def _print(run: LoadRun) -> None:
         f"  {'':<24} CPU ms per request: suite {service:.2f}, postgres {cpu['postgres']:.2f}; "
         + ", ".join(f"{name} {cpu[name]:.2f}" for name in SUITE)
     )
+    woken = run.wakeups_per_request()
+    print(
+        f"  {'':<24} wake-ups per request: "
+        + ", ".join(f"{name} {woken[name]:.1f}" for name in SUITE if woken[name] >= 0.05)
+    )
 
 
 def service_cpu_ms(run: LoadRun) -> float:

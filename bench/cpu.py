@@ -20,6 +20,23 @@ def process_cpu_seconds(pid: int) -> float:
     return _proc_stat_cpu_seconds(pid)[1]
 
 
+def wakeups(pid: int) -> int:
+    """Voluntary context switches of all a process's threads: how often one waited (a socket,
+    a lock) and was woken up again."""
+    total = 0
+    for task in os.listdir(f"/proc/{pid}/task"):
+        try:
+            with open(f"/proc/{pid}/task/{task}/status") as status:
+                total += sum(
+                    int(line.split()[1])
+                    for line in status
+                    if line.startswith("voluntary_ctxt_switches:")
+                )
+        except FileNotFoundError:  # the thread ended meanwhile
+            continue
+    return total
+
+
 def _process_title(pid: str) -> str:
     with open(f"/proc/{pid}/cmdline", "rb") as cmdline:
         return cmdline.read().replace(b"\0", b" ").decode(errors="replace")

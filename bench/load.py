@@ -13,29 +13,41 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from bench.cpu import machine_busy_seconds, postgres_cpu_seconds, process_cpu_seconds
+from bench.cpu import machine_busy_seconds, postgres_cpu_seconds, process_cpu_seconds, wakeups
 from bench.harness import latency_stats
 
 WRK_SCRIPTS = Path(__file__).parent / "wrk"
 
 
+@dataclass(frozen=True)
+class Reading:
+    """Cumulative CPU seconds (the processes, PostgreSQL, the machine) and wake-ups (the
+    processes), or what was spent between two readings."""
+
+    cpu_seconds: dict[str, float]
+    wakeups: dict[str, int]
+
+
 class CpuMeter:
-    """Cumulative CPU seconds of named processes and of PostgreSQL's processes serving the
-    given databases, read from /proc."""
+    """Cumulative CPU seconds and wake-ups of named processes, and CPU seconds of PostgreSQL's
+    processes serving the given databases, read from /proc."""
 
     def __init__(self, pids: Mapping[str, int], databases: list[str]) -> None:
         self._pids = dict(pids)
         self._databases = databases
 
-    def snapshot(self) -> dict[str, float]:
+    def snapshot(self) -> Reading:
         sample = {name: process_cpu_seconds(pid) for name, pid in self._pids.items()}
         sample["postgres"] = sum(postgres_cpu_seconds(name) for name in self._databases)
         sample["machine"] = machine_busy_seconds()
-        return sample
+        return Reading(sample, {name: wakeups(pid) for name, pid in self._pids.items()})
 
     @staticmethod
-    def spent(before: dict[str, float], after: dict[str, float]) -> dict[str, float]:
-        return {name: after[name] - before[name] for name in before}
+    def spent(before: Reading, after: Reading) -> Reading:
+        return Reading(
+            {name: after.cpu_seconds[name] - value for name, value in before.cpu_seconds.items()},
+            {name: after.wakeups[name] - value for name, value in before.wakeups.items()},
+        )
 
 
 @dataclass
@@ -47,7 +59,7 @@ class LoadRun:
     succeeded: int
     failed: int
     latency_ms: dict[str, float]
-    cpu_seconds: dict[str, float]
+    spent: Reading
 
     @property
     def per_second(self) -> float:
@@ -55,10 +67,17 @@ class LoadRun:
 
     def cpu_ms_per_request(self, names: list[str] | None = None) -> dict[str, float]:
         """CPU milliseconds per successful request of each process (or of those named)."""
-        chosen = names if names is not None else list(self.cpu_seconds)
+        chosen = names if names is not None else list(self.spent.cpu_seconds)
         if not self.succeeded:
             return {name: float("nan") for name in chosen}
-        return {name: self.cpu_seconds[name] * 1000 / self.succeeded for name in chosen}
+        return {name: self.spent.cpu_seconds[name] * 1000 / self.succeeded for name in chosen}
+
+    def wakeups_per_request(self) -> dict[str, float]:
+        """Voluntary context switches per successful request of each process."""
+        return {
+            name: count / self.succeeded if self.succeeded else float("nan")
+            for name, count in self.spent.wakeups.items()
+        }
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -70,6 +89,9 @@ class LoadRun:
             "latency_ms": self.latency_ms,
             "cpu_ms_per_request": {
                 name: round(value, 3) for name, value in self.cpu_ms_per_request().items()
+            },
+            "wakeups_per_request": {
+                name: round(value, 2) for name, value in self.wakeups_per_request().items()
             },
         }
 
@@ -135,7 +157,7 @@ def wrk(
             "p99_ms": figures["p99_us"] / 1000,
             "max_ms": figures["max_us"] / 1000,
         },
-        cpu_seconds=spent,
+        spent=spent,
     )
 
 
@@ -158,7 +180,7 @@ async def fixed_rate(
     window_end = window_start + seconds
     latencies: list[float] = []
     failed = 0
-    before: dict[str, float] = {}
+    before: Reading | None = None
 
     async def one(n: int, scheduled: float) -> None:
         nonlocal failed
@@ -173,13 +195,14 @@ async def fixed_rate(
     n = 0
     while (scheduled := start + n / rate) < window_end:
         await asyncio.sleep(max(0.0, scheduled - time.perf_counter()))
-        if not before and scheduled >= window_start:
+        if before is None and scheduled >= window_start:
             before = meter.snapshot()
         calls.append(asyncio.create_task(one(n, scheduled)))
         n += 1
     await asyncio.gather(*calls)
     ended = time.perf_counter()
     settle()
+    assert before is not None, "no call in the measured window"
     spent = CpuMeter.spent(before, meter.snapshot())
     stats = latency_stats(latencies)
     return LoadRun(
@@ -190,5 +213,5 @@ async def fixed_rate(
         latency_ms={key: stats[key] for key in ("p50_ms", "p95_ms", "p99_ms", "max_ms")}
         if latencies
         else {},
-        cpu_seconds=spent,
+        spent=spent,
     )
