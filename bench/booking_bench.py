@@ -6,8 +6,9 @@ Load comes from wrk, a compiled load generator (bench/wrk/*.lua), with 50 connec
 `GET /v1/me` (an authenticated no-op: one booking-service call, one read) then
 `POST /v1/bookings` (every request a new booking: 500 young people each booking in turn the
 next of 1 000 showtimes, each its own film). For each run: requests/s,
-latency, and the CPU milliseconds each process spent per successful request, read from /proc
-before the run and once the events it caused were handled (outbox published, venue emailed).
+latency, and the CPU milliseconds and wake-ups (voluntary context switches) each process spent
+per successful request, read from /proc before the run and once the events it caused were
+handled (outbox published, venue emailed).
 Then bookings arrive at a fixed rate of half the measured throughput, latencies counted from
 each booking's scheduled start (open loop), and py-spy samples the booking and catalog servers
 under booking load.
