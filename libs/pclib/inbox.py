@@ -109,31 +109,6 @@ RECORD = (
 RECORD_NEW = RECORD + " RETURNING message_id"
 
 
-def in_turn(*tables: EffectHandlers) -> EffectHandlers:
-    """One consumer's handlers doing each table's work in turn, for every event of any table (so
-    that one queue, one message per event, does what several consumers did). An event two
-    tables handle must be of one type in both."""
-    combined: dict[str, tuple[type[Message], EffectHandler]] = {}
-    for key in dict.fromkeys(key for handlers in tables for key in handlers):
-        entries = [handlers[key] for handlers in tables if key in handlers]
-        types = {message_type for message_type, _ in entries}
-        if len(types) != 1:
-            raise TypeError(f"{key} is handled as {sorted(t.__name__ for t in types)}")
-        combined[key] = (entries[0][0], _chain([handle for _, handle in entries]))
-    return combined
-
-
-def _chain(handlers: list[EffectHandler]) -> EffectHandler:
-    if len(handlers) == 1:
-        return handlers[0]
-
-    async def in_order(conn: AsyncConnection[Any], event: Any, meta: EventMeta) -> None:
-        for handle in handlers:
-            await handle(conn, event, meta)
-
-    return in_order
-
-
 class Consumer(Generic[H]):
     """A durable queue's consumer: connects (again after a loss), hands each message to
     `_handle` in a task of its own, settles it by the outcome, and drains on stop."""

@@ -5,12 +5,12 @@ from datetime import UTC, datetime
 import aio_pika
 import pytest
 from event_helpers import counters, inbox, metric
-from google.protobuf.wrappers_pb2 import Int64Value, StringValue
+from google.protobuf.wrappers_pb2 import StringValue
 from sqlalchemy import select, update
 from sqlalchemy.dialects.postgresql import insert
 
 from pclib.db import make_pool
-from pclib.inbox import EffectConsumer, EventConsumer, EventMeta, StatementConsumer, in_turn
+from pclib.inbox import EffectConsumer, EventConsumer, EventMeta, StatementConsumer
 from pclib.topology import declare_consumer_queue, declare_exchange
 from tests.support.pclib_fixtures import eventually, receive
 
@@ -269,27 +269,3 @@ async def test_a_statement_consumer_applies_each_event_once_in_the_inbox_transac
     assert consumed(queue, "failed") == 1
     assert await total(engine) == 2
     assert await inbox_ids(engine) == {"s1", "s2"}
-
-
-async def test_handlers_in_turn_run_each_tables_handler_in_order():
-    done: list[str] = []
-
-    def handler(name: str):
-        async def handle(conn, event, meta) -> None:
-            done.append(f"{name} {event.value}")
-
-        return handle
-
-    first = {"thing.created": (StringValue, handler("first"))}
-    second = {
-        "thing.created": (StringValue, handler("second")),
-        "thing.moved": (StringValue, handler("second")),
-    }
-    combined = in_turn(first, second)
-    assert list(combined) == ["thing.created", "thing.moved"]
-    meta = EventMeta("m", "thing.created", None)
-    await combined["thing.created"][1](None, StringValue(value="a"), meta)
-    await combined["thing.moved"][1](None, StringValue(value="b"), meta)
-    assert done == ["first a", "second a", "second b"]
-    with pytest.raises(TypeError, match=r"thing\.created"):
-        in_turn(first, {"thing.created": (Int64Value, handler("other"))})

@@ -1,8 +1,8 @@
 """Booking notifications: each booking and cancellation of a venue with a notification URL is
 POSTed there, signed (domain.notifications), from the booking events.
 
-The worker's emails consumer (consumers/notifications.py, before the emails) writes one delivery
-row per event of a venue with a URL (unique per booking and action: a redelivered event adds
+The worker's emails consumer (consumers/emails.py, before the emails) writes one delivery row
+per event of a venue with a URL (unique per booking and action: a redelivered event adds
 nothing): the venue's delivery log, and the retry queue. The worker's delivery loop takes the
 due rows (SKIP LOCKED: several workers share them), POSTs each with short timeouts, and on a
 failure (no answer, or not a 2xx) schedules the next attempt, doubling the wait, until the retry
@@ -33,10 +33,10 @@ from psycopg import AsyncConnection
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from booking import views
 from booking.domain import notifications as rules
 from booking.domain.status import DeliveryStatus, NotificationAction
 from booking.models import Booking, NotificationDelivery, Venue, VenueNotification
+from booking.queries import BookingView
 from booking.settings import BookingSettings
 from passculture.booking.v1.reasons import Reason
 from pclib.batches import run_in_batches
@@ -134,7 +134,6 @@ def payload(action: NotificationAction, booking: Booking, venue: Venue) -> bytes
     return json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode()
 
 
-URL_OF = "SELECT url FROM venue_notifications WHERE venue_id = %(venue_id)s"
 ENQUEUE = f"""
 INSERT INTO notification_deliveries (id, venue_id, booking_id, action, status, url, body,
     attempts, created_at, next_attempt_at, last_error)
@@ -146,25 +145,22 @@ ON CONFLICT (booking_id, action) DO NOTHING
 
 async def enqueue(
     conn: AsyncConnection[Any],
-    booking_id: uuid.UUID,
-    venue_id: uuid.UUID,
+    view: BookingView,
+    url: str | None,
     action: NotificationAction,
     now: datetime,
 ) -> None:
-    """The delivery of a booking's event when its venue has a URL (most have none: one indexed
-    read then). A booking has one delivery per action: a redelivered event adds nothing."""
-    found = await (await conn.execute(URL_OF, {"venue_id": venue_id})).fetchone()
-    if found is None:
+    """The delivery of a booking's event to its venue's `url`, read with the booking
+    (views.with_notification_url); most venues have none: nothing then. A booking has one
+    delivery per action: a redelivered event adds nothing."""
+    if url is None:
         return
-    view = await views.by_id(conn, booking_id)
-    if view is None:  # our own event: the booking is in this database
-        raise LookupError(f"booking {booking_id} not found")
     params = {
         "id": uuid.uuid4(),
-        "venue_id": venue_id,
-        "booking_id": booking_id,
+        "venue_id": view.venue.id,
+        "booking_id": view.booking.id,
         "action": action.value,
-        "url": found[0],
+        "url": url,
         "body": payload(action, view.booking, view.venue),
         "now": now,
     }

@@ -1,5 +1,6 @@
 """A booking as answers and events show it, read on a psycopg connection (the saga's): the
-booking with its beneficiary and venue, in one query."""
+booking with its beneficiary and venue, in one query (for the emails consumer, with its venue's
+notification URL too)."""
 
 import uuid
 from typing import Any
@@ -12,17 +13,20 @@ from booking.models import Beneficiary, Booking, Venue
 from booking.queries import BookingView
 
 # The beneficiary's and the venue's columns are prefixed: bookings has columns of those names.
-SELECT_VIEWS = """
-SELECT b.*,
+_COLUMNS = """b.*,
     ben.first_name AS ben__first_name, ben.last_name AS ben__last_name, ben.email AS ben__email,
     ben.phone_number AS ben__phone_number,
     v.offerer_siren AS ven__offerer_siren, v.name AS ven__name, v.siret AS ven__siret,
     v.booking_email AS ven__booking_email, v.timezone AS ven__timezone,
-    v.address AS ven__address, v.postal_code AS ven__postal_code, v.city AS ven__city
-FROM bookings b
+    v.address AS ven__address, v.postal_code AS ven__postal_code, v.city AS ven__city"""
+_JOINS = """FROM bookings b
 JOIN beneficiaries ben ON ben.id = b.beneficiary_id
-JOIN venues v ON v.id = b.venue_id
-"""
+JOIN venues v ON v.id = b.venue_id"""
+SELECT_VIEWS = f"SELECT {_COLUMNS}\n{_JOINS}\n"
+SELECT_VIEW_AND_URL = f"""SELECT vn.url AS notification_url, {_COLUMNS}
+{_JOINS}
+LEFT JOIN venue_notifications vn ON vn.venue_id = b.venue_id
+WHERE b.id = %(id)s"""
 
 
 def _view(row: dict[str, Any]) -> BookingView:
@@ -52,6 +56,19 @@ async def by_id(
         await cursor.execute(query, {"id": booking_id})
         row = await cursor.fetchone()
     return None if row is None else _view(row)
+
+
+async def with_notification_url(
+    conn: AsyncConnection[Any], booking_id: uuid.UUID
+) -> tuple[BookingView, str | None] | None:
+    """The booking, and its venue's notification URL (None: the venue has none)."""
+    async with conn.cursor(row_factory=dict_row) as cursor:
+        await cursor.execute(SELECT_VIEW_AND_URL, {"id": booking_id})
+        row = await cursor.fetchone()
+    if row is None:
+        return None
+    url = row.pop("notification_url")
+    return _view(row), url
 
 
 async def by_key(

@@ -9,13 +9,12 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from booking import notifications
 from booking.consumers import catalog_events, emails, payment_events
-from booking.consumers import notifications as notification_events
 from booking.external_tickets import OrphanTickets
 from booking.saga import BookingSaga
 from booking.settings import BookingSettings
 from booking.upstreams import Upstreams
 from pclib.db import make_session_factory
-from pclib.inbox import Consumer, EffectConsumer, EventConsumer, in_turn
+from pclib.inbox import Consumer, EffectConsumer, EventConsumer
 from pclib.mail import Mailer
 from pclib.topology import RetiredQueue
 
@@ -31,12 +30,7 @@ def consumers(
     mail: Mailer | None = None,
 ) -> list[Consumer[Any]]:
     """One durable quorum queue per consumer, each bound to the events it handles."""
-    # A venue's notification recorded first (a database write), then the emails (an effect that
-    # may fail and come back: the recording is then a no-op).
-    email_handlers = in_turn(
-        notification_events.HANDLERS,
-        emails.handlers(mail or mailer(settings), settings.smtp_sender),
-    )
+    email_handlers = emails.handlers(mail or mailer(settings), settings.smtp_sender)
     return [
         EventConsumer(
             engine,
@@ -65,12 +59,12 @@ def consumers(
 def retired_queues(settings: BookingSettings) -> list[RetiredQueue]:
     """Queues of earlier releases, unbound and then deleted by `migrate` once drained.
 
-    `notifications`: its deliveries are recorded by the emails consumer (in_turn above), which
-    every worker does since the release before this one: one message less per booking."""
+    `notifications`: its deliveries are recorded by the emails consumer, which every worker does
+    since the release before the last: one message less per booking."""
     return [
         RetiredQueue(
             f"{settings.queue_prefix}.notifications",
-            {settings.events_exchange: list(notification_events.HANDLERS)},
+            {settings.events_exchange: ["booking.created", "booking.cancelled"]},
         )
     ]
 

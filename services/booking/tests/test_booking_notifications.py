@@ -12,7 +12,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from sqlalchemy import select
 
-from booking import notifications
+from booking import notifications, views
 from booking.domain import notifications as rules
 from booking.domain.status import DeliveryStatus, NotificationAction
 from booking.models import NotificationDelivery, VenueNotification
@@ -27,9 +27,11 @@ FAST = notifications.Schedule(
 
 
 async def _enqueue(pool, stored, action=NotificationAction.BOOK) -> None:
+    """What the emails consumer does for a booking event: the booking and its venue's URL read,
+    then the delivery recorded."""
     async with pool.connection() as conn:
-        booking = stored.booking
-        await notifications.enqueue(conn, booking.id, booking.venue_id, action, datetime.now(UTC))
+        view, url = await views.with_notification_url(conn, stored.booking.id)
+        await notifications.enqueue(conn, view, url, action, datetime.now(UTC))
 
 
 async def _subscribed(engine, pool, url: str):

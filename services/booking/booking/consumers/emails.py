@@ -1,6 +1,9 @@
 """Emails from the booking service's own events (the words: booking.messages): to the venue on
 each new booking and each cancellation; to the young person on their booking, their
-cancellation, a cancellation by the cinema, a moved showtime and the day before.
+cancellation, a cancellation by the cinema, a moved showtime and the day before. Before the
+emails of a booking or a cancellation, the venue's notification is recorded
+(booking.notifications: a database write, a no-op when the event comes back), from the same
+read of the booking.
 
 A consumer, not a step of the booking: a slow or unreachable SMTP server never slows or fails a
 booking. A failed send raises, so the event comes back later (with a backoff, dead-lettered
@@ -12,14 +15,16 @@ one SMTP connection (pclib.mail).
 
 import logging
 import uuid
+from datetime import UTC, datetime
 from email.message import Message
 from typing import Any
 
 from psycopg import AsyncConnection
 
-from booking import messages, views
-from booking.domain.status import BookingStatus, CancellationReason
+from booking import messages, notifications, views
+from booking.domain.status import BookingStatus, CancellationReason, NotificationAction
 from booking.messages import Context
+from booking.queries import BookingView
 from passculture.booking.v1 import events_pb2
 from pclib.inbox import EffectHandlers, EventMeta
 from pclib.mail import Mailer
@@ -31,11 +36,23 @@ log = logging.getLogger(__name__)
 TOLD_OF_MOVES = (BookingStatus.CONFIRMED, BookingStatus.USED)
 
 
-async def _load(conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, sender: str) -> Context:
-    view = await views.by_id(conn, uuid.UUID(facts.booking_id))
-    if view is None:  # our own event: the booking is in this database
+async def _read(
+    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts
+) -> tuple[BookingView, str | None]:
+    """The booking and its venue's notification URL, in one read."""
+    found = await views.with_notification_url(conn, uuid.UUID(facts.booking_id))
+    if found is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")
-    return Context(*view, sender=sender)
+    return found
+
+
+async def _notified(
+    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, action: NotificationAction
+) -> BookingView:
+    """The booking, its venue's notification recorded first."""
+    view, url = await _read(conn, facts)
+    await notifications.enqueue(conn, view, url, action, datetime.now(UTC))
+    return view
 
 
 def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
@@ -51,7 +68,8 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_created(
         conn: AsyncConnection[Any], event: events_pb2.BookingCreated, meta: EventMeta
     ) -> None:
-        context = await _load(conn, event.booking, sender)
+        view = await _notified(conn, event.booking, NotificationAction.BOOK)
+        context = Context(*view, sender=sender)
         await send_all(
             [messages.new_booking_email(context), messages.confirmation_email(context)], meta
         )
@@ -59,7 +77,8 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_cancelled(
         conn: AsyncConnection[Any], event: events_pb2.BookingCancelled, meta: EventMeta
     ) -> None:
-        context = await _load(conn, event.booking, sender)
+        view = await _notified(conn, event.booking, NotificationAction.CANCEL)
+        context = Context(*view, sender=sender)
         by_cinema = event.reason == CancellationReason.OFFERER
         to_young = (
             messages.cancelled_by_cinema_email(context)
@@ -71,7 +90,8 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_moved(
         conn: AsyncConnection[Any], event: events_pb2.BookingMoved, meta: EventMeta
     ) -> None:
-        context = await _load(conn, event.booking, sender)
+        view, _ = await _read(conn, event.booking)
+        context = Context(*view, sender=sender)
         if context.booking.status not in TOLD_OF_MOVES:
             return
         # The times of this move, even when the booking moved again since.
@@ -85,7 +105,8 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_reminder_due(
         conn: AsyncConnection[Any], event: events_pb2.BookingReminderDue, meta: EventMeta
     ) -> None:
-        context = await _load(conn, event.booking, sender)
+        view, _ = await _read(conn, event.booking)
+        context = Context(*view, sender=sender)
         booking = context.booking
         if booking.status != BookingStatus.CONFIRMED:
             return  # cancelled or used since the reminder was recorded
