@@ -7,7 +7,6 @@ import datetime
 import email
 import ipaddress
 import smtplib
-import socket
 import ssl
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -31,6 +30,7 @@ from pclib.mail import (
     text_message,
     text_part,
 )
+from tests.support.smtp_sink import free_port, with_pipelining
 
 
 class Mailbox:
@@ -46,9 +46,7 @@ class Mailbox:
     async def handle_EHLO(self, server, session, envelope, hostname, responses):
         self.connections += 1
         session.host_name = hostname
-        if self.pipelining:
-            return [*responses[:-1], "250-PIPELINING", responses[-1]]
-        return responses
+        return with_pipelining(responses) if self.pipelining else responses
 
     async def handle_RCPT(self, server, session, envelope, address, rcpt_options):
         if address in self.refused:
@@ -59,12 +57,6 @@ class Mailbox:
     async def handle_DATA(self, server: SMTPServer, session, envelope):
         self.received.append(email.message_from_bytes(envelope.content, policy=default_policy))
         return "250 OK"
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
 
 
 class Server:

@@ -60,7 +60,7 @@ def retired_queues(settings: BookingSettings) -> list[RetiredQueue]:
     """Queues of earlier releases, unbound and then deleted by `migrate` once drained.
 
     `notifications`: its deliveries are recorded by the emails consumer, which every worker does
-    since the release before the last: one message less per booking."""
+    since the release before this one: one message less per booking."""
     return [
         RetiredQueue(
             f"{settings.queue_prefix}.notifications",

@@ -24,7 +24,6 @@ from psycopg import AsyncConnection
 from booking import messages, notifications, views
 from booking.domain.status import BookingStatus, CancellationReason, NotificationAction
 from booking.messages import Context
-from booking.queries import BookingView
 from passculture.booking.v1 import events_pb2
 from pclib.inbox import EffectHandlers, EventMeta
 from pclib.mail import Mailer
@@ -36,23 +35,26 @@ log = logging.getLogger(__name__)
 TOLD_OF_MOVES = (BookingStatus.CONFIRMED, BookingStatus.USED)
 
 
-async def _read(
-    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts
-) -> tuple[BookingView, str | None]:
-    """The booking and its venue's notification URL, in one read."""
-    found = await views.with_notification_url(conn, uuid.UUID(facts.booking_id))
-    if found is None:  # our own event: the booking is in this database
+async def _load(conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, sender: str) -> Context:
+    view = await views.by_id(conn, uuid.UUID(facts.booking_id))
+    if view is None:  # our own event: the booking is in this database
         raise LookupError(f"booking {facts.booking_id} not found")
-    return found
+    return Context(*view, sender=sender)
 
 
 async def _notified(
-    conn: AsyncConnection[Any], facts: events_pb2.BookingFacts, action: NotificationAction
-) -> BookingView:
-    """The booking, its venue's notification recorded first."""
-    view, url = await _read(conn, facts)
+    conn: AsyncConnection[Any],
+    facts: events_pb2.BookingFacts,
+    action: NotificationAction,
+    sender: str,
+) -> Context:
+    """_load, the venue's notification recorded first, from the same read (with its URL)."""
+    found = await views.with_notification_url(conn, uuid.UUID(facts.booking_id))
+    if found is None:  # our own event: the booking is in this database
+        raise LookupError(f"booking {facts.booking_id} not found")
+    view, url = found
     await notifications.enqueue(conn, view, url, action, datetime.now(UTC))
-    return view
+    return Context(*view, sender=sender)
 
 
 def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
@@ -68,8 +70,7 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_created(
         conn: AsyncConnection[Any], event: events_pb2.BookingCreated, meta: EventMeta
     ) -> None:
-        view = await _notified(conn, event.booking, NotificationAction.BOOK)
-        context = Context(*view, sender=sender)
+        context = await _notified(conn, event.booking, NotificationAction.BOOK, sender)
         await send_all(
             [messages.new_booking_email(context), messages.confirmation_email(context)], meta
         )
@@ -77,8 +78,7 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_cancelled(
         conn: AsyncConnection[Any], event: events_pb2.BookingCancelled, meta: EventMeta
     ) -> None:
-        view = await _notified(conn, event.booking, NotificationAction.CANCEL)
-        context = Context(*view, sender=sender)
+        context = await _notified(conn, event.booking, NotificationAction.CANCEL, sender)
         by_cinema = event.reason == CancellationReason.OFFERER
         to_young = (
             messages.cancelled_by_cinema_email(context)
@@ -90,8 +90,7 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_moved(
         conn: AsyncConnection[Any], event: events_pb2.BookingMoved, meta: EventMeta
     ) -> None:
-        view, _ = await _read(conn, event.booking)
-        context = Context(*view, sender=sender)
+        context = await _load(conn, event.booking, sender)
         if context.booking.status not in TOLD_OF_MOVES:
             return
         # The times of this move, even when the booking moved again since.
@@ -105,8 +104,7 @@ def handlers(mailer: Mailer, sender: str) -> EffectHandlers:
     async def on_reminder_due(
         conn: AsyncConnection[Any], event: events_pb2.BookingReminderDue, meta: EventMeta
     ) -> None:
-        view, _ = await _read(conn, event.booking)
-        context = Context(*view, sender=sender)
+        context = await _load(conn, event.booking, sender)
         booking = context.booking
         if booking.status != BookingStatus.CONFIRMED:
             return  # cancelled or used since the reminder was recorded
