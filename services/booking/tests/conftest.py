@@ -114,9 +114,11 @@ async def mail_pipeline(booking_engine, booking_pool, broker, mail_settings):
         booking_engine, mail_settings.amqp_url, mail_settings.events_exchange, poll_interval=0.05
     )
     stop = asyncio.Event()
-    async with running_consumers(broker, [consumer]):
-        relaying = asyncio.create_task(relay.run(stop))
-        yield consumer
-        stop.set()
-        await asyncio.wait_for(relaying, 10)
-    await mail.close()
+    try:
+        async with running_consumers(broker, [consumer]):
+            relaying = asyncio.create_task(relay.run(stop))
+            yield consumer
+            stop.set()
+            await asyncio.wait_for(relaying, 10)
+    finally:
+        await mail.close()
